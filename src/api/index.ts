@@ -1,0 +1,9 @@
+// The Glidepath API: zod schemas (the one source of types, validation and the CRD),
+// durations, names, the strategy file and CRD generation.
+export * from "./duration.ts";
+export * from "./names.ts";
+export * from "./release.ts";
+export * from "./strategy.ts";
+export * from "./validation.ts";
+export * from "./plan.ts";
+export { releaseCrd, strategyJsonSchema, toStructural } from "./crd.ts";

@@ -1,0 +1,71 @@
+import { parseDuration } from "./duration.ts";
+import { releaseSchema, type Metric, type Release, type Stage } from "./release.ts";
+import type { StrategyFile } from "./strategy.ts";
+import { formatIssues, type ValidationIssue } from "./validation.ts";
+
+/** What a Release will do once its preset and the cluster's defaults are applied. */
+export interface ReleasePlan {
+  /** The preset used, or undefined for inline stages. */
+  preset: string | undefined;
+  stages: Stage[];
+  analysisIntervalMs: number;
+  progressDeadlineMs: number;
+  bakeMs: number;
+  metrics: Metric[];
+  alerts: { matchLabels: Record<string, string>; severities: string[] };
+  mayPassFreeze: boolean;
+  postMortemDue: boolean;
+  requiresKnownPrevious: boolean;
+}
+
+export type ReleaseValidation =
+  | { ok: true; release: Release; plan: ReleasePlan }
+  | { ok: false; issues: ValidationIssue[] };
+
+/**
+ * Validates a Release object as read from the API server and resolves its plan.
+ * Reports every problem with its path; the controller puts them in the Valid
+ * condition, the CLI prints them.
+ */
+export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseValidation {
+  const parsed = releaseSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, issues: formatIssues(parsed.error) };
+  const release = parsed.data;
+  const { spec } = release;
+  const issues: ValidationIssue[] = [];
+
+  const presetName = spec.stages ? undefined : (spec.strategy ?? spec.changeRequest.type);
+  const preset = presetName === undefined ? undefined : strategy.presets[presetName];
+  if (presetName !== undefined && !preset) {
+    issues.push({
+      path: spec.strategy ? "$.spec.strategy" : "$.spec.changeRequest.type",
+      message: `no preset "${presetName}" in the rollout strategy file (presets: ${Object.keys(strategy.presets).join(", ")})`,
+    });
+  }
+  if (preset?.requiresRollbackPlan && !spec.changeRequest.rollbackPlan) {
+    issues.push({
+      path: "$.spec.changeRequest.rollbackPlan",
+      message: `the preset "${presetName}" requires a rollbackPlan`,
+    });
+  }
+  if (issues.length > 0) return { ok: false, issues };
+
+  const baseStages = spec.stages ?? preset?.stages ?? [];
+  const stages = baseStages.map((stage) =>
+    stage.weight === 100 && spec.changeRequest.requiresApproval ? { ...stage, requiresApproval: true } : stage,
+  );
+  const defaults = strategy.defaults;
+  const plan: ReleasePlan = {
+    preset: presetName,
+    stages,
+    analysisIntervalMs: parseDuration(spec.analysis?.interval ?? defaults.analysisInterval),
+    progressDeadlineMs: parseDuration(spec.progressDeadline ?? defaults.progressDeadline),
+    bakeMs: parseDuration(spec.bake ?? preset?.bake ?? defaults.bake),
+    metrics: spec.analysis?.metrics ?? defaults.metrics,
+    alerts: spec.analysis?.alerts ?? defaults.alerts,
+    mayPassFreeze: preset?.mayPassFreeze ?? false,
+    postMortemDue: preset?.postMortemDue ?? false,
+    requiresKnownPrevious: preset?.requiresKnownPrevious ?? false,
+  };
+  return { ok: true, release, plan };
+}

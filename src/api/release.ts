@@ -1,0 +1,497 @@
+import { z } from "zod";
+import { durationSchema } from "./duration.ts";
+import { dnsLabelSchema, labelValueSchema, promLabelNameSchema } from "./names.ts";
+
+// The Release custom resource (glidepath.dev/v1alpha1). These schemas are the one
+// source of the TypeScript types, of the controller's validation and of the CRD's
+// OpenAPI schema (see crd.ts). Rules that OpenAPI cannot hold are written twice on
+// purpose, side by side: as a zod refinement (enforced by the controller on every
+// cluster) and as a CEL rule in `x-kubernetes-validations` (enforced by API servers
+// from 1.25 on). Keep each pair together.
+
+export const API_GROUP = "glidepath.dev";
+export const API_VERSION = "v1alpha1";
+export const RELEASE_KIND = "Release";
+
+/** CEL rules travel in the zod metadata, so the CRD generator finds them beside the zod check. */
+function cel(...rules: { rule: string; message: string }[]) {
+  return { "x-kubernetes-validations": rules };
+}
+
+export const changeTypes = ["standard", "expedited", "emergency"] as const;
+export const riskLevels = ["low", "medium", "high"] as const;
+
+/** Named metrics whose PromQL is built in (src/analysis), for the common conventions. */
+export const builtinMetricTemplates = [
+  "http-error-ratio",
+  "http-latency-p99",
+  "gateway-error-ratio",
+  "gateway-latency-p99",
+  "istio-error-ratio",
+  "istio-latency-p99",
+  "nginx-error-ratio",
+  "nginx-latency-p99",
+] as const;
+
+const finiteNumber = z.number().describe("a finite number");
+
+export const stageSchema = z
+  .object({
+    name: dnsLabelSchema.describe("Stage name, e.g. canary, early-adopter, expansion, ga."),
+    weight: z.int().min(1).max(100).describe("Percent of traffic on the new version during this stage."),
+    hold: durationSchema.describe("How long the stage is held and analysed before it may advance."),
+    minMeasurements: z
+      .int()
+      .min(0)
+      .max(1000)
+      .optional()
+      .describe("Passing analysis rounds required before the stage may advance (default 1 when metrics exist)."),
+    requiresApproval: z
+      .boolean()
+      .optional()
+      .describe("Stop before entering this stage until a person approves."),
+  })
+  .describe("One step of the rollout.");
+
+export type Stage = z.infer<typeof stageSchema>;
+
+export const stagesSchema = z
+  .array(stageSchema)
+  .min(1)
+  .max(10)
+  .superRefine((stages, ctx) => {
+    stages.forEach((stage, index) => {
+      const before = stages[index - 1];
+      if (before && stage.weight <= before.weight) {
+        ctx.addIssue({
+          code: "custom",
+          path: [index, "weight"],
+          message: `stage weights must increase strictly: ${stage.weight} follows ${before.weight}`,
+        });
+      }
+    });
+    const last = stages.at(-1);
+    if (last && last.weight !== 100) {
+      ctx.addIssue({
+        code: "custom",
+        path: [stages.length - 1, "weight"],
+        message: `the last stage must send 100% of traffic to the new version, not ${last.weight}%`,
+      });
+    }
+    const seen = new Set<string>();
+    stages.forEach((stage, index) => {
+      if (seen.has(stage.name)) {
+        ctx.addIssue({ code: "custom", path: [index, "name"], message: `stage name "${stage.name}" is repeated` });
+      }
+      seen.add(stage.name);
+    });
+  })
+  .meta(
+    cel(
+      { rule: "self[size(self) - 1].weight == 100", message: "the last stage must have weight 100" },
+      {
+        rule: "self.all(a, self.all(b, a.name != b.name || a.weight == b.weight))",
+        message: "stage names must be unique",
+      },
+      {
+        rule: "self.map(s, s.weight).isSorted() && self.all(a, self.filter(b, b.weight == a.weight).size() == 1)",
+        message: "stage weights must increase strictly",
+      },
+    ),
+  );
+
+export const metricSchema = z
+  .object({
+    name: dnsLabelSchema.describe("Metric name, shown in status and records."),
+    template: z
+      .enum(builtinMetricTemplates)
+      .optional()
+      .describe("A built-in query for a common metrics convention; use this or `query`."),
+    query: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe(
+        "A PromQL template. Variables {{namespace}}, {{service}}, {{target}}, {{canary}}, {{version}}, " +
+          "{{interval}} are escaped for PromQL before they are inserted.",
+      ),
+    max: finiteNumber.optional().describe("The measurement fails above this value."),
+    min: finiteNumber.optional().describe("The measurement fails below this value."),
+    aggregate: z
+      .enum(["sum", "avg", "max", "min"])
+      .optional()
+      .describe("How to combine a result of several series; without it, more than one series is an error."),
+    failureLimit: z.int().min(0).max(100).default(0).describe("Failed measurements tolerated in a stage."),
+    inconclusiveLimit: z
+      .int()
+      .min(0)
+      .max(100)
+      .default(3)
+      .describe("Measurements without data tolerated in a stage before `onInconclusive` applies."),
+    onInconclusive: z
+      .enum(["pause", "fail"])
+      .default("pause")
+      .describe("What happens past inconclusiveLimit: pause for a person, or fail and roll back."),
+    consecutiveErrorLimit: z
+      .int()
+      .min(0)
+      .max(100)
+      .default(4)
+      .describe("Query errors in a row tolerated before the metric fails."),
+  })
+  .superRefine((metric, ctx) => {
+    if ((metric.template === undefined) === (metric.query === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["query"], message: "set exactly one of `template` and `query`" });
+    }
+    if (metric.max === undefined && metric.min === undefined) {
+      ctx.addIssue({ code: "custom", path: ["max"], message: "set a threshold: `max`, `min` or both" });
+    }
+    if (metric.max !== undefined && metric.min !== undefined && metric.min > metric.max) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["min"],
+        message: `min (${metric.min}) must not be greater than max (${metric.max})`,
+      });
+    }
+  })
+  .meta(
+    cel(
+      { rule: "has(self.template) != has(self.query)", message: "set exactly one of template and query" },
+      { rule: "has(self.max) || has(self.min)", message: "set a threshold: max, min or both" },
+      {
+        rule: "!has(self.max) || !has(self.min) || self.min <= self.max",
+        message: "min must not be greater than max",
+      },
+    ),
+  );
+
+export type Metric = z.infer<typeof metricSchema>;
+
+export const alertMatchSchema = z
+  .object({
+    matchLabels: z
+      .record(promLabelNameSchema, z.string().max(1024))
+      .default({})
+      .describe("Alert labels that must all be equal to these values (the namespace label always must match)."),
+    severities: z
+      .array(z.string().min(1).max(64))
+      .max(10)
+      .default(["critical"])
+      .describe("Values of the alert's `severity` label that roll back."),
+  })
+  .describe("Which Alertmanager alerts roll this release back.");
+
+export const analysisSchema = z.object({
+  interval: durationSchema.optional().describe("Time between analysis rounds (default from the strategy file)."),
+  metrics: z
+    .array(metricSchema)
+    .max(20)
+    .optional()
+    .describe("Metrics to analyse; without it the strategy file's default metrics apply."),
+  alerts: alertMatchSchema.optional(),
+});
+
+export const trafficSchema = z
+  .object({
+    gatewayAPI: z
+      .object({
+        httpRoute: dnsLabelSchema.describe("The HTTPRoute whose backendRefs get the weights."),
+        port: z.int().min(1).max(65535).optional().describe("backendRef port (default: the route's own)."),
+      })
+      .optional(),
+    nginx: z
+      .object({ ingress: dnsLabelSchema.describe("The stable Ingress; a canary Ingress is made beside it.") })
+      .optional(),
+    replicas: z
+      .object({})
+      .optional()
+      .describe("No router: the canary gets about weight% of the pods."),
+  })
+  .superRefine((traffic, ctx) => {
+    const chosen = [traffic.gatewayAPI, traffic.nginx, traffic.replicas].filter((r) => r !== undefined);
+    if (chosen.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: `choose exactly one traffic router (gatewayAPI, nginx or replicas), not ${chosen.length}`,
+      });
+    }
+  })
+  .meta(
+    cel({
+      rule: "[has(self.gatewayAPI), has(self.nginx), has(self.replicas)].filter(x, x).size() == 1",
+      message: "choose exactly one traffic router: gatewayAPI, nginx or replicas",
+    }),
+  );
+
+export const changeRequestSchema = z
+  .object({
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: "must be letters, digits, '.', '_' or '-'" })
+      .describe("Change-request identifier, e.g. CHG-1042."),
+    type: z.enum(changeTypes).describe("standard, expedited or emergency; picks the default stage plan."),
+    title: z.string().min(1).max(200),
+    scope: z.string().max(4000).optional().describe("What changes."),
+    why: z.string().min(1).max(4000).describe("Why the change is made."),
+    risk: z.enum(riskLevels),
+    successCriteria: z.array(z.string().min(1).max(500)).max(20).default([]),
+    rollbackPlan: z.string().min(1).max(4000).optional().describe("Required for an emergency change."),
+    testing: z
+      .object({
+        unit: z.boolean().optional(),
+        integration: z.boolean().optional(),
+        manual: z.boolean().optional(),
+        notes: z.string().max(2000).optional(),
+      })
+      .default({}),
+    requestedBy: z.string().min(1).max(256),
+    requiresApproval: z.boolean().default(false).describe("A person must approve before GA."),
+    ticketUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
+  })
+  .superRefine((change, ctx) => {
+    if (change.type === "emergency" && !change.rollbackPlan) {
+      ctx.addIssue({ code: "custom", path: ["rollbackPlan"], message: "an emergency change needs a rollbackPlan" });
+    }
+  })
+  .meta(
+    cel({
+      rule: "self.type != 'emergency' || has(self.rollbackPlan)",
+      message: "an emergency change needs a rollbackPlan",
+    }),
+  );
+
+export type ChangeRequest = z.infer<typeof changeRequestSchema>;
+
+const personSchema = z.string().min(1).max(256);
+const timestampSchema = z.iso.datetime({ offset: true });
+
+/** A human's request, carried in spec so it is declarative and audited by the API server. */
+export const controlSchema = z
+  .object({
+    paused: z.boolean().optional().describe("Hold the release where it is (no advance, analysis continues)."),
+    abort: z
+      .object({ by: personSchema, at: timestampSchema, reason: z.string().max(1000).optional() })
+      .optional()
+      .describe("Roll back now."),
+    promote: z
+      .object({ by: personSchema, at: timestampSchema, full: z.boolean().optional() })
+      .optional()
+      .describe("Skip the rest of the current stage (or, with full, every stage up to GA)."),
+    approvals: z
+      .array(z.object({ by: personSchema, at: timestampSchema, comment: z.string().max(1000).optional() }))
+      .max(20)
+      .optional(),
+  })
+  .describe("Commands from people, written by the glidepath CLI.");
+
+export const releaseSpecSchema = z
+  .object({
+    target: z.object({
+      deployment: dnsLabelSchema.describe("The stable Deployment."),
+      service: dnsLabelSchema.describe("The stable Service."),
+    }),
+    version: labelValueSchema.min(1).describe("The new version; becomes the pods' `version` label."),
+    images: z
+      .record(dnsLabelSchema, z.string().min(1).max(512))
+      .refine((images) => Object.keys(images).length > 0, { message: "name at least one container image" })
+      .meta({ minProperties: 1 })
+      .describe("Container name → new image."),
+    strategy: dnsLabelSchema
+      .optional()
+      .describe("A preset from rollout-strategy.json (default: the change type's preset)."),
+    stages: stagesSchema.optional().describe("Inline stages instead of a preset."),
+    traffic: trafficSchema,
+    analysis: analysisSchema.optional(),
+    progressDeadline: durationSchema
+      .optional()
+      .describe("How long new pods may take to become Ready before the release rolls back."),
+    bake: durationSchema.optional().describe("Monitoring after GA before the release counts as done."),
+    changeRequest: changeRequestSchema,
+    control: controlSchema.optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.strategy !== undefined && spec.stages !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["stages"], message: "set `strategy` or `stages`, not both" });
+    }
+  })
+  .meta(cel({ rule: "!(has(self.strategy) && has(self.stages))", message: "set strategy or stages, not both" }));
+
+export type ReleaseSpec = z.infer<typeof releaseSpecSchema>;
+export type ReleaseSpecInput = z.input<typeof releaseSpecSchema>;
+
+// ---- status: written only by the controller ----
+
+export const releasePhases = [
+  "Pending",
+  "WaitingForWindow",
+  "Progressing",
+  "Paused",
+  "AwaitingApproval",
+  "Baking",
+  "Succeeded",
+  "RollingBack",
+  "RolledBack",
+  "Failed",
+] as const;
+export type ReleasePhase = (typeof releasePhases)[number];
+export const terminalPhases: readonly ReleasePhase[] = ["Succeeded", "RolledBack", "Failed"];
+
+export const verdicts = ["pass", "fail", "inconclusive", "error"] as const;
+export type Verdict = (typeof verdicts)[number];
+
+export const rollbackTriggers = ["metric", "health", "alert", "manual", "deadline"] as const;
+export type RollbackTrigger = (typeof rollbackTriggers)[number];
+
+/** Limits that keep the status far below etcd's object size however long a release runs. */
+export const STATUS_LIMITS = { stages: 16, measurementsPerStage: 10, transitions: 50, conditions: 8 } as const;
+
+export const measurementSchema = z.object({
+  metric: dnsLabelSchema,
+  verdict: z.enum(verdicts),
+  value: z.string().max(64).optional().describe("The value as Prometheus returned it (\"0.08\", \"NaN\", \"+Inf\")."),
+  at: timestampSchema,
+  reason: z.string().max(1024),
+});
+export type Measurement = z.infer<typeof measurementSchema>;
+
+/** Per-metric tallies for the running stage: what failureLimit & co. count against. */
+export const metricTallySchema = z.object({
+  metric: dnsLabelSchema,
+  query: z.string().max(8192).optional().describe("The query as last sent."),
+  pass: z.int().min(0),
+  fail: z.int().min(0),
+  inconclusive: z.int().min(0),
+  error: z.int().min(0),
+  consecutiveErrors: z.int().min(0),
+});
+export type MetricTally = z.infer<typeof metricTallySchema>;
+
+export const stageOutcomes = ["passed", "promoted", "failed", "aborted", "rolledBack"] as const;
+
+export const stageRecordSchema = z.object({
+  name: dnsLabelSchema,
+  weight: z.int().min(0).max(100).describe("The planned weight."),
+  reachedWeight: z.int().min(0).max(100).optional().describe("The weight the router actually reached."),
+  enteredAt: timestampSchema,
+  exitedAt: timestampSchema.optional(),
+  outcome: z.enum(stageOutcomes).optional(),
+  tallies: z.array(metricTallySchema).max(20).default([]),
+  measurements: z.array(measurementSchema).max(STATUS_LIMITS.measurementsPerStage).default([]),
+});
+export type StageRecord = z.infer<typeof stageRecordSchema>;
+
+export const conditionSchema = z.object({
+  type: z.string().min(1).max(316),
+  status: z.enum(["True", "False", "Unknown"]),
+  observedGeneration: z.int().min(0).optional(),
+  lastTransitionTime: timestampSchema,
+  reason: z
+    .string()
+    .min(1)
+    .max(1024)
+    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+  message: z.string().max(32768),
+});
+export type Condition = z.infer<typeof conditionSchema>;
+
+const versionRefSchema = z.object({
+  version: z.string().max(128).optional(),
+  images: z.record(z.string(), z.string()),
+});
+
+export const releaseStatusSchema = z.object({
+  phase: z.enum(releasePhases).optional(),
+  message: z.string().max(2048).optional(),
+  observedGeneration: z.int().min(0).optional(),
+  startedAt: timestampSchema.optional(),
+  finishedAt: timestampSchema.optional(),
+  currentStage: z
+    .object({
+      index: z.int().min(0),
+      name: dnsLabelSchema,
+      weight: z.int().min(0).max(100),
+      startedAt: timestampSchema,
+      lastAnalysisAt: timestampSchema.optional(),
+    })
+    .optional(),
+  stages: z.array(stageRecordSchema).max(STATUS_LIMITS.stages).default([]),
+  previous: versionRefSchema.optional().describe("What a rollback restores, captured before any change."),
+  promotedAt: timestampSchema.optional().describe("When the stable Deployment got the new images."),
+  bakeStartedAt: timestampSchema.optional(),
+  rollback: z
+    .object({
+      trigger: z.enum(rollbackTriggers),
+      reason: z.string().max(2048),
+      at: timestampSchema,
+      by: personSchema.optional(),
+      metric: z.string().max(63).optional(),
+      value: z.string().max(64).optional(),
+      threshold: z.string().max(128).optional(),
+      alert: z
+        .object({
+          name: z.string().max(256),
+          fingerprint: z.string().max(64),
+          labels: z.record(z.string(), z.string()),
+        })
+        .optional(),
+      restored: versionRefSchema.optional(),
+      completedAt: timestampSchema.optional(),
+      verified: z.boolean().optional(),
+      verification: z.string().max(1024).optional(),
+    })
+    .optional(),
+  approvals: z
+    .array(z.object({ by: personSchema, at: timestampSchema, comment: z.string().max(1000).optional() }))
+    .max(20)
+    .default([]),
+  handledPromoteAt: timestampSchema.optional().describe("The spec.control.promote request already carried out."),
+  changeWindow: z
+    .object({ bypassed: z.boolean(), note: z.string().max(512) })
+    .optional()
+    .describe("Set when the release started outside a window or during a freeze."),
+  postMortemDue: z.boolean().optional(),
+  waitingFor: z.string().max(253).optional().describe("The active release of the same target this one waits for."),
+  transitions: z
+    .array(
+      z.object({
+        at: timestampSchema,
+        from: z.string().max(32),
+        to: z.string().max(32),
+        reason: z.string().max(512),
+      }),
+    )
+    .max(STATUS_LIMITS.transitions)
+    .default([]),
+  transitionsDropped: z.int().min(0).optional(),
+  conditions: z.array(conditionSchema).max(STATUS_LIMITS.conditions).default([]),
+});
+export type ReleaseStatus = z.infer<typeof releaseStatusSchema>;
+
+const objectMetaSchema = z
+  .object({
+    name: z.string(),
+    namespace: z.string().optional(),
+    uid: z.string().optional(),
+    generation: z.number().optional(),
+    resourceVersion: z.string().optional(),
+    creationTimestamp: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  })
+  .loose();
+
+export const releaseSchema = z.object({
+  apiVersion: z.literal(`${API_GROUP}/${API_VERSION}`),
+  kind: z.literal(RELEASE_KIND),
+  metadata: objectMetaSchema,
+  spec: releaseSpecSchema,
+  status: releaseStatusSchema.optional(),
+});
+export type Release = z.infer<typeof releaseSchema>;

@@ -1,0 +1,74 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { durationSchema } from "./duration.ts";
+import { dnsLabelSchema } from "./names.ts";
+import { alertMatchSchema, changeTypes, metricSchema, stagesSchema } from "./release.ts";
+import { formatIssues, type ValidationIssue } from "./validation.ts";
+
+// rollout/rollout-strategy.json: the stage plans and defaults a cluster uses.
+// Shipped in the repo and, as a ConfigMap, in the Helm chart.
+
+export const presetSchema = z.object({
+  description: z.string().max(500),
+  stages: stagesSchema,
+  bake: durationSchema.optional().describe("Overrides defaults.bake for releases on this preset."),
+  requiresRollbackPlan: z.boolean().default(false),
+  requiresKnownPrevious: z
+    .boolean()
+    .default(false)
+    .describe("Refuse to start unless the stable Deployment's current version can be captured."),
+  mayPassFreeze: z.boolean().default(false).describe("May start during a change freeze; the record says so."),
+  postMortemDue: z.boolean().default(false).describe("Mark the record: a post-mortem is due."),
+});
+export type Preset = z.infer<typeof presetSchema>;
+
+export const strategyFileSchema = z
+  .object({
+    $schema: z.string().optional(),
+    defaults: z.object({
+      analysisInterval: durationSchema,
+      progressDeadline: durationSchema,
+      bake: durationSchema,
+      metrics: z.array(metricSchema).min(1).max(20),
+      alerts: alertMatchSchema,
+    }),
+    presets: z.record(dnsLabelSchema, presetSchema),
+  })
+  .superRefine((file, ctx) => {
+    for (const type of changeTypes) {
+      if (!(type in file.presets)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["presets", type],
+          message: `a preset for the change type "${type}" is required`,
+        });
+      }
+    }
+  });
+export type StrategyFile = z.infer<typeof strategyFileSchema>;
+
+export class StrategyFileError extends Error {
+  readonly issues: ValidationIssue[];
+  constructor(source: string, issues: ValidationIssue[]) {
+    super(`${source} is not a valid rollout strategy file:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
+    this.name = "StrategyFileError";
+    this.issues = issues;
+  }
+}
+
+/** Parses a strategy file's text, reporting every problem with its JSON path. */
+export function parseStrategyFile(text: string, source = "rollout-strategy.json"): StrategyFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new StrategyFileError(source, [{ path: "$", message: `not valid JSON: ${(error as Error).message}` }]);
+  }
+  const parsed = strategyFileSchema.safeParse(raw);
+  if (!parsed.success) throw new StrategyFileError(source, formatIssues(parsed.error));
+  return parsed.data;
+}
+
+export async function loadStrategyFile(path: string): Promise<StrategyFile> {
+  return parseStrategyFile(await readFile(path, "utf8"), path);
+}
