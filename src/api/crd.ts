@@ -94,6 +94,9 @@ export function releaseCrd(): JsonSchema {
 }
 
 export function strategyJsonSchema(): JsonSchema {
-  const generated = z.toJSONSchema(strategyFileSchema, { target: "draft-2020-12", io: "input" }) as JsonSchema;
+  const generated = z.toJSONSchema(strategyFileSchema, {
+    target: "draft-2020-12",
+    io: "input",
+  }) as JsonSchema;
   return { ...generated, title: "Glidepath rollout strategy file" };
 }

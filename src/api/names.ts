@@ -26,7 +26,8 @@ export const labelValueSchema = z
   .string()
   .max(63)
   .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, {
-    message: "must be a valid label value: up to 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric",
+    message:
+      "must be a valid label value: up to 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric",
   });
 
 /** A label key as Prometheus and Alertmanager use it. */

@@ -19,8 +19,7 @@ export interface ReleasePlan {
 }
 
 export type ReleaseValidation =
-  | { ok: true; release: Release; plan: ReleasePlan }
-  | { ok: false; issues: ValidationIssue[] };
+  { ok: true; release: Release; plan: ReleasePlan } | { ok: false; issues: ValidationIssue[] };
 
 /**
  * Validates a Release object as read from the API server and resolves its plan.
@@ -52,7 +51,9 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
 
   const baseStages = spec.stages ?? preset?.stages ?? [];
   const stages = baseStages.map((stage) =>
-    stage.weight === 100 && spec.changeRequest.requiresApproval ? { ...stage, requiresApproval: true } : stage,
+    stage.weight === 100 && spec.changeRequest.requiresApproval
+      ? { ...stage, requiresApproval: true }
+      : stage,
   );
   const defaults = strategy.defaults;
   const plan: ReleasePlan = {

@@ -45,7 +45,9 @@ export const stageSchema = z
       .min(0)
       .max(1000)
       .optional()
-      .describe("Passing analysis rounds required before the stage may advance (default 1 when metrics exist)."),
+      .describe(
+        "Passing analysis rounds required before the stage may advance (default 1 when metrics exist).",
+      ),
     requiresApproval: z
       .boolean()
       .optional()
@@ -81,7 +83,11 @@ export const stagesSchema = z
     const seen = new Set<string>();
     stages.forEach((stage, index) => {
       if (seen.has(stage.name)) {
-        ctx.addIssue({ code: "custom", path: [index, "name"], message: `stage name "${stage.name}" is repeated` });
+        ctx.addIssue({
+          code: "custom",
+          path: [index, "name"],
+          message: `stage name "${stage.name}" is repeated`,
+        });
       }
       seen.add(stage.name);
     });
@@ -173,7 +179,9 @@ export const alertMatchSchema = z
     matchLabels: z
       .record(promLabelNameSchema, z.string().max(1024))
       .default({})
-      .describe("Alert labels that must all be equal to these values (the namespace label always must match)."),
+      .describe(
+        "Alert labels that must all be equal to these values (the namespace label always must match).",
+      ),
     severities: z
       .array(z.string().min(1).max(64))
       .max(10)
@@ -183,7 +191,9 @@ export const alertMatchSchema = z
   .describe("Which Alertmanager alerts roll this release back.");
 
 export const analysisSchema = z.object({
-  interval: durationSchema.optional().describe("Time between analysis rounds (default from the strategy file)."),
+  interval: durationSchema
+    .optional()
+    .describe("Time between analysis rounds (default from the strategy file)."),
   metrics: z
     .array(metricSchema)
     .max(20)
@@ -203,10 +213,7 @@ export const trafficSchema = z
     nginx: z
       .object({ ingress: dnsLabelSchema.describe("The stable Ingress; a canary Ingress is made beside it.") })
       .optional(),
-    replicas: z
-      .object({})
-      .optional()
-      .describe("No router: the canary gets about weight% of the pods."),
+    replicas: z.object({}).optional().describe("No router: the canary gets about weight% of the pods."),
   })
   .superRefine((traffic, ctx) => {
     const chosen = [traffic.gatewayAPI, traffic.nginx, traffic.replicas].filter((r) => r !== undefined);
@@ -257,7 +264,11 @@ export const changeRequestSchema = z
   })
   .superRefine((change, ctx) => {
     if (change.type === "emergency" && !change.rollbackPlan) {
-      ctx.addIssue({ code: "custom", path: ["rollbackPlan"], message: "an emergency change needs a rollbackPlan" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["rollbackPlan"],
+        message: "an emergency change needs a rollbackPlan",
+      });
     }
   })
   .meta(
@@ -321,7 +332,9 @@ export const releaseSpecSchema = z
       ctx.addIssue({ code: "custom", path: ["stages"], message: "set `strategy` or `stages`, not both" });
     }
   })
-  .meta(cel({ rule: "!(has(self.strategy) && has(self.stages))", message: "set strategy or stages, not both" }));
+  .meta(
+    cel({ rule: "!(has(self.strategy) && has(self.stages))", message: "set strategy or stages, not both" }),
+  );
 
 export type ReleaseSpec = z.infer<typeof releaseSpecSchema>;
 export type ReleaseSpecInput = z.input<typeof releaseSpecSchema>;
@@ -350,12 +363,21 @@ export const rollbackTriggers = ["metric", "health", "alert", "manual", "deadlin
 export type RollbackTrigger = (typeof rollbackTriggers)[number];
 
 /** Limits that keep the status far below etcd's object size however long a release runs. */
-export const STATUS_LIMITS = { stages: 16, measurementsPerStage: 10, transitions: 50, conditions: 8 } as const;
+export const STATUS_LIMITS = {
+  stages: 16,
+  measurementsPerStage: 10,
+  transitions: 50,
+  conditions: 8,
+} as const;
 
 export const measurementSchema = z.object({
   metric: dnsLabelSchema,
   verdict: z.enum(verdicts),
-  value: z.string().max(64).optional().describe("The value as Prometheus returned it (\"0.08\", \"NaN\", \"+Inf\")."),
+  value: z
+    .string()
+    .max(64)
+    .optional()
+    .describe('The value as Prometheus returned it ("0.08", "NaN", "+Inf").'),
   at: timestampSchema,
   reason: z.string().max(1024),
 });
@@ -370,6 +392,8 @@ export const metricTallySchema = z.object({
   inconclusive: z.int().min(0),
   error: z.int().min(0),
   consecutiveErrors: z.int().min(0),
+  lastVerdict: z.enum(verdicts).optional(),
+  lastValue: z.string().max(64).optional(),
 });
 export type MetricTally = z.infer<typeof metricTallySchema>;
 
@@ -451,13 +475,19 @@ export const releaseStatusSchema = z.object({
     .array(z.object({ by: personSchema, at: timestampSchema, comment: z.string().max(1000).optional() }))
     .max(20)
     .default([]),
-  handledPromoteAt: timestampSchema.optional().describe("The spec.control.promote request already carried out."),
+  handledPromoteAt: timestampSchema
+    .optional()
+    .describe("The spec.control.promote request already carried out."),
   changeWindow: z
     .object({ bypassed: z.boolean(), note: z.string().max(512) })
     .optional()
     .describe("Set when the release started outside a window or during a freeze."),
   postMortemDue: z.boolean().optional(),
-  waitingFor: z.string().max(253).optional().describe("The active release of the same target this one waits for."),
+  waitingFor: z
+    .string()
+    .max(253)
+    .optional()
+    .describe("The active release of the same target this one waits for."),
   transitions: z
     .array(
       z.object({

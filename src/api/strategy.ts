@@ -22,35 +22,39 @@ export const presetSchema = z.object({
 });
 export type Preset = z.infer<typeof presetSchema>;
 
-export const strategyFileSchema = z
-  .object({
-    $schema: z.string().optional(),
-    defaults: z.object({
-      analysisInterval: durationSchema,
-      progressDeadline: durationSchema,
-      bake: durationSchema,
-      metrics: z.array(metricSchema).min(1).max(20),
-      alerts: alertMatchSchema,
-    }),
-    presets: z.record(dnsLabelSchema, presetSchema),
-  })
-  .superRefine((file, ctx) => {
-    for (const type of changeTypes) {
-      if (!(type in file.presets)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["presets", type],
-          message: `a preset for the change type "${type}" is required`,
-        });
+export const strategyFileSchema = z.object({
+  $schema: z.string().optional(),
+  defaults: z.object({
+    analysisInterval: durationSchema,
+    progressDeadline: durationSchema,
+    bake: durationSchema,
+    metrics: z.array(metricSchema).min(1).max(20),
+    alerts: alertMatchSchema,
+  }),
+  presets: z.record(dnsLabelSchema, presetSchema).superRefine(
+    (presets, ctx) => {
+      for (const type of changeTypes) {
+        if (!(type in presets)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [type],
+            message: `a preset for the change type "${type}" is required`,
+          });
+        }
       }
-    }
-  });
+    },
+    // Runs even when a preset has problems of its own, so one report lists them all.
+    { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+  ),
+});
 export type StrategyFile = z.infer<typeof strategyFileSchema>;
 
 export class StrategyFileError extends Error {
   readonly issues: ValidationIssue[];
   constructor(source: string, issues: ValidationIssue[]) {
-    super(`${source} is not a valid rollout strategy file:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
+    super(
+      `${source} is not a valid rollout strategy file:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`,
+    );
     this.name = "StrategyFileError";
     this.issues = issues;
   }
@@ -62,7 +66,9 @@ export function parseStrategyFile(text: string, source = "rollout-strategy.json"
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new StrategyFileError(source, [{ path: "$", message: `not valid JSON: ${(error as Error).message}` }]);
+    throw new StrategyFileError(source, [
+      { path: "$", message: `not valid JSON: ${(error as Error).message}` },
+    ]);
   }
   const parsed = strategyFileSchema.safeParse(raw);
   if (!parsed.success) throw new StrategyFileError(source, formatIssues(parsed.error));

@@ -1,0 +1,96 @@
+import type { Measurement, Release, ReleasePlan, ReleaseStatus, RollbackTrigger } from "../api/index.ts";
+
+// The engine's contract: what the controller observed (input) and what it must
+// carry out (output). Plain data only, so the engine is tested with plain values.
+
+/** A Deployment as the engine needs to see it. */
+export interface WorkloadObservation {
+  exists: boolean;
+  /** Container name → image, from the pod template. */
+  images: Record<string, string>;
+  /** The pod template's `version` label, when it has one. */
+  version?: string;
+  desiredReplicas: number;
+  readyReplicas: number;
+  /** Updated, available and not rolling: the Deployment has converged on its template. */
+  ready: boolean;
+  /** The Deployment's own Progressing=False/ProgressDeadlineExceeded. */
+  progressDeadlineExceeded: boolean;
+  /** A container that is crash-looping or failing to start, if any. */
+  unhealthy?: { pod: string; container: string; reason: string; restarts: number };
+}
+
+export interface TrafficObservation {
+  /** The canary weight the router holds now (0 when it sends everything to stable). */
+  canaryWeight: number;
+  /** The router confirmed the weight (route Accepted/ResolvedRefs, or no status to read). */
+  verified: boolean;
+}
+
+export interface AlertObservation {
+  name: string;
+  fingerprint: string;
+  startsAt: string;
+  labels: Record<string, string>;
+}
+
+export interface ChangeWindowObservation {
+  /** Inside a change window. */
+  open: boolean;
+  /** Inside a change freeze (closes even an open window). */
+  frozen: boolean;
+  /** When the window next opens, for requeueing. */
+  nextOpenAt?: string;
+  note: string;
+}
+
+export interface Observations {
+  /** The time of this reconcile, ISO 8601. The engine reads no clock. */
+  now: string;
+  stable: WorkloadObservation;
+  canary: WorkloadObservation;
+  traffic: TrafficObservation;
+  /** Measurements taken since status.currentStage.lastAnalysisAt (older ones are ignored). */
+  measurements: Measurement[];
+  /** Queries as sent, by metric name, for the record. */
+  queries?: Record<string, string>;
+  /** Firing alerts that match this release. */
+  alerts: AlertObservation[];
+  changeWindow: ChangeWindowObservation;
+  /** Another, older, active Release of the same target that this one must wait for. */
+  blockingRelease?: string;
+}
+
+export type Action =
+  /** Create or update `<target>-canary` (and its Service) with the new images and this many replicas. */
+  | { type: "ensureCanary"; images: Record<string, string>; replicas: number }
+  | { type: "scaleCanary"; replicas: number }
+  /** Route this percentage to the canary, the rest to stable. */
+  | { type: "setWeight"; canaryWeight: number }
+  /** Update the stable Deployment to the new images (GA). */
+  | { type: "promoteStable"; images: Record<string, string>; version: string }
+  /** Put the stable Deployment back on the previous images. */
+  | { type: "revertStable"; images: Record<string, string>; version?: string }
+  /** Run the analysis now; its measurements come back in the next observations. */
+  | { type: "runAnalysis"; subject: "canary" | "stable" }
+  | {
+      type: "notify";
+      event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused";
+      message: string;
+    }
+  | { type: "emitEvent"; eventType: "Normal" | "Warning"; reason: string; message: string };
+
+export interface EngineInput {
+  release: Release;
+  plan: ReleasePlan;
+  observations: Observations;
+}
+
+export interface EngineResult {
+  status: ReleaseStatus;
+  actions: Action[];
+  /** Reconcile again after this many milliseconds (a stage timer, the next analysis round). */
+  requeueAfterMs?: number;
+}
+
+export type { RollbackTrigger };
