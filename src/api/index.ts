@@ -6,4 +6,5 @@ export * from "./release.ts";
 export * from "./strategy.ts";
 export * from "./validation.ts";
 export * from "./plan.ts";
+export * from "./controller-config.ts";
 export { releaseCrd, strategyJsonSchema, toStructural } from "./crd.ts";

@@ -1,0 +1,94 @@
+import type { Metric } from "../api/index.ts";
+
+// The PromQL behind `template:` metrics, one place per metrics convention.
+//
+// Error ratios: (errors or vector(0)) / requests. With traffic but no 5xx series yet the
+// ratio is 0; without traffic the denominator is empty (no series) or 0 (0/0 = NaN),
+// so the result is no data — inconclusive — and never a healthy-looking 0.
+//
+// Which series belong to the new version:
+//   http-*, istio-*   the pods' `version` label ({{version}}), before and after promotion;
+//   gateway-*, nginx-* the backend Service that carries the new version ({{analysedService}}).
+
+type BuiltinTemplate = NonNullable<Metric["template"]>;
+
+function errorRatio(errors: string, requests: string): string {
+  return `(\n  sum(rate(${errors}[{{interval}}])) or vector(0)\n)\n/\nsum(rate(${requests}[{{interval}}]))`;
+}
+
+function p99(buckets: string): string {
+  return `histogram_quantile(0.99, sum by (le) (rate(${buckets}[{{interval}}])))`;
+}
+
+const httpSelector = `namespace="{{namespace}}", service="{{service}}", version="{{version}}"`;
+// Istio's destination_version is the pods' version label; the workload is the stable or the canary Deployment.
+const istioSelector =
+  `reporter="destination", destination_workload_namespace="{{namespace}}", ` +
+  `destination_workload=~"{{target}}|{{canary}}", destination_version="{{version}}"`;
+// Envoy-based gateways with one upstream cluster per backend Service, named <namespace>_<service>_<port> (Contour).
+const envoySelector = `envoy_cluster_name=~"{{namespace}}_{{analysedService}}_[0-9]+"`;
+const nginxSelector = `namespace="{{namespace}}", service="{{analysedService}}"`;
+
+export const builtinQueries: Readonly<
+  Record<BuiltinTemplate, { query: string; unit: string; description: string }>
+> = {
+  "http-error-ratio": {
+    query: errorRatio(
+      `http_requests_total{${httpSelector}, code=~"5.."}`,
+      `http_requests_total{${httpSelector}}`,
+    ),
+    unit: "ratio 0–1",
+    description: "share of 5xx responses in http_requests_total{namespace, service, version, code}",
+  },
+  "http-latency-p99": {
+    query: p99(`http_request_duration_seconds_bucket{${httpSelector}}`),
+    unit: "seconds",
+    description: "p99 of the http_request_duration_seconds histogram",
+  },
+  "gateway-error-ratio": {
+    query: errorRatio(
+      `envoy_cluster_upstream_rq{${envoySelector}, envoy_response_code=~"5.."}`,
+      `envoy_cluster_upstream_rq{${envoySelector}}`,
+    ),
+    unit: "ratio 0–1",
+    description: "share of 5xx upstream responses of the gateway's Envoy cluster for the backend Service",
+  },
+  "gateway-latency-p99": {
+    query: p99(`envoy_cluster_upstream_rq_time_bucket{${envoySelector}}`),
+    unit: "milliseconds",
+    description: "p99 upstream request time of the gateway's Envoy cluster for the backend Service",
+  },
+  "istio-error-ratio": {
+    query: errorRatio(
+      `istio_requests_total{${istioSelector}, response_code=~"5.."}`,
+      `istio_requests_total{${istioSelector}}`,
+    ),
+    unit: "ratio 0–1",
+    description: "share of 5xx responses reported by the destination sidecars of the new version",
+  },
+  "istio-latency-p99": {
+    query: p99(`istio_request_duration_milliseconds_bucket{${istioSelector}}`),
+    unit: "milliseconds",
+    description: "p99 request duration reported by the destination sidecars of the new version",
+  },
+  "nginx-error-ratio": {
+    query: errorRatio(
+      `nginx_ingress_controller_requests{${nginxSelector}, status=~"5.."}`,
+      `nginx_ingress_controller_requests{${nginxSelector}}`,
+    ),
+    unit: "ratio 0–1",
+    description: "share of 5xx responses ingress-nginx sent to the backend Service",
+  },
+  "nginx-latency-p99": {
+    query: p99(`nginx_ingress_controller_request_duration_seconds_bucket{${nginxSelector}}`),
+    unit: "seconds",
+    description: "p99 request duration ingress-nginx measured for the backend Service",
+  },
+};
+
+/** The PromQL template a metric runs: its own `query`, or its built-in template's. */
+export function metricQueryTemplate(metric: Pick<Metric, "name" | "query" | "template">): string {
+  if (metric.query !== undefined) return metric.query;
+  if (metric.template !== undefined) return builtinQueries[metric.template].query;
+  throw new Error(`metric ${metric.name} has neither a query nor a template`);
+}

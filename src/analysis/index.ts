@@ -1,0 +1,47 @@
+// Analysis: the Prometheus port and client, PromQL templates with escaping, the
+// built-in queries, verdicts for one measurement, a round runner, and the per-stage
+// limits policy (assessment.ts) that the engine applies to the measurements.
+export type {
+  MetricsProvider,
+  QueryData,
+  QueryFailure,
+  QueryFailureKind,
+  QueryOptions,
+  QueryResult,
+  SamplePair,
+  Series,
+  RangeSeries,
+} from "./provider.ts";
+export { MetricsQueryError } from "./provider.ts";
+export {
+  createPrometheusProvider,
+  PrometheusClient,
+  type PrometheusClientOptions,
+} from "./prometheus-client.ts";
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff.ts";
+export {
+  checkQueryTemplate,
+  renderQuery,
+  templateVariables,
+  TemplateError,
+  variablesUsed,
+  type TemplateVariableName,
+  type TemplateVariables,
+} from "./template.ts";
+export { builtinQueries, metricQueryTemplate } from "./builtin-queries.ts";
+export { judge, parseSampleValue, formatSampleValue, type QueryOutcome } from "./verdict.ts";
+export {
+  runAnalysis,
+  templateVariablesFor,
+  MINIMUM_RATE_WINDOW_MS,
+  type AnalysisRound,
+  type RunAnalysisInput,
+  type VariablesOptions,
+} from "./runner.ts";
+export {
+  addMeasurement,
+  assessMetric,
+  emptyTally,
+  thresholdText,
+  type MetricAssessment,
+} from "./assessment.ts";

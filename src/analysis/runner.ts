@@ -1,0 +1,86 @@
+import { formatDuration, type Measurement, type Metric, type Release } from "../api/index.ts";
+import { canaryDeploymentName, canaryServiceName } from "../workload/names.ts";
+import { metricQueryTemplate } from "./builtin-queries.ts";
+import { MetricsQueryError, type MetricsProvider } from "./provider.ts";
+import { renderQuery, TemplateError, type TemplateVariables } from "./template.ts";
+import { judge, measurement } from "./verdict.ts";
+
+// One analysis round: render every metric's query, run them all at once, judge each
+// answer. It decides nothing about stages: the engine feeds the measurements to
+// assessment.ts, which applies failureLimit and the other limits.
+
+export interface AnalysisRound {
+  /** When the round was taken; every measurement carries it. */
+  at: string;
+  /** One per metric, in the order of the metrics. */
+  measurements: Measurement[];
+  /** The query as sent, by metric name; absent for a metric whose template could not be filled. */
+  queries: Record<string, string>;
+}
+
+export interface RunAnalysisInput {
+  metrics: readonly Metric[];
+  variables: TemplateVariables;
+  provider: MetricsProvider;
+  /** ISO 8601 time of the round; default now. */
+  at?: string;
+  signal?: AbortSignal;
+}
+
+export async function runAnalysis(input: RunAnalysisInput): Promise<AnalysisRound> {
+  const at = input.at ?? new Date().toISOString();
+  const queries: Record<string, string> = {};
+  const measurements = await Promise.all(
+    input.metrics.map(async (metric): Promise<Measurement> => {
+      let query: string;
+      try {
+        query = renderQuery(metricQueryTemplate(metric), input.variables);
+      } catch (error) {
+        if (!(error instanceof TemplateError)) throw error;
+        return measurement(metric, "error", at, `the query template cannot be filled: ${error.message}`);
+      }
+      queries[metric.name] = query;
+      try {
+        const result = await input.provider.query(query, input.signal ? { signal: input.signal } : {});
+        return judge(metric, { ok: true, result }, at);
+      } catch (error) {
+        if (error instanceof MetricsQueryError)
+          return judge(metric, { ok: false, failure: error.toFailure() }, at);
+        return measurement(metric, "error", at, `the metrics provider failed: ${(error as Error).message}`);
+      }
+    }),
+  );
+  return { at, measurements, queries };
+}
+
+/** rate() needs several scrapes in its window; shorter analysis intervals still look back this far. */
+export const MINIMUM_RATE_WINDOW_MS = 60_000;
+
+export interface VariablesOptions {
+  /** canary while the canary takes traffic; stable once the new version is promoted (bake). */
+  subject: "canary" | "stable";
+  /** The analysis interval (ReleasePlan.analysisIntervalMs); {{interval}} is at least MINIMUM_RATE_WINDOW_MS. */
+  analysisIntervalMs: number;
+}
+
+/** The template variables of a Release, with the canary names the workload code gives its objects. */
+export function templateVariablesFor(release: Release, options: VariablesOptions): TemplateVariables {
+  const { spec } = release;
+  const canaryService = canaryServiceName(spec.target.service);
+  const variables: TemplateVariables = {
+    service: spec.target.service,
+    target: spec.target.deployment,
+    canary: canaryDeploymentName(spec.target.deployment),
+    canaryService,
+    analysedService: options.subject === "canary" ? canaryService : spec.target.service,
+    version: spec.version,
+    interval: formatDuration(Math.max(options.analysisIntervalMs, MINIMUM_RATE_WINDOW_MS)),
+  };
+  // Optional ones stay unset when unknown, so a template that needs them says so by name.
+  if (release.metadata.namespace !== undefined) variables.namespace = release.metadata.namespace;
+  if (release.status?.previous?.version !== undefined)
+    variables.stableVersion = release.status.previous.version;
+  if (spec.traffic.gatewayAPI !== undefined) variables.route = spec.traffic.gatewayAPI.httpRoute;
+  if (spec.traffic.nginx !== undefined) variables.ingress = spec.traffic.nginx.ingress;
+  return variables;
+}
