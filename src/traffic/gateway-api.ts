@@ -1,0 +1,348 @@
+import { isDeepStrictEqual } from "node:util";
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import type { CustomObjectsApi } from "@kubernetes/client-node";
+import { z } from "zod";
+import { apiError, isConflict, isNotFound } from "../workload/api-errors.ts";
+import { canaryServiceName, releaseKey, releaseNamespace } from "../workload/names.ts";
+import type { ReleaseRef } from "../workload/names.ts";
+import { assertWeight } from "./router.ts";
+import type { RouterObservation, TrafficRouter } from "./router.ts";
+
+// Gateway API HTTPRoute (gateway.networking.k8s.io/v1): in every rule that sends to
+// the stable Service, the stable backendRef gets weight 100-w and a canary backendRef
+// beside it weight w. Everything else in the route — other rules, matches, filters,
+// fields this code does not know — is written back exactly as it was read, with the
+// resourceVersion it was read at, so a concurrent edit costs a retry, never a loss.
+
+export const HTTPROUTE = { group: "gateway.networking.k8s.io", version: "v1", plural: "httproutes" } as const;
+
+const backendRefSchema = z
+  .object({
+    name: z.string(),
+    namespace: z.string().optional(),
+    port: z.number().optional(),
+    weight: z.number().optional(),
+    group: z.string().optional(),
+    kind: z.string().optional(),
+  })
+  .loose();
+const ruleSchema = z.object({ backendRefs: z.array(backendRefSchema).optional() }).loose();
+const conditionSchema = z
+  .object({
+    type: z.string(),
+    status: z.string(),
+    reason: z.string().optional(),
+    message: z.string().optional(),
+    observedGeneration: z.number().optional(),
+  })
+  .loose();
+const parentStatusSchema = z
+  .object({
+    parentRef: z.object({ name: z.string(), namespace: z.string().optional() }).loose(),
+    controllerName: z.string().optional(),
+    conditions: z.array(conditionSchema).optional(),
+  })
+  .loose();
+export const httpRouteSchema = z
+  .object({
+    metadata: z
+      .object({
+        name: z.string(),
+        namespace: z.string().optional(),
+        generation: z.number().optional(),
+        resourceVersion: z.string().optional(),
+      })
+      .loose(),
+    spec: z.object({ rules: z.array(ruleSchema).optional() }).loose(),
+    status: z
+      .object({ parents: z.array(parentStatusSchema).optional() })
+      .loose()
+      .optional(),
+  })
+  .loose();
+
+export type HttpRoute = z.infer<typeof httpRouteSchema>;
+export type HttpRouteRule = z.infer<typeof ruleSchema>;
+export type BackendRef = z.infer<typeof backendRefSchema>;
+
+/** Which backendRefs are stable and canary in a route of this namespace. */
+export interface RouteBackends {
+  namespace: string;
+  stableService: string;
+  canaryService: string;
+  /** Port of a canary backendRef this code adds (default: the stable backendRef's). */
+  port?: number;
+}
+
+/** Gateway API's default backendRef weight. */
+const DEFAULT_WEIGHT = 1;
+
+export function isServiceRef(ref: BackendRef, service: string, routeNamespace: string): boolean {
+  return (
+    ref.name === service &&
+    (ref.group ?? "") === "" &&
+    (ref.kind ?? "Service") === "Service" &&
+    (ref.namespace ?? routeNamespace) === routeNamespace
+  );
+}
+
+/**
+ * The route's rules with the canary weight applied. Throws when no rule sends to the
+ * stable Service: a route that does not carry the target's traffic cannot shift it.
+ */
+export function rulesWithCanaryWeight(
+  route: HttpRoute,
+  backends: RouteBackends,
+  canaryWeight: number,
+): HttpRouteRule[] {
+  const rules = structuredClone(route.spec.rules ?? []);
+  let matched = 0;
+  for (const rule of rules) {
+    const refs = rule.backendRefs ?? [];
+    // One stable backendRef per rule carries the split (a second one to another port is left alone).
+    const stableIndex = refs.findIndex((ref) =>
+      isServiceRef(ref, backends.stableService, backends.namespace),
+    );
+    const stableRef = refs[stableIndex];
+    if (!stableRef) continue;
+    matched++;
+    stableRef.weight = 100 - canaryWeight;
+    const canaryRef = refs.find((ref) => isServiceRef(ref, backends.canaryService, backends.namespace));
+    if (canaryRef) {
+      canaryRef.weight = canaryWeight;
+      if (backends.port !== undefined) canaryRef.port = backends.port;
+    } else {
+      // A copy of the stable backendRef (its filters too), so the canary is served the same way.
+      const added: BackendRef = {
+        ...structuredClone(stableRef),
+        name: backends.canaryService,
+        weight: canaryWeight,
+      };
+      const port = backends.port ?? stableRef.port;
+      if (port !== undefined) added.port = port;
+      refs.splice(stableIndex + 1, 0, added);
+    }
+    rule.backendRefs = refs;
+  }
+  if (matched === 0) {
+    throw new Error(
+      `HTTPRoute ${routeName(route)} has no rule with a backendRef to Service ${backends.stableService}; ` +
+        `expected at least one (rules: ${describeRules(route.spec.rules ?? [])})`,
+    );
+  }
+  return rules;
+}
+
+/** The route's rules without canary backendRefs, the stable ones back at weight 100. */
+export function rulesWithoutCanary(route: HttpRoute, backends: RouteBackends): HttpRouteRule[] {
+  const rules = structuredClone(route.spec.rules ?? []);
+  for (const rule of rules) {
+    const refs = rule.backendRefs ?? [];
+    const hadCanary = refs.some((ref) => isServiceRef(ref, backends.canaryService, backends.namespace));
+    if (!hadCanary) continue;
+    rule.backendRefs = refs.filter((ref) => !isServiceRef(ref, backends.canaryService, backends.namespace));
+    const stableRef = rule.backendRefs.find((ref) =>
+      isServiceRef(ref, backends.stableService, backends.namespace),
+    );
+    if (stableRef) stableRef.weight = 100;
+  }
+  return rules;
+}
+
+/** The canary weight the route's spec holds, read from every rule that sends to stable. */
+export function readCanaryWeight(
+  route: HttpRoute,
+  backends: RouteBackends,
+): { canaryWeight: number; consistent: boolean; detail: string } {
+  const weights: number[] = [];
+  for (const rule of route.spec.rules ?? []) {
+    const refs = rule.backendRefs ?? [];
+    const stableRef = refs.find((ref) => isServiceRef(ref, backends.stableService, backends.namespace));
+    if (!stableRef) continue;
+    const canaryRef = refs.find((ref) => isServiceRef(ref, backends.canaryService, backends.namespace));
+    const stable = stableRef.weight ?? DEFAULT_WEIGHT;
+    const canary = canaryRef ? (canaryRef.weight ?? DEFAULT_WEIGHT) : 0;
+    weights.push(stable + canary === 0 ? 0 : Math.round((100 * canary) / (stable + canary)));
+  }
+  const first = weights[0];
+  if (first === undefined) {
+    return {
+      canaryWeight: 0,
+      consistent: false,
+      detail: `HTTPRoute ${routeName(route)} has no rule with a backendRef to Service ${backends.stableService}`,
+    };
+  }
+  const consistent = weights.every((weight) => weight === first);
+  return {
+    canaryWeight: first,
+    consistent,
+    detail: consistent
+      ? `${weights.length} rule(s) send ${first}% to ${backends.canaryService}`
+      : `the rules disagree on the canary weight: ${weights.join("%, ")}%`,
+  };
+}
+
+/**
+ * Whether the gateways that report on this route accepted its current generation and
+ * resolved its backendRefs. With no status to read there is nothing to contradict the
+ * spec, and the detail says so.
+ */
+export function routeAcceptance(route: HttpRoute): { verified: boolean; detail: string } {
+  const parents = route.status?.parents ?? [];
+  if (parents.length === 0) {
+    return {
+      verified: true,
+      detail: `no gateway reports status on HTTPRoute ${routeName(route)} (status.parents is empty); verified from the spec alone`,
+    };
+  }
+  const generation = route.metadata.generation;
+  const problems: string[] = [];
+  for (const parent of parents) {
+    const who = `parent ${parent.parentRef.namespace ? `${parent.parentRef.namespace}/` : ""}${parent.parentRef.name}${
+      parent.controllerName ? ` (${parent.controllerName})` : ""
+    }`;
+    for (const type of ["Accepted", "ResolvedRefs"]) {
+      const condition = parent.conditions?.find((candidate) => candidate.type === type);
+      if (!condition) {
+        problems.push(`${who}: no ${type} condition`);
+      } else if (condition.status !== "True") {
+        problems.push(
+          `${who}: ${type}=${condition.status}${condition.reason ? ` (${condition.reason}` : " ("}${
+            condition.message ? `: ${condition.message}` : ""
+          })`,
+        );
+      } else if (
+        generation !== undefined &&
+        condition.observedGeneration !== undefined &&
+        condition.observedGeneration !== generation
+      ) {
+        problems.push(
+          `${who}: ${type} is for generation ${condition.observedGeneration}, the route is at ${generation}`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) return { verified: false, detail: problems.join("; ") };
+  return {
+    verified: true,
+    detail: `${parents.length} gateway parent(s) report Accepted and ResolvedRefs for generation ${generation ?? "?"}`,
+  };
+}
+
+export function parseHttpRoute(raw: unknown, name: string): HttpRoute {
+  const parsed = httpRouteSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`HTTPRoute ${name} does not have the expected shape: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+function routeName(route: HttpRoute): string {
+  return `${route.metadata.namespace ? `${route.metadata.namespace}/` : ""}${route.metadata.name}`;
+}
+
+function describeRules(rules: HttpRouteRule[]): string {
+  if (rules.length === 0) return "none";
+  return rules
+    .map(
+      (rule, index) =>
+        `#${index} → ${(rule.backendRefs ?? []).map((ref) => ref.name).join(", ") || "no backendRefs"}`,
+    )
+    .join("; ");
+}
+
+export interface GatewayApiRouterOptions {
+  /** Writes retried after a 409 with a fresh read. Default 5. */
+  conflictRetries?: number;
+}
+
+export class GatewayApiRouter implements TrafficRouter {
+  readonly #custom: CustomObjectsApi;
+  readonly #namespace: string;
+  readonly #routeName: string;
+  readonly #backends: RouteBackends;
+  readonly #who: string;
+  readonly #attempts: number;
+
+  constructor(custom: CustomObjectsApi, release: ReleaseRef, options: GatewayApiRouterOptions = {}) {
+    const gatewayAPI = release.spec.traffic.gatewayAPI;
+    if (!gatewayAPI) throw new Error(`Release ${releaseKey(release)} has no spec.traffic.gatewayAPI`);
+    this.#custom = custom;
+    this.#namespace = releaseNamespace(release);
+    this.#routeName = gatewayAPI.httpRoute;
+    this.#backends = {
+      namespace: this.#namespace,
+      stableService: release.spec.target.service,
+      canaryService: canaryServiceName(release.spec.target.service),
+      ...(gatewayAPI.port !== undefined ? { port: gatewayAPI.port } : {}),
+    };
+    this.#who = `Release ${releaseKey(release)}: HTTPRoute ${this.#namespace}/${this.#routeName}`;
+    this.#attempts = 1 + (options.conflictRetries ?? 5);
+  }
+
+  async setWeight(canaryWeight: number): Promise<void> {
+    assertWeight(canaryWeight, this.#who);
+    await this.#updateRules(`setting the canary weight to ${canaryWeight}%`, (route) =>
+      rulesWithCanaryWeight(route, this.#backends, canaryWeight),
+    );
+  }
+
+  async observe(): Promise<RouterObservation> {
+    const route = await this.#read();
+    const weight = readCanaryWeight(route, this.#backends);
+    const acceptance = routeAcceptance(route);
+    return {
+      canaryWeight: weight.canaryWeight,
+      requestedWeight: weight.canaryWeight,
+      verified: weight.consistent && acceptance.verified,
+      detail: `${weight.detail}; ${acceptance.detail}`,
+    };
+  }
+
+  async cleanup(): Promise<void> {
+    await this.#updateRules("removing the canary backendRefs", (route) =>
+      rulesWithoutCanary(route, this.#backends),
+    );
+  }
+
+  async #updateRules(action: string, change: (route: HttpRoute) => HttpRouteRule[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const route = await this.#read();
+      const rules = change(route);
+      if (isDeepStrictEqual(rules, route.spec.rules ?? [])) return;
+      try {
+        await this.#custom.patchNamespacedCustomObject(
+          {
+            ...HTTPROUTE,
+            namespace: this.#namespace,
+            name: this.#routeName,
+            // The resourceVersion makes this a compare-and-swap: a route changed since the read gets 409.
+            body: { metadata: { resourceVersion: route.metadata.resourceVersion }, spec: { rules } },
+          },
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        );
+        return;
+      } catch (error) {
+        if (isConflict(error) && attempt < this.#attempts) continue;
+        throw apiError(`${this.#who}: ${action}`, error);
+      }
+    }
+  }
+
+  async #read(): Promise<HttpRoute> {
+    let raw: unknown;
+    try {
+      raw = await this.#custom.getNamespacedCustomObject({
+        ...HTTPROUTE,
+        namespace: this.#namespace,
+        name: this.#routeName,
+      });
+    } catch (error) {
+      if (isNotFound(error)) {
+        throw new Error(`${this.#who} (spec.traffic.gatewayAPI.httpRoute) does not exist`, { cause: error });
+      }
+      throw apiError(`${this.#who}: reading it`, error);
+    }
+    return parseHttpRoute(raw, `${this.#namespace}/${this.#routeName}`);
+  }
+}

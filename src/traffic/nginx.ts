@@ -1,0 +1,283 @@
+import { isDeepStrictEqual } from "node:util";
+import type {
+  NetworkingV1Api,
+  V1HTTPIngressPath,
+  V1Ingress,
+  V1IngressBackend,
+  V1IngressRule,
+} from "@kubernetes/client-node";
+import { apiError, isConflict, isNotFound } from "../workload/api-errors.ts";
+import { MANAGED_BY_LABELS } from "../workload/canary.ts";
+import {
+  CANARY_ROLE,
+  RELEASE_LABEL,
+  ROLE_LABEL,
+  SOURCE_ANNOTATIONS,
+  canaryIngressName,
+  canaryServiceName,
+  isOwnedByARelease,
+  releaseKey,
+  releaseNamespace,
+  releaseOwnerReference,
+} from "../workload/names.ts";
+import type { ReleaseRef } from "../workload/names.ts";
+import { assertWeight } from "./router.ts";
+import type { RouterObservation, TrafficRouter } from "./router.ts";
+
+// NGINX Ingress (networking.k8s.io/v1): a canary Ingress `<ingress>-canary` beside the
+// stable one, with the same hosts and paths pointing at the canary Service, and
+// ingress-nginx's canary annotations carrying the weight. The stable Ingress is never
+// written. ingress-nginx reports no per-Ingress status, so the weight is read back from
+// the canary Ingress itself.
+
+export const NGINX_ANNOTATIONS = {
+  canary: "nginx.ingress.kubernetes.io/canary",
+  weight: "nginx.ingress.kubernetes.io/canary-weight",
+  weightTotal: "nginx.ingress.kubernetes.io/canary-weight-total",
+} as const;
+/** The pre-IngressClass way of choosing a controller; the canary must be picked up by the same one. */
+const LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class";
+
+/**
+ * The canary Ingress for this weight: the stable Ingress's paths that lead to the stable
+ * Service, now leading to the canary Service. Paths to other Services are left out.
+ */
+export function buildCanaryIngress(
+  release: ReleaseRef,
+  stableIngress: V1Ingress,
+  canaryWeight: number,
+): V1Ingress {
+  const stableService = release.spec.target.service;
+  const canaryService = canaryServiceName(stableService);
+  const stableName = stableIngress.metadata?.name ?? "";
+  const toCanary = (backend: V1IngressBackend | undefined): V1IngressBackend | undefined =>
+    backend?.service?.name === stableService
+      ? { service: { ...structuredClone(backend.service), name: canaryService } }
+      : undefined;
+  const rules: V1IngressRule[] = [];
+  for (const rule of stableIngress.spec?.rules ?? []) {
+    const paths: V1HTTPIngressPath[] = [];
+    for (const path of rule.http?.paths ?? []) {
+      const backend = toCanary(path.backend);
+      if (backend) paths.push({ ...structuredClone(path), backend });
+    }
+    if (paths.length > 0)
+      rules.push({ ...(rule.host !== undefined ? { host: rule.host } : {}), http: { paths } });
+  }
+  const defaultBackend = toCanary(stableIngress.spec?.defaultBackend);
+  if (rules.length === 0 && !defaultBackend) {
+    throw new Error(
+      `Release ${releaseKey(release)}: Ingress ${releaseNamespace(release)}/${stableName} (spec.traffic.nginx.ingress) ` +
+        `has no path or default backend that leads to Service ${stableService}`,
+    );
+  }
+  const legacyClass = stableIngress.metadata?.annotations?.[LEGACY_CLASS_ANNOTATION];
+  const spec = stableIngress.spec;
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: {
+      name: canaryIngressName(stableName),
+      namespace: releaseNamespace(release),
+      labels: { ...MANAGED_BY_LABELS, [RELEASE_LABEL]: release.metadata.name, [ROLE_LABEL]: CANARY_ROLE },
+      annotations: {
+        ...(legacyClass !== undefined ? { [LEGACY_CLASS_ANNOTATION]: legacyClass } : {}),
+        [NGINX_ANNOTATIONS.canary]: "true",
+        [NGINX_ANNOTATIONS.weight]: String(canaryWeight),
+        [SOURCE_ANNOTATIONS.ingress]: stableName,
+      },
+      ownerReferences: [releaseOwnerReference(release)],
+    },
+    spec: {
+      ...(spec?.ingressClassName !== undefined ? { ingressClassName: spec.ingressClassName } : {}),
+      ...(defaultBackend ? { defaultBackend } : {}),
+      ...(rules.length > 0 ? { rules } : {}),
+      ...(spec?.tls ? { tls: structuredClone(spec.tls) } : {}),
+    },
+  };
+}
+
+/** The weight a canary Ingress holds (undefined: there is none), checked for what ingress-nginx needs. */
+export function readCanaryIngress(
+  canaryIngress: V1Ingress | undefined,
+  canaryService: string,
+): RouterObservation {
+  if (!canaryIngress) {
+    return {
+      canaryWeight: 0,
+      requestedWeight: 0,
+      verified: true,
+      detail: "no canary Ingress: all traffic goes to the stable Ingress",
+    };
+  }
+  const name = `${canaryIngress.metadata?.namespace ?? "?"}/${canaryIngress.metadata?.name ?? "?"}`;
+  const annotations = canaryIngress.metadata?.annotations ?? {};
+  const problems: string[] = [];
+  if (annotations[NGINX_ANNOTATIONS.canary] !== "true") {
+    problems.push(
+      `${NGINX_ANNOTATIONS.canary} is ${JSON.stringify(annotations[NGINX_ANNOTATIONS.canary] ?? null)}, not "true"`,
+    );
+  }
+  const weight = parseWholeNumber(annotations[NGINX_ANNOTATIONS.weight]);
+  const total = parseWholeNumber(annotations[NGINX_ANNOTATIONS.weightTotal] ?? "100");
+  if (weight === undefined || total === undefined || total === 0 || weight > total) {
+    problems.push(
+      `${NGINX_ANNOTATIONS.weight}=${JSON.stringify(annotations[NGINX_ANNOTATIONS.weight] ?? null)} ` +
+        `of ${NGINX_ANNOTATIONS.weightTotal}=${JSON.stringify(annotations[NGINX_ANNOTATIONS.weightTotal] ?? "100")} is not a weight`,
+    );
+  }
+  const backends = [
+    canaryIngress.spec?.defaultBackend,
+    ...(canaryIngress.spec?.rules ?? []).flatMap((rule) =>
+      (rule.http?.paths ?? []).map((path) => path.backend),
+    ),
+  ].filter((backend): backend is V1IngressBackend => backend !== undefined);
+  const strays = backends.filter((backend) => backend.service?.name !== canaryService);
+  if (backends.length === 0 || strays.length > 0) {
+    problems.push(`its backends must all be Service ${canaryService}`);
+  }
+  const canaryWeight =
+    weight !== undefined && total !== undefined && total > 0
+      ? Math.round((100 * Math.min(weight, total)) / total)
+      : 0;
+  if (problems.length > 0) {
+    return {
+      canaryWeight,
+      requestedWeight: canaryWeight,
+      verified: false,
+      detail: `canary Ingress ${name}: ${problems.join("; ")}`,
+    };
+  }
+  return {
+    canaryWeight,
+    requestedWeight: canaryWeight,
+    verified: true,
+    detail: `canary Ingress ${name} holds ${canaryWeight}% (read from its annotations; ingress-nginx reports no per-Ingress status)`,
+  };
+}
+
+function parseWholeNumber(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\d{1,9}$/.test(text.trim())) return undefined;
+  return Number(text.trim());
+}
+
+export interface NginxRouterOptions {
+  /** Writes retried after a 409 with a fresh read. Default 5. */
+  conflictRetries?: number;
+}
+
+export class NginxRouter implements TrafficRouter {
+  readonly #networking: NetworkingV1Api;
+  readonly #release: ReleaseRef;
+  readonly #namespace: string;
+  readonly #stableName: string;
+  readonly #canaryName: string;
+  readonly #who: string;
+  readonly #attempts: number;
+
+  constructor(networking: NetworkingV1Api, release: ReleaseRef, options: NginxRouterOptions = {}) {
+    const nginx = release.spec.traffic.nginx;
+    if (!nginx) throw new Error(`Release ${releaseKey(release)} has no spec.traffic.nginx`);
+    this.#networking = networking;
+    this.#release = release;
+    this.#namespace = releaseNamespace(release);
+    this.#stableName = nginx.ingress;
+    this.#canaryName = canaryIngressName(nginx.ingress);
+    this.#who = `Release ${releaseKey(release)}: canary Ingress ${this.#namespace}/${this.#canaryName}`;
+    this.#attempts = 1 + (options.conflictRetries ?? 5);
+  }
+
+  async setWeight(canaryWeight: number): Promise<void> {
+    assertWeight(canaryWeight, this.#who);
+    const context = `${this.#who}: setting the canary weight to ${canaryWeight}%`;
+    const stable = await this.#read(this.#stableName, context);
+    if (!stable) {
+      throw new Error(
+        `${context}: the stable Ingress ${this.#namespace}/${this.#stableName} (spec.traffic.nginx.ingress) does not exist`,
+      );
+    }
+    const desired = buildCanaryIngress(this.#release, stable, canaryWeight);
+    for (let attempt = 1; ; attempt++) {
+      const existing = await this.#read(this.#canaryName, context);
+      if (existing) assertOurs(existing, context);
+      try {
+        await this.#write(existing, desired);
+        return;
+      } catch (error) {
+        if (isConflict(error) && attempt < this.#attempts) continue;
+        throw apiError(context, error);
+      }
+    }
+  }
+
+  /** Creates the canary Ingress, or replaces it (with the resourceVersion read) when it differs. */
+  async #write(existing: V1Ingress | undefined, desired: V1Ingress): Promise<void> {
+    if (!existing) {
+      await this.#networking.createNamespacedIngress({ namespace: this.#namespace, body: desired });
+      return;
+    }
+    const metadata = existing.metadata;
+    const updated: V1Ingress = {
+      ...existing,
+      metadata: {
+        ...metadata,
+        labels: { ...metadata?.labels, ...desired.metadata?.labels },
+        annotations: { ...metadata?.annotations, ...desired.metadata?.annotations },
+        ownerReferences: desired.metadata?.ownerReferences ?? [],
+      },
+      spec: desired.spec ?? {},
+    };
+    if (isDeepStrictEqual(plain(existing), plain(updated))) return;
+    await this.#networking.replaceNamespacedIngress({
+      name: this.#canaryName,
+      namespace: this.#namespace,
+      body: updated,
+    });
+  }
+
+  async observe(): Promise<RouterObservation> {
+    const canary = await this.#read(this.#canaryName, `${this.#who}: reading it`);
+    return readCanaryIngress(canary, canaryServiceName(this.#release.spec.target.service));
+  }
+
+  async cleanup(): Promise<void> {
+    const context = `${this.#who}: deleting it`;
+    const existing = await this.#read(this.#canaryName, context);
+    if (!existing) return;
+    assertOurs(existing, context);
+    try {
+      // The uid precondition: delete the Ingress just checked, not one made since under the same name.
+      const uid = existing.metadata?.uid;
+      await this.#networking.deleteNamespacedIngress({
+        name: this.#canaryName,
+        namespace: this.#namespace,
+        body: { preconditions: uid ? { uid } : undefined },
+      });
+    } catch (error) {
+      if (!isNotFound(error)) throw apiError(context, error);
+    }
+  }
+
+  async #read(name: string, context: string): Promise<V1Ingress | undefined> {
+    try {
+      return await this.#networking.readNamespacedIngress({ name, namespace: this.#namespace });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw apiError(`${context}: reading Ingress ${this.#namespace}/${name}`, error);
+    }
+  }
+}
+
+function assertOurs(existing: V1Ingress, context: string): void {
+  const metadata = existing.metadata;
+  if (metadata?.labels?.[RELEASE_LABEL] === undefined && !isOwnedByARelease(metadata?.ownerReferences)) {
+    throw new Error(
+      `${context}: an Ingress of that name exists and Glidepath did not make it (no ${RELEASE_LABEL} label, ` +
+        `no Release owner); rename or delete it`,
+    );
+  }
+}
+
+function plain(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value));
+}

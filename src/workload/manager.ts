@@ -1,0 +1,315 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { isDeepStrictEqual } from "node:util";
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import type { AppsV1Api, CoreV1Api, V1Deployment, V1Service } from "@kubernetes/client-node";
+import type { WorkloadObservation } from "../engine/types.ts";
+import { apiError, apiStatusCode, isConflict, isNotFound } from "./api-errors.ts";
+import { buildCanary } from "./canary.ts";
+import type { CanaryObjects } from "./canary.ts";
+import { MISSING_WORKLOAD, labelSelectorString, observeWorkload, ownedPods } from "./health.ts";
+import type { HealthOptions } from "./health.ts";
+import {
+  RELEASE_LABEL,
+  canaryDeploymentName,
+  isOwnedByARelease,
+  releaseKey,
+  releaseNamespace,
+} from "./names.ts";
+import type { ReleaseRef } from "./names.ts";
+import { stableTemplatePatch } from "./stable-patch.ts";
+
+// The I/O half of src/workload: reads the stable objects, writes the canary ones, and
+// patches the stable Deployment on promote and revert. Every method states a desired
+// state and is safe to repeat: the controller may run an action twice after a restart.
+
+export interface WorkloadClients {
+  apps: AppsV1Api;
+  core: CoreV1Api;
+}
+
+export interface WorkloadManagerOptions extends HealthOptions {
+  /** Writes retried on a 409 (a concurrent writer) with a fresh read. Default 5. */
+  conflictRetries?: number;
+}
+
+export type WorkloadRole = "stable" | "canary";
+
+const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+const DEFAULT_CONFLICT_RETRIES = 5;
+
+export class WorkloadManager {
+  readonly #apps: AppsV1Api;
+  readonly #core: CoreV1Api;
+  readonly #health: HealthOptions;
+  readonly #attempts: number;
+
+  constructor(clients: WorkloadClients, options: WorkloadManagerOptions = {}) {
+    this.#apps = clients.apps;
+    this.#core = clients.core;
+    this.#health = { restartThreshold: options.restartThreshold };
+    this.#attempts = 1 + (options.conflictRetries ?? DEFAULT_CONFLICT_RETRIES);
+  }
+
+  /**
+   * Creates or updates the canary Deployment and Service from the stable ones, with
+   * these images and replicas. Returns the objects as the server holds them.
+   */
+  async ensureCanary(
+    release: ReleaseRef,
+    images: Record<string, string>,
+    replicas: number,
+  ): Promise<CanaryObjects> {
+    const namespace = releaseNamespace(release);
+    const { deployment: stableName, service: serviceName } = release.spec.target;
+    const [stable, stableService] = await Promise.all([
+      this.#read(
+        () => this.#apps.readNamespacedDeployment({ name: stableName, namespace }),
+        `Release ${releaseKey(release)}: reading the stable Deployment ${namespace}/${stableName} (spec.target.deployment)`,
+      ),
+      this.#read(
+        () => this.#core.readNamespacedService({ name: serviceName, namespace }),
+        `Release ${releaseKey(release)}: reading the stable Service ${namespace}/${serviceName} (spec.target.service)`,
+      ),
+    ]);
+    if (!stable) {
+      throw new Error(
+        `Release ${releaseKey(release)}: the stable Deployment ${namespace}/${stableName} (spec.target.deployment) does not exist`,
+      );
+    }
+    if (!stableService) {
+      throw new Error(
+        `Release ${releaseKey(release)}: the stable Service ${namespace}/${serviceName} (spec.target.service) does not exist`,
+      );
+    }
+    const desired = buildCanary({ release, stable, stableService, images, replicas });
+    const deployment = await this.#applyDeployment(release, desired.deployment);
+    const service = await this.#applyService(release, desired.service);
+    return { deployment, service };
+  }
+
+  /** Sets the canary's replicas. Scaling a canary that does not exist to zero is done already. */
+  async scaleCanary(release: ReleaseRef, replicas: number): Promise<void> {
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new Error(
+        `Release ${releaseKey(release)}: canary replicas must be a whole number ≥ 0, not ${replicas}`,
+      );
+    }
+    const namespace = releaseNamespace(release);
+    const name = canaryDeploymentName(release.spec.target.deployment);
+    try {
+      await this.#apps.patchNamespacedDeployment(
+        { name, namespace, body: { spec: { replicas } } },
+        mergePatch,
+      );
+    } catch (error) {
+      if (isNotFound(error) && replicas === 0) return;
+      throw apiError(
+        `Release ${releaseKey(release)}: scaling the canary Deployment ${namespace}/${name} to ${replicas}`,
+        error,
+      );
+    }
+  }
+
+  /** GA: the stable Deployment gets the new images and version label, and nothing else changes. */
+  async promoteStable(release: ReleaseRef, images: Record<string, string>, version: string): Promise<void> {
+    await this.#patchStable(release, images, version, "promoting");
+  }
+
+  /** Rollback after promotion: the stable Deployment goes back to `status.previous`. */
+  revertStable(
+    release: ReleaseRef,
+    images: Record<string, string>,
+    version: string | undefined,
+  ): Promise<void> {
+    return this.#patchStable(release, images, version, "reverting");
+  }
+
+  /** The stable or canary Deployment and its own Pods, as the engine sees them. */
+  async observe(release: ReleaseRef, role: WorkloadRole): Promise<WorkloadObservation> {
+    const namespace = releaseNamespace(release);
+    const name =
+      role === "stable"
+        ? release.spec.target.deployment
+        : canaryDeploymentName(release.spec.target.deployment);
+    const context = `Release ${releaseKey(release)}: observing the ${role} Deployment ${namespace}/${name}`;
+    const deployment = await this.#read(
+      () => this.#apps.readNamespacedDeployment({ name, namespace }),
+      context,
+    );
+    if (!deployment) return { ...MISSING_WORKLOAD, images: {} };
+    const selector = deployment.spec?.selector;
+    if (!selector) throw new Error(`${context}: it has no spec.selector`);
+    const labelSelector = labelSelectorString(selector);
+    try {
+      const [replicaSets, pods] = await Promise.all([
+        this.#apps.listNamespacedReplicaSet({ namespace, labelSelector }),
+        this.#core.listNamespacedPod({ namespace, labelSelector }),
+      ]);
+      return observeWorkload(deployment, ownedPods(deployment, replicaSets.items, pods.items), this.#health);
+    } catch (error) {
+      throw apiError(`${context}: listing its ReplicaSets and Pods (${labelSelector})`, error);
+    }
+  }
+
+  async #patchStable(
+    release: ReleaseRef,
+    images: Record<string, string>,
+    version: string | undefined,
+    verb: "promoting" | "reverting",
+  ): Promise<void> {
+    const namespace = releaseNamespace(release);
+    const name = release.spec.target.deployment;
+    const context = `Release ${releaseKey(release)}: ${verb} the stable Deployment ${namespace}/${name}`;
+    for (let attempt = 1; ; attempt++) {
+      const stable = await this.#read(
+        () => this.#apps.readNamespacedDeployment({ name, namespace }),
+        context,
+      );
+      if (!stable) throw new Error(`${context}: it does not exist`);
+      const patch = stableTemplatePatch(stable, images, version, context);
+      if (patch.length === 0) return;
+      try {
+        // JSON Patch is client-node's default content type for patch calls.
+        await this.#apps.patchNamespacedDeployment({ name, namespace, body: patch });
+        return;
+      } catch (error) {
+        // 409/422: the Deployment changed under us (a failed `test`); read it again.
+        const code = apiStatusCode(error);
+        if ((code === 409 || code === 422) && attempt < this.#attempts) continue;
+        throw apiError(`${context} (patch ${JSON.stringify(patch)})`, error);
+      }
+    }
+  }
+
+  async #applyDeployment(release: ReleaseRef, desired: V1Deployment): Promise<V1Deployment> {
+    const namespace = releaseNamespace(release);
+    const name = desired.metadata?.name ?? "";
+    const context = `Release ${releaseKey(release)}: writing the canary Deployment ${namespace}/${name}`;
+    const desiredSpec = desired.spec;
+    if (!desiredSpec) throw new Error(`${context}: the desired Deployment has no spec`);
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt >= this.#attempts;
+      const existing = await this.#read(
+        () => this.#apps.readNamespacedDeployment({ name, namespace }),
+        context,
+      );
+      if (!existing) {
+        try {
+          return await this.#apps.createNamespacedDeployment({ namespace, body: desired });
+        } catch (error) {
+          if (isConflict(error) && !last) continue; // created meanwhile (or still being deleted)
+          throw apiError(context, error);
+        }
+      }
+      assertManaged(existing, context);
+      if (!isDeepStrictEqual(plain(existing.spec?.selector), plain(desiredSpec.selector))) {
+        // A Deployment's selector is immutable: the old canary goes, a new one is made.
+        await this.#deleteDeployment(existing, context);
+        await sleep(200 * attempt);
+        if (last)
+          throw new Error(`${context}: the old canary, whose selector differs, is still being deleted`);
+        continue;
+      }
+      const updated: V1Deployment = {
+        ...existing,
+        metadata: mergeMetadata(existing.metadata, desired.metadata),
+        spec: { ...existing.spec, ...desiredSpec },
+      };
+      if (isDeepStrictEqual(plain(existing), plain(updated))) return existing;
+      try {
+        return await this.#apps.replaceNamespacedDeployment({ name, namespace, body: updated });
+      } catch (error) {
+        if (isConflict(error) && !last) continue;
+        throw apiError(context, error);
+      }
+    }
+  }
+
+  async #deleteDeployment(existing: V1Deployment, context: string): Promise<void> {
+    const { name = "", namespace = "", uid } = existing.metadata ?? {};
+    try {
+      await this.#apps.deleteNamespacedDeployment({
+        name,
+        namespace,
+        propagationPolicy: "Background",
+        body: { preconditions: uid ? { uid } : undefined },
+      });
+    } catch (error) {
+      if (!isNotFound(error) && !isConflict(error)) {
+        throw apiError(`${context}: deleting the old canary (its selector cannot change)`, error);
+      }
+    }
+  }
+
+  async #applyService(release: ReleaseRef, desired: V1Service): Promise<V1Service> {
+    const namespace = releaseNamespace(release);
+    const name = desired.metadata?.name ?? "";
+    const context = `Release ${releaseKey(release)}: writing the canary Service ${namespace}/${name}`;
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt >= this.#attempts;
+      const existing = await this.#read(() => this.#core.readNamespacedService({ name, namespace }), context);
+      if (!existing) {
+        try {
+          return await this.#core.createNamespacedService({ namespace, body: desired });
+        } catch (error) {
+          if (isConflict(error) && !last) continue;
+          throw apiError(context, error);
+        }
+      }
+      assertManaged(existing, context);
+      // clusterIP and the other server-assigned fields stay as they are.
+      const updated: V1Service = {
+        ...existing,
+        metadata: mergeMetadata(existing.metadata, desired.metadata),
+        spec: {
+          ...existing.spec,
+          selector: desired.spec?.selector ?? {},
+          ports: desired.spec?.ports ?? [],
+        },
+      };
+      if (isDeepStrictEqual(plain(existing), plain(updated))) return existing;
+      try {
+        return await this.#core.replaceNamespacedService({ name, namespace, body: updated });
+      } catch (error) {
+        if (isConflict(error) && !last) continue;
+        throw apiError(context, error);
+      }
+    }
+  }
+
+  /** The object, or undefined on 404; other failures become errors that say what was read. */
+  async #read<T>(call: () => Promise<T>, context: string): Promise<T | undefined> {
+    try {
+      return await call();
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw apiError(context, error);
+    }
+  }
+}
+
+/** A canary name that something other than Glidepath uses is not ours to overwrite. */
+function assertManaged(existing: V1Deployment | V1Service, context: string): void {
+  const metadata = existing.metadata;
+  if (metadata?.labels?.[RELEASE_LABEL] === undefined && !isOwnedByARelease(metadata?.ownerReferences)) {
+    throw new Error(
+      `${context}: a ${existing.kind ?? "object"} of that name exists and Glidepath did not make it ` +
+        `(no ${RELEASE_LABEL} label, no Release owner); rename or delete it`,
+    );
+  }
+}
+
+/** Our labels and annotations over theirs; the owner is the current Release (it takes over a finished one's canary). */
+function mergeMetadata<M extends V1Deployment["metadata"]>(existing: M, desired: M): NonNullable<M> {
+  return {
+    ...existing,
+    labels: { ...existing?.labels, ...desired?.labels },
+    annotations: { ...existing?.annotations, ...desired?.annotations },
+    ownerReferences: desired?.ownerReferences ?? [],
+  } as NonNullable<M>;
+}
+
+/** client-node returns class instances; compare as the JSON that goes over the wire. */
+function plain(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
