@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "dist/**", "bench/results/**", "helm/**"] },
+  { ignores: ["node_modules/**", "dist/**", "bench/results/**", "helm/**", ".test-runs/**", ".scratch/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

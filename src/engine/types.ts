@@ -50,11 +50,14 @@ export interface Observations {
   stable: WorkloadObservation;
   canary: WorkloadObservation;
   traffic: TrafficObservation;
-  /** Measurements taken since status.currentStage.lastAnalysisAt (older ones are ignored). */
+  /**
+   * Measurements taken since status.currentStage.lastAnalysisAt (older ones are ignored).
+   * Each `at` is when it was taken, so later than the `now` of the reconcile that asked for it.
+   */
   measurements: Measurement[];
   /** Queries as sent, by metric name, for the record. */
   queries?: Record<string, string>;
-  /** Firing alerts that match this release. */
+  /** Firing alerts that match this release; only those that began after status.startedAt roll it back. */
   alerts: AlertObservation[];
   changeWindow: ChangeWindowObservation;
   /** Another, older, active Release of the same target that this one must wait for. */

@@ -78,6 +78,7 @@ export async function spawnTrafficSimulator(
     ["route-namespace", options.route?.namespace],
     ["kubeconfig", options.route?.kubeconfigPath],
     ["poll-ms", options.route?.pollMs],
+    ["deployment", options.route?.deployment],
   ];
   for (const [flag, value] of optional) if (value !== undefined) args.push(`--${flag}=${value}`);
   const proc = supervisor.start({

@@ -17,7 +17,7 @@
 // Standalone:
 //   node_modules/.bin/node test/harness/traffic-simulator.ts --port 9101 --namespace shop \
 //     --service checkout --stable-version 2.3.1 --canary-version 2.4.0 --rps 50 \
-//     [--canary-weight 10 | --route checkout --kubeconfig ~/.kube/config]
+//     [--canary-weight 10 | --route checkout --kubeconfig ~/.kube/config [--deployment checkout]]
 // Every flag also reads TRAFFIC_SIM_<FLAG> (e.g. TRAFFIC_SIM_RPS=50). It prints one JSON
 // line {"event":"listening","url":…} when ready, and stops on SIGTERM/SIGINT.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -25,7 +25,7 @@ import type { AddressInfo } from "node:net";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import { AppsV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { Counter, Histogram, Registry } from "prom-client";
 import { z } from "zod";
 
@@ -47,6 +47,18 @@ export const configPatchSchema = z
     weightsFrom: z.enum(["route", "manual"]).optional(),
     stable: versionPatchSchema.optional(),
     canary: versionPatchSchema.optional(),
+    /** Behaviour by version, over the role's: a bad version stays bad after it is promoted to stable. */
+    versions: z
+      .record(
+        z.string().min(1).max(128),
+        z
+          .object({
+            errorRatio: z.number().min(0).max(1).optional(),
+            latencyMs: z.number().min(0).max(60_000).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 
@@ -67,6 +79,12 @@ export interface RouteSource {
   kubeconfigPath?: string;
   /** Default 500 ms. */
   pollMs?: number;
+  /**
+   * The stable Deployment: when set, each role's version is read from the `version` label
+   * of its Deployment's pod template (`<deployment>` and `<deployment>-canary`), as a real
+   * gateway's metrics would follow what the pods run.
+   */
+  deployment?: string;
 }
 
 export interface TrafficSimulatorOptions {
@@ -95,6 +113,7 @@ export interface SimulatorState {
   canaryWeight: number;
   stable: VersionBehaviour;
   canary: VersionBehaviour;
+  versions: Record<string, { errorRatio?: number; latencyMs?: number }>;
   route?: { name: string; namespace: string; lastReadAt?: string; error?: string };
   /** Requests and errors generated since start, by role. */
   totals: { stable: { requests: number; errors: number }; canary: { requests: number; errors: number } };
@@ -123,6 +142,7 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     canaryWeight: options.route ? 0 : (options.canaryWeight ?? 0),
     stable: { errorRatio: 0, latencyMs: 50, ...options.stable },
     canary: { errorRatio: 0, latencyMs: 50, ...options.canary },
+    versions: {},
     totals: { stable: { requests: 0, errors: 0 }, canary: { requests: 0, errors: 0 } },
   };
   let manualWeight = options.canaryWeight ?? 0;
@@ -161,7 +181,7 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
   };
   const serve = (role: Role, count: number): void => {
     if (count <= 0) return;
-    const behaviour = state[role];
+    const behaviour = { ...state[role], ...state.versions[state[role].version] };
     carry.errors[role] += count * behaviour.errorRatio;
     const errors = Math.min(count, Math.floor(carry.errors[role]));
     carry.errors[role] -= errors;
@@ -191,9 +211,25 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     if (route.kubeconfigPath) kubeConfig.loadFromFile(route.kubeconfigPath);
     else kubeConfig.loadFromDefault();
     const api = kubeConfig.makeApiClient(CustomObjectsApi);
+    const apps = kubeConfig.makeApiClient(AppsV1Api);
     const canaryBackend = `${options.service}-canary`;
+    const readVersions = async (deployment: string): Promise<void> => {
+      for (const [role, name] of [
+        ["stable", deployment],
+        ["canary", `${deployment}-canary`],
+      ] as const) {
+        try {
+          const object = await apps.readNamespacedDeployment({ name, namespace: options.namespace });
+          const version = object.spec?.template.metadata?.labels?.version;
+          if (version) state[role].version = version;
+        } catch {
+          // No such Deployment (yet): the role keeps the version it has.
+        }
+      }
+    };
     const poll = async (): Promise<void> => {
       try {
+        if (route.deployment) await readVersions(route.deployment);
         const object: unknown = await api.getNamespacedCustomObject({
           ...HTTPROUTE,
           namespace: routeNamespace,
@@ -218,6 +254,9 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     if (patch.requestsPerSecond !== undefined) state.requestsPerSecond = patch.requestsPerSecond;
     if (patch.stable) Object.assign(state.stable, definedOnly(patch.stable));
     if (patch.canary) Object.assign(state.canary, definedOnly(patch.canary));
+    for (const [version, behaviour] of Object.entries(patch.versions ?? {})) {
+      state.versions[version] = { ...state.versions[version], ...definedOnly(behaviour) };
+    }
     if (patch.canaryWeight !== undefined) {
       manualWeight = patch.canaryWeight;
       state.weightsFrom = "manual";
@@ -352,6 +391,7 @@ const flags = {
   "route-namespace": { type: "string" },
   kubeconfig: { type: "string" },
   "poll-ms": { type: "string", default: "500" },
+  deployment: { type: "string" },
 } as const;
 
 /** Options from command-line flags, each defaulting to TRAFFIC_SIM_<FLAG> from the environment. */
@@ -375,6 +415,7 @@ export function optionsFromArgs(args: string[], env: NodeJS.ProcessEnv): Traffic
   const route = read("route");
   const kubeconfigPath = read("kubeconfig") ?? env.KUBECONFIG;
   const routeNamespace = read("route-namespace");
+  const deployment = read("deployment");
   return {
     namespace,
     service,
@@ -399,6 +440,7 @@ export function optionsFromArgs(args: string[], env: NodeJS.ProcessEnv): Traffic
             pollMs: number("poll-ms"),
             ...(routeNamespace ? { namespace: routeNamespace } : {}),
             ...(kubeconfigPath ? { kubeconfigPath } : {}),
+            ...(deployment ? { deployment } : {}),
           },
         }
       : {}),

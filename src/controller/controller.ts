@@ -1,0 +1,255 @@
+import type { KubeConfig, KubernetesObject, V1Deployment } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { parseDuration, type ControllerConfig, type Release, type StrategyFile } from "../api/index.ts";
+import { createPrometheusProvider, type MetricsProvider } from "../analysis/index.ts";
+import { startHttpServer, type HttpServer, type RouteHandler } from "../hooks/server.ts";
+import {
+  EventRecorder,
+  Informer,
+  LeaderElector,
+  makeKubeClients,
+  ReleaseStatusWriter,
+  WorkQueue,
+  type KubeClients,
+} from "../kube/index.ts";
+import { createControllerMetrics, type ControllerMetrics } from "../telemetry/metrics.ts";
+import { createTrafficRouter, type TrafficRouter } from "../traffic/index.ts";
+import { WorkloadManager } from "../workload/index.ts";
+import type { AlertInbox, Notifier } from "./ports.ts";
+import { ReleaseReconciler } from "./reconciler.ts";
+import { TargetIndex } from "./target-index.ts";
+
+// Wiring: informers feed release keys to the work queue; the leader's workers
+// reconcile them; the HTTP server serves telemetry and hooks. Followers keep
+// their caches warm so a takeover starts at once.
+
+export interface ControllerOptions {
+  config: ControllerConfig;
+  strategy: StrategyFile;
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  /** Unique per replica; default hostname + random. */
+  identity?: string;
+  /** Default: the Prometheus in the configuration. */
+  metricsProvider?: MetricsProvider;
+  notifier?: Notifier;
+  alerts?: AlertInbox;
+  /** Extra HTTP routes ("POST /hooks/alertmanager"). */
+  routes?: Record<string, RouteHandler>;
+  /** Called when leadership is lost: the process should exit, as client-go's controllers do. */
+  onLeadershipLost?: (reason: string) => void;
+  /** Default 127.0.0.1 outside a cluster is the caller's choice; default 0.0.0.0. */
+  host?: string;
+}
+
+const RELEASES_PATH = "/apis/glidepath.dev/v1alpha1/releases";
+const DEPLOYMENTS_PATH = "/apis/apps/v1/deployments";
+
+const noAlerts: AlertInbox = { firingFor: () => [] };
+
+export class Controller {
+  readonly metrics: ControllerMetrics;
+  readonly clients: KubeClients;
+  readonly #options: ControllerOptions;
+  readonly #log: Logger;
+  readonly #releases: Informer<KubernetesObject>[];
+  readonly #deployments: Informer<V1Deployment>[];
+  readonly #queue: WorkQueue;
+  readonly #targets = new TargetIndex();
+  readonly #routers = new Map<string, TrafficRouter>();
+  readonly #reconciler: ReleaseReconciler;
+  readonly #elector: LeaderElector | undefined;
+  #server: HttpServer | undefined;
+  #leading = false;
+  #stopped = false;
+
+  constructor(options: ControllerOptions) {
+    this.#options = options;
+    this.#log = options.logger;
+    this.metrics = createControllerMetrics({
+      sources: { phases: () => this.#countPhases(), queueDepth: () => this.#queue.stats().depth },
+    });
+    this.clients = makeKubeClients(options.kubeConfig);
+    const { config } = options;
+    const namespaces = config.namespaces.length > 0 ? config.namespaces : [undefined];
+    this.#releases = namespaces.map(
+      (namespace) =>
+        new Informer<KubernetesObject>({
+          kubeConfig: options.kubeConfig,
+          path: RELEASES_PATH,
+          logger: this.#log,
+          ...(namespace ? { namespace } : {}),
+        }),
+    );
+    this.#deployments = namespaces.map(
+      (namespace) =>
+        new Informer<V1Deployment>({
+          kubeConfig: options.kubeConfig,
+          path: DEPLOYMENTS_PATH,
+          logger: this.#log,
+          ...(namespace ? { namespace } : {}),
+        }),
+    );
+    this.#queue = new WorkQueue({ workers: config.workers, logger: this.#log, name: "releases" });
+
+    const releaseCache = {
+      get: (key: string) => this.#releases.map((informer) => informer.get(key)).find(Boolean),
+      list: () => this.#releases.flatMap((informer) => informer.list()),
+    };
+    this.#reconciler = new ReleaseReconciler({
+      strategy: options.strategy,
+      changeWindows: config.changeWindows,
+      releases: releaseCache,
+      workloads: new WorkloadManager({ apps: this.clients.apps, core: this.clients.core }),
+      routerFor: (release) => this.#routerFor(release),
+      metricsProvider:
+        options.metricsProvider ??
+        createPrometheusProvider({
+          url: config.prometheus.url,
+          requestTimeoutMs: parseDuration(config.prometheus.timeout),
+        }),
+      statusWriter: new ReleaseStatusWriter({ customObjects: this.clients.customObjects }),
+      events: new EventRecorder({ core: this.clients.core, logger: this.#log }),
+      notifier: options.notifier ?? {
+        notify: ({ event, message, release }) =>
+          this.#log.info({ event, release: release.metadata.name }, `notification: ${message}`),
+      },
+      alerts: options.alerts ?? noAlerts,
+      metrics: this.metrics,
+      logger: this.#log,
+    });
+
+    if (config.leaderElection.enabled) {
+      const election = config.leaderElection;
+      this.#elector = new LeaderElector({
+        coordination: this.clients.coordination,
+        namespace: election.leaseNamespace,
+        name: election.leaseName,
+        logger: this.#log,
+        leaseDurationMs: parseDuration(election.leaseDuration),
+        renewDeadlineMs: parseDuration(election.renewDeadline),
+        retryPeriodMs: parseDuration(election.retryPeriod),
+        ...(options.identity ? { identity: options.identity } : {}),
+        onStartedLeading: () => this.#startLeading(),
+        onStoppedLeading: (reason) => {
+          this.#leading = false;
+          if (!this.#stopped) options.onLeadershipLost?.(reason);
+        },
+      });
+    }
+  }
+
+  get identity(): string | undefined {
+    return this.#elector?.identity;
+  }
+
+  isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /** Starts serving, watching and (once leading) reconciling. Resolves when the HTTP server listens. */
+  async start(): Promise<void> {
+    this.#server = await startHttpServer({
+      port: this.#options.config.port,
+      host: this.#options.host ?? "0.0.0.0",
+      registry: this.metrics.registry,
+      isHealthy: () => !this.#stopped,
+      isReady: () => this.#synced(),
+      ...(this.#options.routes ? { routes: this.#options.routes } : {}),
+    });
+
+    for (const informer of this.#releases) {
+      informer.on((change) => {
+        if (change.type === "deleted") {
+          this.#targets.remove(change.key);
+          this.#routers.delete(change.key);
+        } else {
+          this.#targets.update(change.key, change.object as Release);
+        }
+        this.#queue.add(change.key);
+      });
+      informer.start();
+    }
+    for (const informer of this.#deployments) {
+      informer.on((change) => {
+        for (const key of this.#targets.releasesOf(change.object)) this.#queue.add(key);
+      });
+      informer.start();
+    }
+    if (this.#elector) {
+      void this.#elector.run().then((end) => this.#log.info({ end }, "leader election ended"));
+    } else {
+      this.#startLeading();
+    }
+  }
+
+  get url(): string | undefined {
+    return this.#server?.url;
+  }
+
+  /** Graceful stop: finish in-flight reconciles, hand the Lease over, stop watching. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#queue.shutdown(10_000);
+    await this.#elector?.release();
+    await Promise.all([...this.#releases, ...this.#deployments].map((informer) => informer.stop()));
+    await this.#server?.close();
+  }
+
+  /** Enqueues a release key now (e.g. an alert arrived for it). */
+  enqueue(key: string): void {
+    this.#queue.add(key);
+  }
+
+  /** The releases in the cache, for hooks that match alerts against them. */
+  releases(): Release[] {
+    return this.#releases.flatMap((informer) => informer.list()) as Release[];
+  }
+
+  #startLeading(): void {
+    this.#leading = true;
+    this.#log.info({ identity: this.identity }, "leading: reconciling releases");
+    this.#queue.start(async (key) => {
+      const started = performance.now();
+      let outcome = "ok";
+      try {
+        return await this.#reconciler.reconcile(key);
+      } catch (error) {
+        outcome = "error";
+        throw error;
+      } finally {
+        this.metrics.reconcileDuration.observe({ outcome }, (performance.now() - started) / 1000);
+      }
+    });
+    // Informers may have synced before leadership: everything they hold is work now.
+    for (const informer of this.#releases) for (const key of informer.keys()) this.#queue.add(key);
+  }
+
+  #routerFor(release: Release): TrafficRouter {
+    const key = `${release.metadata.namespace}/${release.metadata.name}`;
+    let router = this.#routers.get(key);
+    if (!router) {
+      router = createTrafficRouter(release, {
+        custom: this.clients.customObjects,
+        networking: this.clients.networking,
+        apps: this.clients.apps,
+      });
+      this.#routers.set(key, router);
+    }
+    return router;
+  }
+
+  #synced(): boolean {
+    return [...this.#releases, ...this.#deployments].every((informer) => informer.hasSynced());
+  }
+
+  #countPhases(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const release of this.releases()) {
+      const phase = release.status?.phase ?? "Pending";
+      counts.set(phase, (counts.get(phase) ?? 0) + 1);
+    }
+    return counts;
+  }
+}

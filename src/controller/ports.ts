@@ -1,0 +1,27 @@
+import type { Release } from "../api/index.ts";
+import type { AlertObservation } from "../engine/index.ts";
+
+// What the reconciler needs from the outside world, as small interfaces. The
+// real implementations live in src/kube, src/workload, src/traffic, src/analysis
+// and src/notify; wiring.ts puts them together.
+
+export interface ReleaseEventRecorder {
+  /** Best effort: never rejects. */
+  record(release: Release, type: "Normal" | "Warning", reason: string, message: string): Promise<void>;
+}
+
+export interface Notification {
+  event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused";
+  message: string;
+  release: Release;
+}
+
+export interface Notifier {
+  /** Never throws and never blocks the caller for long: delivery is retried in the background. */
+  notify(notification: Notification): void;
+}
+
+/** Firing alerts that matched a release, kept until the release has acted on them. */
+export interface AlertInbox {
+  firingFor(release: Release): AlertObservation[];
+}

@@ -1,0 +1,259 @@
+import type { Logger } from "pino";
+import {
+  validateRelease,
+  type ChangeWindowConfig,
+  type Release,
+  type ReleasePlan,
+  type ReleaseStatus,
+  type StrategyFile,
+  type ValidationIssue,
+} from "../api/index.ts";
+import {
+  checkQueryTemplate,
+  runAnalysis,
+  templateVariablesFor,
+  type MetricsProvider,
+} from "../analysis/index.ts";
+import { decide, type Action, type Observations } from "../engine/index.ts";
+import type { ControllerMetrics } from "../telemetry/metrics.ts";
+import { releaseLogFields } from "../telemetry/logger.ts";
+import type { TrafficRouter } from "../traffic/index.ts";
+import type { WorkloadManager } from "../workload/index.ts";
+import { evaluateChangeWindow } from "./change-window.ts";
+import { MeasurementInbox } from "./measurement-inbox.ts";
+import type { ReleaseStatusWriter } from "../kube/index.ts";
+import type { AlertInbox, Notifier, ReleaseEventRecorder } from "./ports.ts";
+import { findBlockingRelease } from "./target-lock.ts";
+
+// One reconcile of one Release: observe → decide (pure engine) → write status →
+// carry out the actions. Status is written before the actions, so a controller
+// killed in between finds the decision in status and the engine re-derives the
+// same convergent actions; notifications and events are said once, after the
+// status that records their transition is stored.
+
+export interface ReconcilerDeps {
+  strategy: StrategyFile;
+  changeWindows: ChangeWindowConfig;
+  /** The cached Releases (informer), for lookups and the one-active-release-per-target rule. */
+  releases: { get(key: string): unknown; list(): unknown[] };
+  workloads: WorkloadManager;
+  routerFor(release: Release): TrafficRouter;
+  metricsProvider: MetricsProvider;
+  statusWriter: Pick<ReleaseStatusWriter, "writeStatus">;
+  events: ReleaseEventRecorder;
+  notifier: Notifier;
+  alerts: AlertInbox;
+  metrics: ControllerMetrics;
+  logger: Logger;
+  clock?: () => Date;
+}
+
+export interface ReconcileOutcome {
+  /** Reconcile again after this long. */
+  requeueAfterMs?: number;
+}
+
+/** After acting on the cluster, look again soon rather than at the engine's slow convergence retry. */
+const AFTER_ACTION_REQUEUE_MS = 250;
+
+export class ReleaseReconciler {
+  readonly #deps: ReconcilerDeps;
+  readonly #measurements = new MeasurementInbox();
+  readonly #clock: () => Date;
+
+  constructor(deps: ReconcilerDeps) {
+    this.#deps = deps;
+    this.#clock = deps.clock ?? (() => new Date());
+  }
+
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const raw = this.#deps.releases.get(key) as Release | undefined;
+    if (!raw) {
+      this.#measurements.forget(key);
+      return {};
+    }
+    const log = this.#deps.logger.child(releaseLogFields(raw));
+    const validation = this.#validate(raw);
+    if (!validation.ok) return this.#reportInvalid(raw, validation.issues, log);
+    const { release, plan } = validation;
+
+    const observations = await this.#observe(key, release);
+    const result = decide({ release, plan, observations });
+    if (JSON.stringify(result.status) !== JSON.stringify(release.status ?? {})) {
+      const written = await this.#deps.statusWriter.writeStatus(raw, result.status);
+      if (written.outcome === "conflict") return { requeueAfterMs: 0 };
+      if (written.outcome === "gone") return {};
+      this.#measurements.consumed(key, result.status);
+      this.#logTransitions(log, release.status, result.status);
+    }
+    this.#recordMetrics(release, result.status);
+    const acted = await this.#execute(key, release, plan, result.actions, log);
+    const requeue = acted ? AFTER_ACTION_REQUEUE_MS : result.requeueAfterMs;
+    return requeue === undefined ? {} : { requeueAfterMs: requeue };
+  }
+
+  #validate(raw: Release): ReturnType<typeof validateRelease> {
+    const validation = validateRelease(raw, this.#deps.strategy);
+    if (!validation.ok) return validation;
+    const issues: ValidationIssue[] = [];
+    validation.plan.metrics.forEach((metric, index) => {
+      if (metric.query === undefined) return;
+      for (const problem of checkQueryTemplate(metric.query)) {
+        issues.push({ path: `$.spec.analysis.metrics[${index}].query`, message: problem });
+      }
+    });
+    return issues.length > 0 ? { ok: false, issues } : validation;
+  }
+
+  /** A Release the controller cannot run: say why in its status, touch nothing else. */
+  async #reportInvalid(raw: Release, issues: ValidationIssue[], log: Logger): Promise<ReconcileOutcome> {
+    const message = issues
+      .map((issue) => `${issue.path}: ${issue.message}`)
+      .join("; ")
+      .slice(0, 2000);
+    const previous = (raw.status ?? {}) as Partial<ReleaseStatus>;
+    const now = this.#clock().toISOString();
+    const generation = typeof raw.metadata?.generation === "number" ? raw.metadata.generation : undefined;
+    const earlier = previous.conditions?.find((c) => c.type === "Valid");
+    const valid = {
+      type: "Valid",
+      status: "False" as const,
+      reason: "InvalidSpec",
+      message,
+      lastTransitionTime: earlier?.status === "False" ? earlier.lastTransitionTime : now,
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    };
+    if (
+      earlier?.status === "False" &&
+      earlier.message === message &&
+      previous.observedGeneration === generation
+    ) {
+      return {};
+    }
+    const status = {
+      ...previous,
+      phase: previous.phase ?? "Pending",
+      message: `invalid Release: ${message}`.slice(0, 2048),
+      conditions: [...(previous.conditions ?? []).filter((c) => c.type !== "Valid"), valid],
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    } as ReleaseStatus;
+    log.warn({ issues }, "invalid Release");
+    const written = await this.#deps.statusWriter.writeStatus(raw, status);
+    if (written.outcome === "written") void this.#deps.events.record(raw, "Warning", "InvalidSpec", message);
+    return written.outcome === "conflict" ? { requeueAfterMs: 0 } : {};
+  }
+
+  async #observe(key: string, release: Release): Promise<Observations> {
+    const now = this.#clock().toISOString();
+    const router = this.#deps.routerFor(release);
+    const [stable, canary, traffic] = await Promise.all([
+      this.#deps.workloads.observe(release, "stable"),
+      this.#deps.workloads.observe(release, "canary"),
+      router.observe(),
+    ]);
+    const blocking = findBlockingRelease(release, this.#deps.releases.list());
+    return {
+      now,
+      stable,
+      canary,
+      traffic: { canaryWeight: traffic.canaryWeight, verified: traffic.verified },
+      measurements: this.#measurements.pending(key),
+      queries: this.#measurements.queries(key),
+      alerts: this.#deps.alerts.firingFor(release),
+      changeWindow: evaluateChangeWindow(this.#deps.changeWindows, now),
+      ...(blocking ? { blockingRelease: blocking } : {}),
+    };
+  }
+
+  /** Carries out the actions in order; returns whether any changed the cluster. */
+  async #execute(
+    key: string,
+    release: Release,
+    plan: ReleasePlan,
+    actions: Action[],
+    log: Logger,
+  ): Promise<boolean> {
+    let changedCluster = false;
+    const { workloads } = this.#deps;
+    for (const action of actions) {
+      switch (action.type) {
+        case "ensureCanary":
+          await workloads.ensureCanary(release, action.images, action.replicas);
+          changedCluster = true;
+          break;
+        case "scaleCanary":
+          await workloads.scaleCanary(release, action.replicas);
+          changedCluster = true;
+          break;
+        case "setWeight":
+          await this.#deps.routerFor(release).setWeight(action.canaryWeight);
+          changedCluster = true;
+          break;
+        case "promoteStable":
+          await workloads.promoteStable(release, action.images, action.version);
+          changedCluster = true;
+          break;
+        case "revertStable":
+          await workloads.revertStable(release, action.images, action.version);
+          changedCluster = true;
+          break;
+        case "runAnalysis":
+          await this.#analyse(key, release, plan, action.subject);
+          changedCluster = true;
+          break;
+        case "notify":
+          this.#deps.notifier.notify({ event: action.event, message: action.message, release });
+          break;
+        case "emitEvent":
+          void this.#deps.events.record(release, action.eventType, action.reason, action.message);
+          break;
+      }
+      log.debug({ action }, "carried out");
+    }
+    return changedCluster;
+  }
+
+  async #analyse(
+    key: string,
+    release: Release,
+    plan: ReleasePlan,
+    subject: "canary" | "stable",
+  ): Promise<void> {
+    const started = performance.now();
+    const round = await runAnalysis({
+      metrics: plan.metrics,
+      variables: templateVariablesFor(release, { subject, analysisIntervalMs: plan.analysisIntervalMs }),
+      provider: this.#deps.metricsProvider,
+      at: this.#clock().toISOString(),
+    });
+    const failed = round.measurements.some((m) => m.verdict === "error");
+    this.#deps.metrics.prometheusQueryDuration.observe(
+      { outcome: failed ? "error" : "ok" },
+      (performance.now() - started) / 1000,
+    );
+    for (const measurement of round.measurements) {
+      this.#deps.metrics.measurements.inc({ metric: measurement.metric, verdict: measurement.verdict });
+    }
+    this.#measurements.add(key, round);
+  }
+
+  #recordMetrics(release: Release, status: ReleaseStatus): void {
+    const labels = { namespace: release.metadata.namespace ?? "", release: release.metadata.name };
+    const weight = status.currentStage?.weight;
+    if (weight === undefined || ["Succeeded", "RolledBack", "Failed"].includes(status.phase ?? "")) {
+      this.#deps.metrics.canaryWeight.remove(labels);
+    } else {
+      this.#deps.metrics.canaryWeight.set(labels, weight);
+    }
+    if (status.rollback && !release.status?.rollback)
+      this.#deps.metrics.rollbacks.inc({ trigger: status.rollback.trigger });
+  }
+
+  #logTransitions(log: Logger, before: ReleaseStatus | undefined, after: ReleaseStatus): void {
+    if (before?.phase !== after.phase)
+      log.info({ from: before?.phase, to: after.phase, message: after.message }, "phase changed");
+    if (before?.currentStage?.index !== after.currentStage?.index && after.currentStage) {
+      log.info({ stage: after.currentStage.name, weight: after.currentStage.weight }, "entered stage");
+    }
+  }
+}

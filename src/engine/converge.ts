@@ -1,0 +1,105 @@
+import { isTerminal, phaseOf, type DecisionContext } from "./context.ts";
+import { stableNeedsRevert } from "./rollback.ts";
+import { isBaking, isGAStage } from "./position.ts";
+import type { Action } from "./types.ts";
+import {
+  canaryScaledDown,
+  desiredCanaryReplicas,
+  runsImages,
+  stableOnNewVersion,
+  trafficAt,
+} from "./world.ts";
+
+// Actions are desired state: from the status just decided, what the cluster should
+// look like, compared with what was observed. Whatever already holds is not asked
+// for again; whatever does not is asked for on every call until it holds, so an
+// action lost in a crash is simply asked for again.
+
+export interface Convergence {
+  actions: Action[];
+  /** The cluster already looks as this status wants it (workloads Ready, router confirmed). */
+  settled: boolean;
+}
+
+export function converge(ctx: DecisionContext): Convergence {
+  const phase = phaseOf(ctx.status);
+  // Before the start nothing was changed; terminal phases act no more.
+  if (isTerminal(phase) || ctx.status.startedAt === undefined) return { actions: [], settled: true };
+  if (phase === "RollingBack") return convergeRollback(ctx);
+  if (isBaking(ctx)) return convergePromoted(ctx);
+  return convergeCanary(ctx);
+}
+
+function convergeCanary(ctx: DecisionContext): Convergence {
+  const { canary, stable } = ctx.observations;
+  const { spec } = ctx.release;
+  const actions: Action[] = [];
+  let settled = true;
+
+  const replicas = desiredCanaryReplicas(ctx);
+  if (!runsImages(canary, spec.images) || canary.desiredReplicas !== replicas) {
+    actions.push({ type: "ensureCanary", images: spec.images, replicas });
+    settled = false;
+  } else if (!canary.ready) settled = false;
+
+  // No stage until the canary is Ready, so the router is only ever pointed at a Ready canary.
+  settled = convergeWeight(ctx, ctx.status.currentStage?.weight ?? 0, actions) && settled;
+
+  // At GA the canary takes all traffic while stable rolls to the new version unloaded.
+  if (isGAStage(ctx)) {
+    if (!stableOnNewVersion(ctx)) {
+      actions.push({ type: "promoteStable", images: spec.images, version: spec.version });
+      settled = false;
+    } else if (!stable.ready) settled = false;
+  }
+  return { actions, settled };
+}
+
+function convergePromoted(ctx: DecisionContext): Convergence {
+  const { stable } = ctx.observations;
+  const { spec } = ctx.release;
+  const actions: Action[] = [];
+  let settled = true;
+  if (!stableOnNewVersion(ctx)) {
+    actions.push({ type: "promoteStable", images: spec.images, version: spec.version });
+    settled = false;
+  } else if (!stable.ready) settled = false;
+  const trafficOnStable = convergeWeight(ctx, 0, actions);
+  settled = trafficOnStable && settled;
+  // Scale the canary down only once the router confirms it gets nothing, so no request is dropped.
+  if (!canaryScaledDown(ctx)) {
+    if (trafficOnStable) actions.push({ type: "scaleCanary", replicas: 0 });
+    settled = false;
+  }
+  return { actions, settled };
+}
+
+/** A rollback is urgent: everything is asked for at once, stable first when it was changed. */
+function convergeRollback(ctx: DecisionContext): Convergence {
+  const previous = ctx.status.previous;
+  const actions: Action[] = [];
+  let settled = true;
+  if (previous && stableNeedsRevert(ctx, previous)) {
+    actions.push({
+      type: "revertStable",
+      images: previous.images,
+      ...(previous.version ? { version: previous.version } : {}),
+    });
+    settled = false;
+  } else if (!ctx.observations.stable.ready) settled = false;
+  settled = convergeWeight(ctx, 0, actions) && settled;
+  if (!canaryScaledDown(ctx)) {
+    actions.push({ type: "scaleCanary", replicas: 0 });
+    settled = false;
+  }
+  return { actions, settled };
+}
+
+/** Asks for the weight if the router holds another; true once it holds it and confirmed it. */
+function convergeWeight(ctx: DecisionContext, canaryWeight: number, actions: Action[]): boolean {
+  if (ctx.observations.traffic.canaryWeight !== canaryWeight) {
+    actions.push({ type: "setWeight", canaryWeight });
+    return false;
+  }
+  return trafficAt(ctx, canaryWeight);
+}

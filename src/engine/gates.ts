@@ -1,0 +1,107 @@
+import type { ReleasePhase, ReleaseSpec } from "../api/index.ts";
+import { clip, qualifiedName, type DecisionContext } from "./context.ts";
+import { transition } from "./record.ts";
+import { canaryName, describeVersion, stableName } from "./world.ts";
+
+// What must be true before the release may move: no other release of the target
+// in the way, an open change window (or an emergency that may pass it), a stable
+// Deployment to come back to, and, at a gated stage, a person's approval.
+
+export type Promote = NonNullable<NonNullable<ReleaseSpec["control"]>["promote"]>;
+
+/** Pending / WaitingForWindow: wait, fail, or start. */
+export function stepBeforeStart(ctx: DecisionContext): void {
+  const { observations, status, plan } = ctx;
+  if (observations.blockingRelease) {
+    status.waitingFor = clip(observations.blockingRelease, 253);
+    transition(
+      ctx,
+      "Pending",
+      `waiting for release ${observations.blockingRelease} of the same target to finish`,
+    );
+    return;
+  }
+  delete status.waitingFor;
+
+  const window = observations.changeWindow;
+  const closed = !window.open || window.frozen;
+  if (closed && !plan.mayPassFreeze) {
+    const opens = window.nextOpenAt ? `; next window opens at ${window.nextOpenAt}` : "";
+    transition(ctx, "WaitingForWindow", `waiting for a change window (${window.note})${opens}`);
+    return;
+  }
+  start(ctx, closed);
+}
+
+function start(ctx: DecisionContext, passingClosedWindow: boolean): void {
+  const { observations, status, plan, release } = ctx;
+  const stable = observations.stable;
+  const stableRef = qualifiedName(release, stableName(ctx));
+  if (!stable.exists) {
+    transition(
+      ctx,
+      "Failed",
+      `the stable Deployment ${stableRef} does not exist: nothing to release onto`,
+      "failed",
+    );
+    return;
+  }
+  if (plan.requiresKnownPrevious && !stable.version) {
+    transition(
+      ctx,
+      "Failed",
+      `the ${plan.preset ?? "chosen"} strategy needs a known previous version, but the stable Deployment ${stableRef} has no version label on its pod template, so a rollback could not say what it restores`,
+      "failed",
+    );
+    return;
+  }
+  status.previous ??= {
+    ...(stable.version === undefined ? {} : { version: stable.version }),
+    images: { ...stable.images },
+  };
+  status.startedAt = ctx.now;
+  if (passingClosedWindow) {
+    const window = observations.changeWindow;
+    const where = window.frozen ? "during a change freeze" : "outside a change window";
+    status.changeWindow = {
+      bypassed: true,
+      note: clip(`started ${where} as a ${plan.preset ?? "permitted"} change: ${window.note}`, 512),
+    };
+  }
+  if (plan.postMortemDue) status.postMortemDue = true;
+  transition(
+    ctx,
+    "Progressing",
+    `started ${release.spec.version} (previous ${describeVersion(status.previous)}): creating the canary ${canaryName(ctx)}`,
+  );
+}
+
+/** A promote request not carried out yet. */
+export function pendingPromote(ctx: DecisionContext): Promote | undefined {
+  const promote = ctx.release.spec.control?.promote;
+  return promote && promote.at !== ctx.status.handledPromoteAt ? promote : undefined;
+}
+
+/** Approvals are kept in status too, so the record keeps them even if spec is edited later. */
+export function recordApprovals(ctx: DecisionContext): void {
+  const requested = ctx.release.spec.control?.approvals ?? [];
+  const known = ctx.status.approvals;
+  const fresh = requested.filter(
+    (approval) => !known.some((seen) => seen.by === approval.by && seen.at === approval.at),
+  );
+  if (fresh.length > 0) ctx.status.approvals = [...known, ...fresh].slice(0, 20);
+}
+
+export function isApproved(ctx: DecisionContext): boolean {
+  return ctx.status.approvals.length > 0;
+}
+
+export function approvers(ctx: DecisionContext): string {
+  return [...new Set(ctx.status.approvals.map((approval) => approval.by))].join(", ");
+}
+
+/** Where a paused release goes back to: derived from status, so it survives restarts and bounded records. */
+export function phaseAfterPause(ctx: DecisionContext): ReleasePhase {
+  if (ctx.status.startedAt === undefined) return "Pending";
+  return ctx.status.bakeStartedAt === undefined ? "Progressing" : "Baking";
+}

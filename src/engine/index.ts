@@ -1,0 +1,13 @@
+// The release state machine: decide(release, plan, observations) → status, actions,
+// when to look again. Pure; the controller observes and executes around it.
+export { decide, BLOCKED_RETRY_MS, CONVERGE_RETRY_MS, WINDOW_RETRY_MS } from "./decide.ts";
+export type {
+  Action,
+  AlertObservation,
+  ChangeWindowObservation,
+  EngineInput,
+  EngineResult,
+  Observations,
+  TrafficObservation,
+  WorkloadObservation,
+} from "./types.ts";

@@ -1,0 +1,126 @@
+import type { ReleaseStatus } from "../api/index.ts";
+import { phaseOf, type DecisionContext } from "./context.ts";
+import { isBaking, isGAStage } from "./position.ts";
+import type { WorkloadObservation } from "./types.ts";
+
+// Questions about the observed cluster, asked in the terms of this release.
+
+export type VersionRef = NonNullable<ReleaseStatus["previous"]>;
+
+export function canaryName(ctx: DecisionContext): string {
+  return `${ctx.release.spec.target.deployment}-canary`;
+}
+
+export function stableName(ctx: DecisionContext): string {
+  return ctx.release.spec.target.deployment;
+}
+
+/** Every named container runs the named image (other containers may run anything). */
+export function runsImages(workload: WorkloadObservation, images: Record<string, string>): boolean {
+  return (
+    workload.exists &&
+    Object.entries(images).every(([container, image]) => workload.images[container] === image)
+  );
+}
+
+/** The canary is as big as stable, so it can take any stage's share, GA included. */
+export function desiredCanaryReplicas(ctx: DecisionContext): number {
+  return Math.max(1, ctx.observations.stable.desiredReplicas);
+}
+
+export function canaryReady(ctx: DecisionContext): boolean {
+  const canary = ctx.observations.canary;
+  return canary.ready && runsImages(canary, ctx.release.spec.images);
+}
+
+export function canaryScaledDown(ctx: DecisionContext): boolean {
+  const canary = ctx.observations.canary;
+  return !canary.exists || canary.desiredReplicas === 0;
+}
+
+/** The stable template carries the new images: promotion has reached the cluster (or is under way). */
+export function stableOnNewImages(ctx: DecisionContext): boolean {
+  return runsImages(ctx.observations.stable, ctx.release.spec.images);
+}
+
+/** The stable template is fully promoted: new images and the new version label. */
+export function stableOnNewVersion(ctx: DecisionContext): boolean {
+  return stableOnNewImages(ctx) && ctx.observations.stable.version === ctx.release.spec.version;
+}
+
+export function stableOnPrevious(ctx: DecisionContext, previous: VersionRef): boolean {
+  const stable = ctx.observations.stable;
+  return (
+    runsImages(stable, previous.images) &&
+    (previous.version === undefined || stable.version === previous.version)
+  );
+}
+
+/** The router holds this weight and confirmed it. */
+export function trafficAt(ctx: DecisionContext, canaryWeight: number): boolean {
+  const traffic = ctx.observations.traffic;
+  return traffic.canaryWeight === canaryWeight && traffic.verified;
+}
+
+export function readiness(workload: WorkloadObservation): string {
+  return workload.exists ? `${workload.readyReplicas}/${workload.desiredReplicas} Ready` : "not found";
+}
+
+/** "2.3.1", or the images when the version label is missing. */
+export function describeVersion(ref: VersionRef): string {
+  return (
+    ref.version ??
+    Object.entries(ref.images)
+      .map(([container, image]) => `${container}=${image}`)
+      .join(", ")
+  );
+}
+
+export interface NotReady {
+  reason: "CanaryNotReady" | "StableNotReady";
+  /** "the canary checkout-canary", "the stable checkout". */
+  workload: string;
+  /** " on 2.4.0", or empty. */
+  on: string;
+  readiness: string;
+}
+
+/** The workload the current step relies on that is not Ready, if any. */
+export function workloadNotReady(ctx: DecisionContext): NotReady | undefined {
+  const { status, observations, release } = ctx;
+  if (status.startedAt === undefined) return undefined;
+  const stable = observations.stable;
+  const stableNotReady = (on: string): NotReady => ({
+    reason: "StableNotReady",
+    workload: `the stable ${stableName(ctx)}`,
+    on: ` on ${on}`,
+    readiness: readiness(stable),
+  });
+  if (phaseOf(status) === "RollingBack") {
+    const previous = status.previous;
+    if (previous && !(stableOnPrevious(ctx, previous) && stable.ready))
+      return stableNotReady(describeVersion(previous));
+    return undefined;
+  }
+  if (!isBaking(ctx) && !canaryReady(ctx)) {
+    return {
+      reason: "CanaryNotReady",
+      workload: `the canary ${canaryName(ctx)}`,
+      on: "",
+      readiness: readiness(observations.canary),
+    };
+  }
+  if ((isBaking(ctx) || isGAStage(ctx)) && !(stableOnNewVersion(ctx) && stable.ready)) {
+    return stableNotReady(release.spec.version);
+  }
+  return undefined;
+}
+
+/** The condition that records since when a needed workload is not Ready (its lastTransitionTime). */
+export const WORKLOADS_READY = "WorkloadsReady";
+
+/** Since when the current step's workloads have not been Ready, as recorded (or now, if they were). */
+export function notReadySinceMs(ctx: DecisionContext): number {
+  const condition = ctx.status.conditions.find((candidate) => candidate.type === WORKLOADS_READY);
+  return condition?.status === "False" ? Date.parse(condition.lastTransitionTime) : ctx.nowMs;
+}

@@ -1,0 +1,78 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+
+// The controller's HTTP endpoint: /metrics, /healthz, /readyz, and the hooks
+// (POST /hooks/...) registered by the code that owns them.
+
+export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void> | void;
+
+export interface HttpServerOptions {
+  port: number;
+  /** Default 0.0.0.0 in a cluster; tests pass 127.0.0.1. */
+  host?: string;
+  registry: Registry;
+  /** Liveness: the process is working (its loops are alive). */
+  isHealthy: () => boolean;
+  /** Readiness: caches synced; followers are ready too (they forward hooks). */
+  isReady: () => boolean;
+  /** Extra routes by "METHOD /path". */
+  routes?: Record<string, RouteHandler>;
+}
+
+export interface HttpServer {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const routes: Record<string, RouteHandler> = {
+    "GET /metrics": async (_request, response) => {
+      const text = await options.registry.metrics();
+      response.writeHead(200, { "content-type": options.registry.contentType });
+      response.end(text);
+    },
+    "GET /healthz": (_request, response) =>
+      sendJson(response, options.isHealthy() ? 200 : 503, { ok: options.isHealthy() }),
+    "GET /readyz": (_request, response) =>
+      sendJson(response, options.isReady() ? 200 : 503, { ok: options.isReady() }),
+    ...options.routes,
+  };
+  const server = createServer((request, response) => {
+    const path = (request.url ?? "/").split("?")[0];
+    const handler = routes[`${request.method} ${path}`];
+    if (!handler) {
+      sendJson(response, 404, { error: `no route for ${request.method} ${path}` });
+      return;
+    }
+    Promise.resolve(handler(request, response)).catch((error: unknown) => {
+      if (!response.headersSent) sendJson(response, 500, { error: (error as Error).message });
+      else response.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host ?? "0.0.0.0", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,137 @@
+// Where the controller's Kubernetes clients come from: one KubeConfig, loaded the way
+// controller-runtime does it, and one bundle of the typed APIs built from it.
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubeConfig,
+  NetworkingV1Api,
+  Observable,
+} from "@kubernetes/client-node";
+import type { ConfigurationOptions, RequestContext } from "@kubernetes/client-node";
+
+export interface LoadKubeConfigOptions {
+  /** A kubeconfig file (e.g. from --kubeconfig). Wins over everything else. */
+  kubeconfigPath?: string;
+  /** A context of that configuration other than its current-context. */
+  context?: string;
+}
+
+/**
+ * Loads the client configuration, first match wins: `kubeconfigPath`; $KUBECONFIG
+ * (a list of files, merged as kubectl does); the in-cluster ServiceAccount when
+ * running in a Pod; ~/.kube/config. Throws when none exists, rather than falling back
+ * to http://localhost:8080 as client-node's loadFromDefault() does.
+ */
+export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  const homeConfig = join(homedir(), ".kube", "config");
+  let source: string;
+  if (options.kubeconfigPath) {
+    if (!existsSync(options.kubeconfigPath)) {
+      throw new Error(`kubeconfig ${options.kubeconfigPath} does not exist`);
+    }
+    kubeConfig.loadFromFile(options.kubeconfigPath);
+    source = options.kubeconfigPath;
+  } else if (process.env.KUBECONFIG) {
+    kubeConfig.loadFromDefault();
+    source = `$KUBECONFIG (${process.env.KUBECONFIG})`;
+  } else if (process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT) {
+    kubeConfig.loadFromCluster();
+    source = "the in-cluster ServiceAccount";
+  } else if (existsSync(homeConfig)) {
+    kubeConfig.loadFromFile(homeConfig);
+    source = homeConfig;
+  } else {
+    throw new Error(
+      "no Kubernetes client configuration: pass a kubeconfig path, set KUBECONFIG, " +
+        `run in a Pod with a ServiceAccount, or create ${homeConfig}`,
+    );
+  }
+
+  if (options.context) {
+    const known = kubeConfig.getContexts().map((context) => context.name);
+    if (!known.includes(options.context)) {
+      throw new Error(
+        `context "${options.context}" is not in ${source}; it has: ${known.join(", ") || "no contexts"}`,
+      );
+    }
+    kubeConfig.setCurrentContext(options.context);
+  }
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) {
+    throw new Error(
+      `context "${kubeConfig.getCurrentContext()}" in ${source} names no cluster that the file defines`,
+    );
+  }
+  if (cluster.server.startsWith("http:") && !cluster.skipTLSVerify) {
+    // client-node refuses plain http unless skipTLSVerify is set, though there is no TLS
+    // to verify; a local apiserver (or kubectl proxy) on http:// is legitimate.
+    kubeConfig.loadFromOptions({
+      clusters: kubeConfig.clusters.map((entry) =>
+        entry.name === cluster.name ? { ...entry, skipTLSVerify: true } : entry,
+      ),
+      contexts: kubeConfig.contexts,
+      users: kubeConfig.users,
+      currentContext: kubeConfig.currentContext,
+    });
+  }
+  return kubeConfig;
+}
+
+/** The namespace the current context (or the in-cluster ServiceAccount) names, if any. */
+export function contextNamespace(kubeConfig: KubeConfig): string | undefined {
+  return kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace || undefined;
+}
+
+/** The typed APIs the controller uses, all made from one KubeConfig. */
+export interface KubeClients {
+  kubeConfig: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  customObjects: CustomObjectsApi;
+  coordination: CoordinationV1Api;
+  networking: NetworkingV1Api;
+  /** events.k8s.io/v1, for reading; the EventRecorder writes core/v1 Events through `core`. */
+  events: EventsV1Api;
+}
+
+export function makeKubeClients(kubeConfig: KubeConfig): KubeClients {
+  return {
+    kubeConfig,
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    apps: kubeConfig.makeApiClient(AppsV1Api),
+    customObjects: kubeConfig.makeApiClient(CustomObjectsApi),
+    coordination: kubeConfig.makeApiClient(CoordinationV1Api),
+    networking: kubeConfig.makeApiClient(NetworkingV1Api),
+    events: kubeConfig.makeApiClient(EventsV1Api),
+  };
+}
+
+/**
+ * Per-call options that abort the request when `signal` fires (e.g. AbortSignal.timeout):
+ * `api.readNamespacedLease({ name, namespace }, abortWith(signal))`. client-node 2.x has
+ * no timeout of its own for ordinary calls.
+ */
+export function abortWith(signal: AbortSignal): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre(request: RequestContext) {
+          request.setSignal(signal);
+          return new Observable(Promise.resolve(request));
+        },
+        post(response) {
+          return new Observable(Promise.resolve(response));
+        },
+      },
+    ],
+    // Keep client-node's own middleware (the User-Agent header).
+    middlewareMergeStrategy: "append",
+  };
+}

@@ -1,0 +1,83 @@
+// The Glidepath controller: `node src/main.ts [--config FILE] [--kubeconfig FILE] [--context NAME]`.
+// In a cluster it uses its ServiceAccount; elsewhere the kubeconfig, like kubectl.
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { describeIssues, formatIssues, loadControllerConfig, loadStrategyFile } from "./api/index.ts";
+import { Controller } from "./controller/controller.ts";
+import { loadKubeConfig } from "./kube/index.ts";
+import { createLogger } from "./telemetry/logger.ts";
+
+const argsSchema = z.object({
+  config: z.string().min(1).optional(),
+  kubeconfig: z.string().min(1).optional(),
+  context: z.string().min(1).optional(),
+  host: z.string().min(1).default("0.0.0.0"),
+  identity: z.string().min(1).max(128).optional(),
+});
+
+function parseCommandLine(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: "string" },
+      kubeconfig: { type: "string" },
+      context: { type: "string" },
+      host: { type: "string" },
+      identity: { type: "string" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const parsed = argsSchema.safeParse({
+    ...values,
+    config: values.config ?? process.env.GLIDEPATH_CONFIG,
+    identity: values.identity ?? process.env.POD_NAME,
+  });
+  if (!parsed.success) throw new Error(`bad arguments: ${describeIssues(formatIssues(parsed.error, "--"))}`);
+  return parsed.data;
+}
+
+const logger = createLogger({ name: "glidepath-controller" });
+try {
+  const args = parseCommandLine(process.argv.slice(2));
+  const config = await loadControllerConfig(args.config);
+  const strategy = await loadStrategyFile(config.strategyFile);
+  const kubeConfig = loadKubeConfig({
+    ...(args.kubeconfig ? { kubeconfigPath: args.kubeconfig } : {}),
+    ...(args.context ? { context: args.context } : {}),
+  });
+  const controller = new Controller({
+    config,
+    strategy,
+    kubeConfig,
+    logger,
+    host: args.host,
+    identity: args.identity ?? `${hostname()}_${process.pid}`,
+    onLeadershipLost: (reason) => {
+      // Another replica may be acting already: stop at once rather than race it.
+      logger.error({ reason }, "leadership lost; exiting");
+      process.exit(1);
+    },
+  });
+  await controller.start();
+  logger.info({ url: controller.url, identity: controller.identity }, "controller started");
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping");
+    controller.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "stop failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+} catch (error) {
+  logger.fatal({ err: error }, (error as Error).message);
+  process.exit(2);
+}

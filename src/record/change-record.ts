@@ -1,0 +1,166 @@
+import { stringify } from "yaml";
+import type { Release } from "../api/index.ts";
+
+// The change record of a release, in the shape of a change-request document:
+// what changed and why, how risky, how to roll back, who approved, and what the
+// metrics said at each stage. Pure: it renders what the Release holds.
+
+export type RecordFormat = "md" | "json" | "yaml";
+
+export interface ChangeRecord {
+  release: { namespace?: string; name: string; target: string; version: string; created?: string };
+  changeRequest: Release["spec"]["changeRequest"];
+  outcome: {
+    phase: string;
+    message?: string;
+    startedAt?: string;
+    finishedAt?: string;
+    previous?: { version?: string; images: Record<string, string> };
+    promotedAt?: string;
+    postMortemDue: boolean;
+    changeWindow?: { bypassed: boolean; note: string };
+  };
+  approvals: { by: string; at: string; comment?: string }[];
+  stages: NonNullable<Release["status"]>["stages"];
+  rollback?: NonNullable<Release["status"]>["rollback"];
+  transitions: NonNullable<Release["status"]>["transitions"];
+}
+
+export function changeRecord(release: Release): ChangeRecord {
+  const status = release.status;
+  return {
+    release: {
+      ...(release.metadata.namespace === undefined ? {} : { namespace: release.metadata.namespace }),
+      name: release.metadata.name,
+      target: release.spec.target.deployment,
+      version: release.spec.version,
+      ...(release.metadata.creationTimestamp ? { created: release.metadata.creationTimestamp } : {}),
+    },
+    changeRequest: release.spec.changeRequest,
+    outcome: {
+      phase: status?.phase ?? "Pending",
+      ...(status?.message === undefined ? {} : { message: status.message }),
+      ...(status?.startedAt === undefined ? {} : { startedAt: status.startedAt }),
+      ...(status?.finishedAt === undefined ? {} : { finishedAt: status.finishedAt }),
+      ...(status?.previous === undefined ? {} : { previous: status.previous }),
+      ...(status?.promotedAt === undefined ? {} : { promotedAt: status.promotedAt }),
+      postMortemDue: status?.postMortemDue ?? false,
+      ...(status?.changeWindow === undefined ? {} : { changeWindow: status.changeWindow }),
+    },
+    approvals: status?.approvals ?? [],
+    stages: status?.stages ?? [],
+    ...(status?.rollback === undefined ? {} : { rollback: status.rollback }),
+    transitions: status?.transitions ?? [],
+  };
+}
+
+export function renderChangeRecord(release: Release, format: RecordFormat = "md"): string {
+  const record = changeRecord(release);
+  if (format === "json") return JSON.stringify(record, null, 2) + "\n";
+  if (format === "yaml") return stringify(record);
+  return renderMarkdown(record);
+}
+
+const yesNo = (value: boolean | undefined) => (value === undefined ? "not stated" : value ? "yes" : "no");
+const cell = (text: string | number | undefined) =>
+  String(text ?? "")
+    .replace(/\|/g, "\\|")
+    .replace(/\n/g, " ");
+
+function renderMarkdown(record: ChangeRecord): string {
+  const cr = record.changeRequest;
+  const lines: string[] = [];
+  const where = record.release.namespace ? `${record.release.namespace}/` : "";
+  lines.push(`# ${cr.id}: ${cr.title}`, "");
+  lines.push(
+    `Release ${where}${record.release.name}: ${record.release.target} → ${record.release.version}`,
+    "",
+  );
+  lines.push("| | |", "|---|---|");
+  lines.push(`| Type | ${cr.type} |`, `| Risk | ${cr.risk} |`, `| Requested by | ${cell(cr.requestedBy)} |`);
+  lines.push(
+    `| Outcome | **${record.outcome.phase}**${record.outcome.message ? ` — ${cell(record.outcome.message)}` : ""} |`,
+  );
+  if (record.outcome.startedAt) lines.push(`| Started | ${record.outcome.startedAt} |`);
+  if (record.outcome.finishedAt) lines.push(`| Finished | ${record.outcome.finishedAt} |`);
+  if (record.outcome.previous) {
+    lines.push(`| Previous version | ${record.outcome.previous.version ?? "unknown"} |`);
+  }
+  if (record.outcome.promotedAt) lines.push(`| Promoted to GA | ${record.outcome.promotedAt} |`);
+  if (cr.ticketUrl) lines.push(`| Ticket | ${cr.ticketUrl} |`);
+  if (record.outcome.changeWindow) {
+    const window = record.outcome.changeWindow;
+    lines.push(`| Change window | ${window.bypassed ? "bypassed: " : ""}${cell(window.note)} |`);
+  }
+  if (record.outcome.postMortemDue) lines.push("| Post-mortem | **due** |");
+  lines.push("");
+
+  lines.push("## Scope", "", cr.scope || "not stated", "", "## Why", "", cr.why, "");
+  lines.push("## Success criteria", "");
+  lines.push(
+    ...(cr.successCriteria.length > 0 ? cr.successCriteria.map((c) => `- ${c}`) : ["not stated"]),
+    "",
+  );
+  lines.push("## Rollback plan", "", cr.rollbackPlan ?? "not stated", "");
+  lines.push("## Testing", "");
+  lines.push(`- unit: ${yesNo(cr.testing.unit)}`, `- integration: ${yesNo(cr.testing.integration)}`);
+  lines.push(`- manual: ${yesNo(cr.testing.manual)}`);
+  if (cr.testing.notes) lines.push(`- notes: ${cr.testing.notes}`);
+  lines.push("");
+
+  lines.push("## Approvals", "");
+  if (record.approvals.length === 0) lines.push(cr.requiresApproval ? "required; none yet" : "not required");
+  for (const approval of record.approvals) {
+    lines.push(`- ${approval.by} at ${approval.at}${approval.comment ? `: ${approval.comment}` : ""}`);
+  }
+  lines.push("");
+
+  lines.push("## Stages", "");
+  if (record.stages.length === 0) lines.push("no stage entered");
+  for (const stage of record.stages) {
+    const reached = stage.reachedWeight !== undefined && stage.reachedWeight !== stage.weight;
+    lines.push(
+      `### ${stage.name} (${stage.weight}%${reached ? `, reached ${stage.reachedWeight}%` : ""}) — ${stage.outcome ?? "in progress"}`,
+      "",
+      `Entered ${stage.enteredAt}${stage.exitedAt ? `, left ${stage.exitedAt}` : ""}.`,
+      "",
+    );
+    if (stage.tallies.length > 0) {
+      lines.push("| metric | pass | fail | no data | error | last value |", "|---|---|---|---|---|---|");
+      for (const tally of stage.tallies) {
+        lines.push(
+          `| ${tally.metric} | ${tally.pass} | ${tally.fail} | ${tally.inconclusive} | ${tally.error} | ${cell(tally.lastValue ?? "")} |`,
+        );
+      }
+      lines.push("");
+    }
+    if (stage.measurements.length > 0) {
+      lines.push("Newest measurements:", "");
+      for (const m of stage.measurements) {
+        lines.push(`- ${m.at} ${m.metric} **${m.verdict}** ${m.value ?? ""} — ${m.reason}`);
+      }
+      lines.push("");
+    }
+  }
+
+  if (record.rollback) {
+    const rb = record.rollback;
+    lines.push("## Rollback", "");
+    lines.push(`- trigger: **${rb.trigger}**`, `- reason: ${rb.reason}`, `- at: ${rb.at}`);
+    if (rb.by) lines.push(`- by: ${rb.by}`);
+    if (rb.metric)
+      lines.push(`- metric: ${rb.metric} = ${rb.value ?? "?"} (${rb.threshold ?? "threshold unknown"})`);
+    if (rb.alert) lines.push(`- alert: ${rb.alert.name} (fingerprint ${rb.alert.fingerprint})`);
+    if (rb.restored) lines.push(`- restored: ${rb.restored.version ?? "previous images"}`);
+    if (rb.completedAt) lines.push(`- completed: ${rb.completedAt}`);
+    if (rb.verified !== undefined)
+      lines.push(`- verified: ${yesNo(rb.verified)}${rb.verification ? ` (${rb.verification})` : ""}`);
+    lines.push("");
+  }
+
+  lines.push("## Timeline", "");
+  for (const t of record.transitions) lines.push(`- ${t.at} ${t.from} → ${t.to}: ${t.reason}`);
+  if (record.transitions.length === 0) lines.push("nothing yet");
+  lines.push("");
+  return lines.join("\n");
+}

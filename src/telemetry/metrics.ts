@@ -1,0 +1,99 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+// The controller's own telemetry on /metrics. One registry per controller
+// instance, so tests and benchmarks can run several in one process.
+
+export interface ControllerMetrics {
+  registry: Registry;
+  releasesByPhase: Gauge<"phase">;
+  canaryWeight: Gauge<"namespace" | "release">;
+  rollbacks: Counter<"trigger">;
+  measurements: Counter<"metric" | "verdict">;
+  reconcileDuration: Histogram<"outcome">;
+  queueDepth: Gauge;
+  prometheusQueryDuration: Histogram<"outcome">;
+  alertsReceived: Counter<"outcome">;
+  notifications: Counter<"notifier" | "outcome">;
+}
+
+export interface MetricsSources {
+  /** Releases by phase, read when /metrics is scraped. */
+  phases?: () => Map<string, number>;
+  /** Work queue depth, read when /metrics is scraped. */
+  queueDepth?: () => number;
+}
+
+export function createControllerMetrics(
+  options: { defaultMetrics?: boolean; sources?: MetricsSources } = {},
+): ControllerMetrics {
+  const sources = options.sources ?? {};
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "glidepath_" });
+  const registers = [registry];
+  return {
+    registry,
+    releasesByPhase: new Gauge({
+      name: "glidepath_releases",
+      help: "Releases known to the controller, by phase.",
+      labelNames: ["phase"],
+      registers,
+      collect() {
+        if (!sources.phases) return;
+        this.reset();
+        for (const [phase, count] of sources.phases()) this.set({ phase }, count);
+      },
+    }),
+    canaryWeight: new Gauge({
+      name: "glidepath_canary_weight_percent",
+      help: "Traffic percentage on the new version, per active release.",
+      labelNames: ["namespace", "release"],
+      registers,
+    }),
+    rollbacks: new Counter({
+      name: "glidepath_rollbacks_total",
+      help: "Rollbacks started, by trigger (metric, health, alert, manual, deadline).",
+      labelNames: ["trigger"],
+      registers,
+    }),
+    measurements: new Counter({
+      name: "glidepath_measurements_total",
+      help: "Analysis measurements, by metric and verdict.",
+      labelNames: ["metric", "verdict"],
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: "glidepath_reconcile_duration_seconds",
+      help: "Time to reconcile one release.",
+      labelNames: ["outcome"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: "glidepath_queue_depth",
+      help: "Release keys waiting in the work queue.",
+      registers,
+      collect() {
+        if (sources.queueDepth) this.set(sources.queueDepth());
+      },
+    }),
+    prometheusQueryDuration: new Histogram({
+      name: "glidepath_prometheus_query_duration_seconds",
+      help: "Duration of one analysis round's Prometheus queries.",
+      labelNames: ["outcome"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    alertsReceived: new Counter({
+      name: "glidepath_alerts_received_total",
+      help: "Alerts received on the Alertmanager webhook, by what became of them.",
+      labelNames: ["outcome"],
+      registers,
+    }),
+    notifications: new Counter({
+      name: "glidepath_notifications_total",
+      help: "On-call notifications, by notifier and outcome.",
+      labelNames: ["notifier", "outcome"],
+      registers,
+    }),
+  };
+}

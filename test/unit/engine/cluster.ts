@@ -1,0 +1,251 @@
+import type { Measurement, Release, ReleasePlan, ReleaseStatus, Verdict } from "../../../src/api/index.ts";
+import {
+  decide,
+  type Action,
+  type AlertObservation,
+  type EngineResult,
+  type Observations,
+  type WorkloadObservation,
+} from "../../../src/engine/index.ts";
+import { aMeasurement, aStable, iso, noCanary, SECOND, T0 } from "./builders.ts";
+
+// An ideal cluster: it does what the actions say, at once, and shows it in the
+// next observations. Tests set its trouble (a crash-looping canary, pods that
+// never get Ready, a firing alert) as plain fields. A simulation alternates
+// observe → decide → carry out, with a clock that moves forward.
+
+export interface Cluster {
+  stable: WorkloadObservation;
+  canary: WorkloadObservation;
+  canaryWeight: number;
+  /** Every measurement taken so far, newest last; all are shown, the engine must skip the counted ones. */
+  measurements: Measurement[];
+  /** New canary pods crash-loop. */
+  canaryCrashLoop: boolean;
+  /** New canary pods never get Ready (but do not crash). */
+  canaryNeverReady: boolean;
+}
+
+export function aCluster(stable: WorkloadObservation = aStable()): Cluster {
+  return {
+    stable,
+    canary: noCanary(),
+    canaryWeight: 0,
+    measurements: [],
+    canaryCrashLoop: false,
+    canaryNeverReady: false,
+  };
+}
+
+export type VerdictFor = (metric: string) => Verdict;
+
+export function carryOut(
+  cluster: Cluster,
+  actions: readonly Action[],
+  plan: ReleasePlan,
+  nowMs: number,
+  verdictFor: VerdictFor,
+): Cluster {
+  let next: Cluster = { ...cluster };
+  for (const action of actions) {
+    switch (action.type) {
+      case "ensureCanary":
+        next = { ...next, canary: canaryPods(next, action.images, action.replicas) };
+        break;
+      case "scaleCanary":
+        next = { ...next, canary: canaryPods(next, next.canary.images, action.replicas) };
+        break;
+      case "setWeight":
+        next = { ...next, canaryWeight: action.canaryWeight };
+        break;
+      case "promoteStable":
+        next = { ...next, stable: freshStablePods(next.stable, action.images, action.version) };
+        break;
+      case "revertStable":
+        next = { ...next, stable: freshStablePods(next.stable, action.images, action.version) };
+        break;
+      case "runAnalysis": {
+        // Taken just after the request, so later than the `now` that asked for it.
+        const taken = plan.metrics.map((metric) =>
+          aMeasurement(metric.name, verdictFor(metric.name), nowMs + 1),
+        );
+        next = { ...next, measurements: [...next.measurements, ...taken].slice(-40) };
+        break;
+      }
+      case "notify":
+      case "emitEvent":
+        break;
+    }
+  }
+  return next;
+}
+
+/** A new stable template rolls out to new, healthy pods. */
+function freshStablePods(
+  stable: WorkloadObservation,
+  images: Record<string, string>,
+  version: string | undefined,
+): WorkloadObservation {
+  const { version: _old, unhealthy: _gone, ...rest } = stable;
+  return {
+    ...rest,
+    images: { ...stable.images, ...images },
+    ...(version === undefined ? {} : { version }),
+    readyReplicas: stable.desiredReplicas,
+    ready: true,
+  };
+}
+
+/** The running canary pods start crash-looping (and so do any it gets later). */
+export function crashCanary(cluster: Cluster): Cluster {
+  const crashing = { ...cluster, canaryCrashLoop: true };
+  return cluster.canary.exists
+    ? { ...crashing, canary: canaryPods(crashing, cluster.canary.images, cluster.canary.desiredReplicas) }
+    : crashing;
+}
+
+/** The running canary pods stop being Ready without crashing (a failing readiness probe). */
+export function stallCanary(cluster: Cluster): Cluster {
+  const stalled = { ...cluster, canaryNeverReady: true };
+  return cluster.canary.exists
+    ? { ...stalled, canary: canaryPods(stalled, cluster.canary.images, cluster.canary.desiredReplicas) }
+    : stalled;
+}
+
+/** The running stable pods start crash-looping; the next template change replaces them. */
+export function crashStable(cluster: Cluster): Cluster {
+  return {
+    ...cluster,
+    stable: {
+      ...cluster.stable,
+      ready: false,
+      readyReplicas: 0,
+      unhealthy: {
+        pod: "checkout-5c8b-q9z7w",
+        container: "checkout",
+        reason: "CrashLoopBackOff",
+        restarts: 3,
+      },
+    },
+  };
+}
+
+function canaryPods(cluster: Cluster, images: Record<string, string>, replicas: number): WorkloadObservation {
+  const failing = replicas > 0 && (cluster.canaryCrashLoop || cluster.canaryNeverReady);
+  return {
+    exists: true,
+    images,
+    version: "2.4.0",
+    desiredReplicas: replicas,
+    readyReplicas: failing ? 0 : replicas,
+    ready: !failing,
+    progressDeadlineExceeded: false,
+    ...(cluster.canaryCrashLoop && replicas > 0
+      ? {
+          unhealthy: {
+            pod: "checkout-canary-7d9f-x2k4q",
+            container: "checkout",
+            reason: "CrashLoopBackOff",
+            restarts: 5,
+          },
+        }
+      : {}),
+  };
+}
+
+export interface WorldExtras {
+  alerts?: AlertObservation[];
+  changeWindow?: Observations["changeWindow"];
+  blockingRelease?: string;
+}
+
+export function observe(cluster: Cluster, nowMs: number, extras: WorldExtras = {}): Observations {
+  return {
+    now: iso(nowMs),
+    stable: cluster.stable,
+    canary: cluster.canary,
+    traffic: { canaryWeight: cluster.canaryWeight, verified: true },
+    measurements: cluster.measurements,
+    alerts: extras.alerts ?? [],
+    changeWindow: extras.changeWindow ?? { open: true, frozen: false, note: "weekday window" },
+    ...(extras.blockingRelease === undefined ? {} : { blockingRelease: extras.blockingRelease }),
+  };
+}
+
+export interface Simulation {
+  release: Release;
+  plan: ReleasePlan;
+  cluster: Cluster;
+  nowMs: number;
+  /** Every reconcile so far, oldest first. */
+  history: { observations: Observations; result: EngineResult }[];
+}
+
+export function simulate(release: Release, plan: ReleasePlan, cluster: Cluster = aCluster()): Simulation {
+  return { release, plan, cluster, nowMs: T0, history: [] };
+}
+
+export interface Tick {
+  /** How far the clock moves before this reconcile. */
+  advanceMs?: number;
+  verdictFor?: VerdictFor;
+  control?: Release["spec"]["control"];
+  extras?: WorldExtras;
+  cluster?: Partial<Cluster>;
+}
+
+/** One reconcile: move the clock, observe, decide, carry out. */
+export function tick(sim: Simulation, input: Tick = {}): Simulation {
+  const nowMs = sim.nowMs + (input.advanceMs ?? 0);
+  const cluster = { ...sim.cluster, ...input.cluster };
+  const release: Release =
+    input.control === undefined
+      ? sim.release
+      : { ...sim.release, spec: { ...sim.release.spec, control: input.control } };
+  const observations = observe(cluster, nowMs, input.extras);
+  const result = decide({ release, plan: sim.plan, observations });
+  return {
+    release: { ...release, status: result.status },
+    plan: sim.plan,
+    cluster: carryOut(cluster, result.actions, sim.plan, nowMs, input.verdictFor ?? (() => "pass")),
+    nowMs,
+    history: [...sim.history, { observations, result }],
+  };
+}
+
+/** Reconciles every `advanceMs` until `done` holds, or fails after `maxTicks`. */
+export function runUntil(
+  sim: Simulation,
+  done: (sim: Simulation) => boolean,
+  input: Tick = {},
+  maxTicks = 500,
+): Simulation {
+  let current = sim;
+  for (let count = 0; count < maxTicks; count++) {
+    if (done(current)) return current;
+    current = tick(current, { advanceMs: 10 * SECOND, ...input });
+  }
+  if (done(current)) return current;
+  throw new Error(
+    `still ${current.release.status?.phase} after ${maxTicks} reconciles: ${current.release.status?.message}`,
+  );
+}
+
+export function statusOf(sim: Simulation): ReleaseStatus {
+  const status = sim.release.status;
+  if (!status) throw new Error("the release has no status yet");
+  return status;
+}
+
+export function phaseIs(phase: ReleaseStatus["phase"]) {
+  return (sim: Simulation) => sim.release.status?.phase === phase;
+}
+
+/** Every action of every reconcile so far, in order. */
+export function allActions(sim: Simulation): Action[] {
+  return sim.history.flatMap((step) => step.result.actions);
+}
+
+export function phasePath(sim: Simulation): string[] {
+  return statusOf(sim).transitions.map((entry) => `${entry.from}→${entry.to}`);
+}
