@@ -179,6 +179,7 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     serve("stable", total - toCanary);
     serve("canary", toCanary);
   };
+  const initialised = new Set<string>();
   const serve = (role: Role, count: number): void => {
     if (count <= 0) return;
     const behaviour = { ...state[role], ...state.versions[state[role].version] };
@@ -186,6 +187,14 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     const errors = Math.min(count, Math.floor(carry.errors[role]));
     carry.errors[role] -= errors;
     const labels = { namespace: state.namespace, service: state.service, version: behaviour.version };
+    // Like a well-instrumented service, publish both codes from the first request on:
+    // an error series that appears late makes rate() under-count it for a whole window.
+    const series = `${labels.version}`;
+    if (!initialised.has(series)) {
+      initialised.add(series);
+      requests.inc({ ...labels, code: "500" }, 0);
+      requests.inc({ ...labels, code: "200" }, 0);
+    }
     if (errors > 0) requests.inc({ ...labels, code: "500" }, errors);
     if (count - errors > 0) requests.inc({ ...labels, code: "200" }, count - errors);
     const histogram = durations.labels(labels);
