@@ -51,6 +51,102 @@ export const changeFreezeSchema = z
     }
   });
 
+/**
+ * Where a secret comes from: a file (a mounted Secret; re-read when it changes) or an
+ * environment variable. The configuration names the source, never the secret itself.
+ */
+export const secretSourceSchema = z.union([
+  z.object({ file: z.string().min(1).max(4096) }).strict(),
+  z
+    .object({
+      env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "must be an environment variable name" }),
+    })
+    .strict(),
+]);
+export type SecretSource = z.infer<typeof secretSourceSchema>;
+
+export const alertmanagerHookSchema = z.object({
+  /** The bearer token Alertmanager sends (`http_config.authorization.credentials`). */
+  token: secretSourceSchema,
+  /** Larger bodies are refused with 413 before they are read. */
+  maxBodyBytes: z
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** How long a matched alert waits in memory for its release to act, and how long a repeat is recognised. */
+  retention: durationSchema.default("1h"),
+});
+export type AlertmanagerHookConfig = z.infer<typeof alertmanagerHookSchema>;
+
+export const notificationEvents = [
+  "rolledBack",
+  "failed",
+  "awaitingApproval",
+  "succeeded",
+  "paused",
+] as const;
+export type NotificationEvent = (typeof notificationEvents)[number];
+
+const notifierCommon = {
+  /** Names the notifier in logs and in glidepath_notifications_total. */
+  name: dnsLabelSchema,
+  /** Which events it receives; default: all (Alertmanager: rolledBack and failed). */
+  events: z.array(z.enum(notificationEvents)).min(1).optional(),
+  /** Per attempt. */
+  timeout: durationSchema.default("5s"),
+  /** Attempts in all, the first included. */
+  attempts: z.int().min(1).max(10).default(4),
+};
+
+const httpUrlSchema = z.url({ protocol: /^https?$/ });
+
+/** The webhook address: inline, or from a secret (a Slack webhook URL is a credential). */
+const notifierUrl = {
+  url: httpUrlSchema.optional(),
+  urlFrom: secretSourceSchema.optional(),
+};
+
+function exactlyOneUrl(
+  notifier: { url?: string | undefined; urlFrom?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if ((notifier.url === undefined) === (notifier.urlFrom === undefined)) {
+    ctx.addIssue({ code: "custom", path: ["url"], message: "give exactly one of url and urlFrom" });
+  }
+}
+
+export const notifierSchema = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("webhook"),
+      ...notifierCommon,
+      ...notifierUrl,
+      /** Sent as `Authorization: Bearer …`. */
+      bearerToken: secretSourceSchema.optional(),
+    })
+    .strict()
+    .superRefine(exactlyOneUrl),
+  z
+    .object({ type: z.literal("slack"), ...notifierCommon, ...notifierUrl })
+    .strict()
+    .superRefine(exactlyOneUrl),
+  z
+    .object({
+      type: z.literal("alertmanager"),
+      ...notifierCommon,
+      /** Alertmanager's base URL; alerts go to `<url>/api/v2/alerts`. */
+      url: httpUrlSchema,
+      bearerToken: secretSourceSchema.optional(),
+      /** Extra labels on every alert (e.g. team), for the organisation's routing. */
+      labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string().max(1024)).default({}),
+      /** The alert's endsAt: how long it stays active unless sent again. */
+      resolveAfter: durationSchema.default("1h"),
+    })
+    .strict(),
+]);
+export type NotifierConfig = z.infer<typeof notifierSchema>;
+
 export const controllerConfigSchema = z.object({
   /** Path of the rollout strategy file. */
   strategyFile: z.string().min(1).default("rollout/rollout-strategy.json"),
@@ -90,6 +186,29 @@ export const controllerConfigSchema = z.object({
   /** Port of the HTTP server for /metrics, /healthz, /readyz and the hooks. */
   port: z.int().min(0).max(65535).default(8080),
   workers: z.int().min(1).max(64).default(4),
+  hooks: z
+    .object({
+      /** POST /hooks/alertmanager; without this section the hook is not served. */
+      alertmanager: alertmanagerHookSchema.optional(),
+    })
+    .default({}),
+  /** On-call notifications of rollbacks, failures, approvals needed and successes. */
+  notifiers: z
+    .array(notifierSchema)
+    .max(20)
+    .default([])
+    .superRefine((notifiers, ctx) => {
+      const seen = new Set<string>();
+      notifiers.forEach((notifier, index) => {
+        if (seen.has(notifier.name))
+          ctx.addIssue({
+            code: "custom",
+            path: [index, "name"],
+            message: `duplicate notifier name "${notifier.name}"`,
+          });
+        seen.add(notifier.name);
+      });
+    }),
 });
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;
 export type ChangeWindowConfig = ControllerConfig["changeWindows"];

@@ -57,6 +57,9 @@ export const stageSchema = z
 
 export type Stage = z.infer<typeof stageSchema>;
 
+/** The record's name for the monitoring after GA; no stage may take it. */
+export const BAKE_STAGE_NAME = "bake";
+
 export const stagesSchema = z
   .array(stageSchema)
   .min(1)
@@ -82,6 +85,13 @@ export const stagesSchema = z
     }
     const seen = new Set<string>();
     stages.forEach((stage, index) => {
+      if (stage.name === BAKE_STAGE_NAME) {
+        ctx.addIssue({
+          code: "custom",
+          path: [index, "name"],
+          message: `"${BAKE_STAGE_NAME}" is reserved for the monitoring after GA`,
+        });
+      }
       if (seen.has(stage.name)) {
         ctx.addIssue({
           code: "custom",
@@ -98,6 +108,10 @@ export const stagesSchema = z
       {
         rule: "self.all(a, self.all(b, a.name != b.name || a.weight == b.weight))",
         message: "stage names must be unique",
+      },
+      {
+        rule: "self.all(s, s.name != 'bake')",
+        message: "the stage name bake is reserved for the monitoring after GA",
       },
       {
         rule: "self.map(s, s.weight).isSorted() && self.all(a, self.filter(b, b.weight == a.weight).size() == 1)",

@@ -1,4 +1,5 @@
 import {
+  BAKE_STAGE_NAME,
   STATUS_LIMITS,
   type Condition,
   type ReleasePhase,
@@ -17,8 +18,9 @@ import { WORKLOADS_READY, workloadNotReady } from "./world.ts";
 type Notification = Extract<Action, { type: "notify" }>["event"];
 export type StageOutcome = (typeof stageOutcomes)[number];
 
-/** The stage record name used for the bake after GA (currentStage.index = number of stages). */
-export const BAKE_STAGE_NAME = "bake";
+// The bake after GA is recorded as a stage named BAKE_STAGE_NAME (currentStage.index =
+// number of stages); the API reserves the name.
+export { BAKE_STAGE_NAME };
 
 const WARNING_PHASES: readonly ReleasePhase[] = ["RollingBack", "RolledBack", "Failed"];
 const MESSAGE_MAX = 2048;

@@ -67,6 +67,20 @@ describe("the Release schema", () => {
     });
   });
 
+  it("refuses a stage named bake, the record's name for the monitoring after GA", () => {
+    const release = exampleRelease();
+    delete release.spec.strategy;
+    release.spec.stages = [
+      { name: "bake", weight: 50, hold: "1m" },
+      { name: "ga", weight: 100, hold: "0s" },
+    ];
+    const result = validateRelease(release, strategy);
+    expect(result.ok ? [] : result.issues).toContainEqual({
+      path: "$.spec.stages[0].name",
+      message: '"bake" is reserved for the monitoring after GA',
+    });
+  });
+
   it("refuses an unknown preset and names the ones that exist", () => {
     const release = exampleRelease();
     release.spec.strategy = "yolo";
