@@ -72,3 +72,12 @@ export function describeApiError(error: unknown): string {
   }
   return String(error);
 }
+
+export const isNotFound = (error: unknown): boolean => apiStatusCode(error) === 404;
+/** 409: AlreadyExists on create, Conflict on a stale resourceVersion. */
+export const isConflict = (error: unknown): boolean => apiStatusCode(error) === 409;
+
+/** Wraps an API failure with what was being done, keeping the original as the cause. */
+export function apiError(action: string, error: unknown): Error {
+  return new Error(`${action}: ${describeApiError(error)}`, { cause: error });
+}

@@ -17,6 +17,6 @@ export { RELEASE_PLURAL, ReleaseStatusWriter, StatusWriteError } from "./status-
 export type { ReleaseReadState, StatusWriteResult } from "./status-writer.ts";
 export { EventRecorder } from "./events.ts";
 export type { EventRecorderOptions, EventSubject, EventType } from "./events.ts";
-export { apiStatusCode, describeApiError } from "./errors.ts";
+export { apiError, apiStatusCode, describeApiError, isConflict, isNotFound } from "./errors.ts";
 export { formatMicroTime, parseMicroTime, toMicroTime } from "./micro-time.ts";
 export type { BackoffPolicy } from "./backoff.ts";

@@ -5,6 +5,7 @@
 // restarts a watch that says nothing for too long, and relists periodically, emitting
 // whatever changed while it was not watching. Handlers are synchronous and should only
 // enqueue keys: the work happens elsewhere.
+import { InterruptibleSleep } from "./interruptible-sleep.ts";
 import { Watch } from "@kubernetes/client-node";
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
@@ -98,7 +99,7 @@ export class Informer<T extends KubernetesObject> {
   #loop: Promise<void> | undefined;
   #stopped = false;
   #endWatch: (() => void) | undefined;
-  #wake: (() => void) | undefined;
+  readonly #sleeper = new InterruptibleSleep();
   #listAbort: AbortController | undefined;
   #lastListAt = 0;
   readonly #stats = { lists: 0, watches: 0, expired: 0, silentRestarts: 0, failures: 0 };
@@ -202,7 +203,7 @@ export class Informer<T extends KubernetesObject> {
     this.#stopped = true;
     this.#endWatch?.();
     this.#listAbort?.abort();
-    this.#wake?.();
+    this.#sleeper.wake();
     for (const waiter of this.#syncWaiters.splice(0)) {
       waiter.reject(new Error(`informer ${this.#path} stopped before it synced`));
     }
@@ -439,18 +440,7 @@ export class Informer<T extends KubernetesObject> {
   }
 
   #sleep(ms: number): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = () => {
-        this.#wake = undefined;
-        done();
-      };
-    });
+    return this.#stopped ? Promise.resolve() : this.#sleeper.sleep(ms);
   }
 }
 

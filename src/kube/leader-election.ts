@@ -6,6 +6,7 @@
 // that was read, so two replicas racing for it get one success and one 409. A leader
 // that cannot renew within renewDeadline (< leaseDuration) stops leading before anyone
 // else may take over; the caller is expected to exit then.
+import { InterruptibleSleep } from "./interruptible-sleep.ts";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { CoordinationV1Api, V1Lease } from "@kubernetes/client-node";
@@ -70,7 +71,7 @@ export class LeaderElector {
   #lastRenewAt = 0;
   #stopping = false;
   #running: Promise<LeadershipEnd> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #sleeper = new InterruptibleSleep();
 
   constructor(options: LeaderElectionOptions) {
     this.#options = options;
@@ -122,7 +123,7 @@ export class LeaderElector {
    */
   async release(): Promise<void> {
     this.#stopping = true;
-    this.#wake?.();
+    this.#sleeper.wake();
     if (this.#running) await this.#running;
   }
 
@@ -365,17 +366,6 @@ export class LeaderElector {
   }
 
   #sleep(ms: number): Promise<void> {
-    if (this.#stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = () => {
-        this.#wake = undefined;
-        done();
-      };
-    });
+    return this.#stopping ? Promise.resolve() : this.#sleeper.sleep(ms);
   }
 }

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { z } from "zod";
-import { apiError, isConflict, isNotFound } from "../workload/api-errors.ts";
+import { apiError, isConflict, isNotFound } from "../kube/errors.ts";
 import { canaryServiceName, releaseKey, releaseNamespace } from "../workload/names.ts";
 import type { ReleaseRef } from "../workload/names.ts";
 import { assertWeight } from "./router.ts";

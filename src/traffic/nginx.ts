@@ -6,7 +6,7 @@ import type {
   V1IngressBackend,
   V1IngressRule,
 } from "@kubernetes/client-node";
-import { apiError, isConflict, isNotFound } from "../workload/api-errors.ts";
+import { apiError, isConflict, isNotFound } from "../kube/errors.ts";
 import { MANAGED_BY_LABELS } from "../workload/canary.ts";
 import {
   CANARY_ROLE,

@@ -1,6 +1,6 @@
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { AppsV1Api, V1Deployment } from "@kubernetes/client-node";
-import { apiError, isNotFound } from "../workload/api-errors.ts";
+import { apiError, isNotFound } from "../kube/errors.ts";
 import { deploymentConverged } from "../workload/health.ts";
 import {
   REQUESTED_WEIGHT_ANNOTATION,

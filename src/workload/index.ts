@@ -44,4 +44,3 @@ export {
   releaseOwnerReference,
   type ReleaseRef,
 } from "./names.ts";
-export { apiStatusCode, describeApiError, isConflict, isNotFound } from "./api-errors.ts";

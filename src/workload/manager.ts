@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { AppsV1Api, CoreV1Api, V1Deployment, V1Service } from "@kubernetes/client-node";
 import type { WorkloadObservation } from "../engine/types.ts";
-import { apiError, apiStatusCode, isConflict, isNotFound } from "./api-errors.ts";
+import { apiError, apiStatusCode, isConflict, isNotFound } from "../kube/errors.ts";
 import { buildCanary } from "./canary.ts";
 import type { CanaryObjects } from "./canary.ts";
 import { MISSING_WORKLOAD, labelSelectorString, observeWorkload, ownedPods } from "./health.ts";
