@@ -11,6 +11,8 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          // Property tests run hundreds of histories; CI shares 2 cores with real processes.
+          testTimeout: 60_000,
         },
       },
       {
