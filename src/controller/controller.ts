@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { KubeConfig, KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { parseDuration, type ControllerConfig, type Release, type StrategyFile } from "../api/index.ts";
@@ -17,7 +18,9 @@ import { createTrafficRouter, type TrafficRouter } from "../traffic/index.ts";
 import { WorkloadManager } from "../workload/index.ts";
 import type { AlertInbox, Notifier } from "./ports.ts";
 import { ReleaseReconciler } from "./reconciler.ts";
+import { RouteWatch } from "./route-watch.ts";
 import { TargetIndex } from "./target-index.ts";
+import { releasesWaitingOn } from "./target-lock.ts";
 
 // Wiring: informers feed release keys to the work queue; the leader's workers
 // reconcile them; the HTTP server serves telemetry and hooks. Followers keep
@@ -56,7 +59,10 @@ export class Controller {
   readonly #deployments: Informer<V1Deployment>[];
   readonly #queue: WorkQueue;
   readonly #targets = new TargetIndex();
+  readonly #routes: RouteWatch;
   readonly #routers = new Map<string, TrafficRouter>();
+  /** Release key → how the Release looks after our status write in flight (or just made). */
+  readonly #ownWrites = new Map<string, OwnWrite>();
   readonly #reconciler: ReleaseReconciler;
   readonly #elector: LeaderElector | undefined;
   #server: HttpServer | undefined;
@@ -90,6 +96,13 @@ export class Controller {
           ...(namespace ? { namespace } : {}),
         }),
     );
+    this.#routes = new RouteWatch({
+      kubeConfig: options.kubeConfig,
+      namespaces: config.namespaces,
+      logger: this.#log,
+      targets: this.#targets,
+      wake: (key) => this.#queue.add(key),
+    });
     this.#queue = new WorkQueue({ workers: config.workers, logger: this.#log, name: "releases" });
 
     const releaseCache = {
@@ -108,7 +121,9 @@ export class Controller {
           url: config.prometheus.url,
           requestTimeoutMs: parseDuration(config.prometheus.timeout),
         }),
-      statusWriter: new ReleaseStatusWriter({ customObjects: this.clients.customObjects }),
+      statusWriter: this.#rememberingWrites(
+        new ReleaseStatusWriter({ customObjects: this.clients.customObjects }),
+      ),
       events: new EventRecorder({ core: this.clients.core, logger: this.#log }),
       notifier: options.notifier ?? {
         notify: ({ event, message, release }) =>
@@ -166,10 +181,25 @@ export class Controller {
         } else {
           this.#targets.update(change.key, change.object as Release);
         }
-        this.#queue.add(change.key);
+        // The echo of our own status write: the reconcile that wrote it already decided from
+        // it and asked for its next look; one more reconcile would find nothing to do, at the
+        // price of a full observation (a third of all reconciles at 1,000 Releases).
+        const own = this.#ownWrites.get(change.key);
+        const echo =
+          change.type === "updated" && own !== undefined && isDeepStrictEqual(own, ownWrite(change.object));
+        if (change.type !== "updated" || echo) this.#ownWrites.delete(change.key);
+        if (!echo) this.#queue.add(change.key);
+        const gone = change.type === "deleted";
+        for (const key of releasesWaitingOn(
+          change.object as Release,
+          gone,
+          this.#releasesOfTarget(change.object),
+        ))
+          this.#queue.add(key);
       });
       informer.start();
     }
+    this.#routes.start();
     for (const informer of this.#deployments) {
       informer.on((change) => {
         for (const key of this.#targets.releasesOf(change.object)) this.#queue.add(key);
@@ -193,7 +223,10 @@ export class Controller {
     this.#stopped = true;
     await this.#queue.shutdown(10_000);
     await this.#elector?.release();
-    await Promise.all([...this.#releases, ...this.#deployments].map((informer) => informer.stop()));
+    await Promise.all([
+      ...[...this.#releases, ...this.#deployments].map((informer) => informer.stop()),
+      this.#routes.stop(),
+    ]);
     await this.#server?.close();
   }
 
@@ -210,6 +243,17 @@ export class Controller {
   #startLeading(): void {
     this.#leading = true;
     this.#log.info({ identity: this.identity }, "leading: reconciling releases");
+    // As client-go's WaitForCacheSync: no reconcile before the Release and Deployment caches
+    // have listed. Earlier, a Release could start while an older one of its target is not in
+    // the cache yet, and each cache's initial list would reconcile every Release once more.
+    Promise.all([...this.#releases, ...this.#deployments].map((informer) => informer.whenSynced())).then(
+      () => this.#startWorkers(),
+      (error: unknown) => this.#log.info({ err: error }, "stopped before the caches synced"),
+    );
+  }
+
+  #startWorkers(): void {
+    if (this.#stopped) return;
     this.#queue.start(async (key) => {
       const started = performance.now();
       let outcome = "ok";
@@ -224,6 +268,45 @@ export class Controller {
     });
     // Informers may have synced before leadership: everything they hold is work now.
     for (const informer of this.#releases) for (const key of informer.keys()) this.#queue.add(key);
+  }
+
+  /**
+   * The cached Releases of the same target, from the index: scanning every Release on each
+   * event made the initial list of 10,000 quadratic (7.5 s of CPU, docs/performance.md).
+   */
+  #releasesOfTarget(object: KubernetesObject): Release[] {
+    const target = (object as Partial<Release>).spec?.target?.deployment;
+    if (typeof target !== "string") return [];
+    const keys = this.#targets.releasesOf({
+      metadata: { namespace: object.metadata?.namespace, name: target },
+    });
+    return keys.flatMap((key) =>
+      this.#releases.map((informer) => informer.get(key)).filter((release) => release !== undefined),
+    ) as Release[];
+  }
+
+  /**
+   * Remembers, before each status write, how the Release will look once it is stored: its
+   * watch event may come before the write's answer, so the resourceVersion cannot tell.
+   */
+  #rememberingWrites(writer: ReleaseStatusWriter): Pick<ReleaseStatusWriter, "writeStatus"> {
+    return {
+      writeStatus: async (release, status) => {
+        const key = `${release.metadata.namespace}/${release.metadata.name}`;
+        this.#ownWrites.set(
+          key,
+          ownWrite({ metadata: release.metadata, status: JSON.parse(JSON.stringify(status)) }),
+        );
+        try {
+          const result = await writer.writeStatus(release, status);
+          if (result.outcome !== "written") this.#ownWrites.delete(key);
+          return result;
+        } catch (error) {
+          this.#ownWrites.delete(key);
+          throw error;
+        }
+      },
+    };
   }
 
   #routerFor(release: Release): TrafficRouter {
@@ -252,4 +335,24 @@ export class Controller {
     }
     return counts;
   }
+}
+
+/** What a status write of ours changes and what it leaves as it was: an event equal to it is our echo. */
+interface OwnWrite {
+  status: unknown;
+  generation: unknown;
+  labels: unknown;
+  annotations: unknown;
+  deletionTimestamp: unknown;
+}
+
+function ownWrite(object: KubernetesObject & { status?: unknown }): OwnWrite {
+  const metadata = object.metadata as Release["metadata"] & { deletionTimestamp?: unknown };
+  return {
+    status: object.status,
+    generation: metadata.generation,
+    labels: metadata.labels,
+    annotations: metadata.annotations,
+    deletionTimestamp: metadata.deletionTimestamp,
+  };
 }

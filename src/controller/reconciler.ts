@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import {
+  terminalPhases,
   validateRelease,
   type ChangeWindowConfig,
   type Release,
@@ -56,6 +57,12 @@ export interface ReconcileOutcome {
 /** After acting on the cluster, look again soon rather than at the engine's slow convergence retry. */
 const AFTER_ACTION_REQUEUE_MS = 250;
 
+type Announcement = Extract<Action, { type: "notify" | "emitEvent" }>;
+
+function isAnnouncement(action: Action): action is Announcement {
+  return action.type === "notify" || action.type === "emitEvent";
+}
+
 export class ReleaseReconciler {
   readonly #deps: ReconcilerDeps;
   readonly #measurements = new MeasurementInbox();
@@ -76,6 +83,11 @@ export class ReleaseReconciler {
     const validation = this.#validate(raw);
     if (!validation.ok) return this.#reportInvalid(raw, validation.issues, log);
     const { release, plan } = validation;
+    // A finished release never changes again (decide() agrees): no need to look at the cluster.
+    if (release.status?.phase !== undefined && terminalPhases.includes(release.status.phase)) {
+      this.#measurements.forget(key);
+      return {};
+    }
 
     const observations = await this.#observe(key, release);
     const result = decide({ release, plan, observations });
@@ -87,7 +99,16 @@ export class ReleaseReconciler {
       this.#logTransitions(log, release.status, result.status);
     }
     this.#recordMetrics(release, result.status);
-    const acted = await this.#execute(key, release, plan, result.actions, log);
+    // Announcements first: the status that decided them is stored, and a crash while the
+    // cluster actions run (a rollout can take a while) must not swallow them.
+    const announcements = result.actions.filter(isAnnouncement);
+    const acted = await this.#execute(
+      key,
+      release,
+      plan,
+      [...announcements, ...result.actions.filter((action) => !isAnnouncement(action))],
+      log,
+    );
     const requeue = acted ? AFTER_ACTION_REQUEUE_MS : result.requeueAfterMs;
     return requeue === undefined ? {} : { requeueAfterMs: requeue };
   }

@@ -3,7 +3,7 @@
 // writer and an Event recorder. Nothing here knows what a rollout is.
 export { abortWith, contextNamespace, loadKubeConfig, makeKubeClients } from "./client.ts";
 export type { KubeClients, LoadKubeConfigOptions } from "./client.ts";
-export { Informer } from "./informer.ts";
+export { Informer, stripManagedFields } from "./informer.ts";
 export type { InformerHandler, InformerOptions, InformerStats } from "./informer.ts";
 export { objectKey, parseObjectKey } from "./cache-diff.ts";
 export type { InformerChange } from "./cache-diff.ts";

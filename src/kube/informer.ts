@@ -46,6 +46,11 @@ export interface InformerOptions {
   pageSize?: number;
   /** One LIST (all its pages) may take this long. Default 60 s. */
   listTimeoutMs?: number;
+  /**
+   * Applied to each object, listed or watched, before it is cached and handed to handlers:
+   * it changes the object in place. Default stripManagedFields.
+   */
+  transform?: (object: KubernetesObject) => void;
 }
 
 export interface InformerStats {
@@ -83,8 +88,18 @@ const RELIST_AFTER_FAILURES = 3;
 /** client-node 2.x aborts a watch after 30 s without data; our watchdog owns that decision. */
 const CLIENT_TIMEOUT_MARGIN_MS = 10_000;
 
+/**
+ * Drops metadata.managedFields, which the controller never reads and which make up half
+ * of a cached Deployment (client-go's TransformStripManagedFields). Writes are unaffected:
+ * an update that carries no managedFields keeps the server's.
+ */
+export function stripManagedFields(object: KubernetesObject): void {
+  if (object.metadata?.managedFields) delete object.metadata.managedFields;
+}
+
 export class Informer<T extends KubernetesObject> {
   readonly #options: InformerOptions;
+  readonly #transform: (object: KubernetesObject) => void;
   readonly #path: string;
   readonly #logger: Logger;
   readonly #watch: Watch;
@@ -108,6 +123,7 @@ export class Informer<T extends KubernetesObject> {
 
   constructor(options: InformerOptions) {
     this.#options = options;
+    this.#transform = options.transform ?? stripManagedFields;
     this.#path = collectionPath(options.path, options.namespace);
     this.#logger = options.logger.child({
       informer: this.#path,
@@ -295,6 +311,7 @@ export class Informer<T extends KubernetesObject> {
         signal: AbortSignal.any([abort.signal, AbortSignal.timeout(this.#options.listTimeoutMs ?? 60_000)]),
       });
       if (this.#stopped) return;
+      for (const item of listed.items) this.#transform(item);
       const { cache, changes } = diffAgainstCache(this.#cache, listed.items);
       this.#cache = cache;
       this.#resourceVersion = listed.resourceVersion;
@@ -401,6 +418,7 @@ export class Informer<T extends KubernetesObject> {
     }
     if (!object || typeof object !== "object") return undefined;
     const resource = object as T;
+    this.#transform(resource);
     const resourceVersion = resource.metadata?.resourceVersion;
     if (resourceVersion) this.#resourceVersion = resourceVersion;
     const key = objectKey(resource);

@@ -28,7 +28,12 @@ declare module "vitest" {
 }
 
 export type { StackInfo } from "./stack.ts";
-export { READY_ANNOTATION, CRASH_LOOP_ANNOTATION } from "./fake-kubelet.ts";
+export {
+  READY_ANNOTATION,
+  CRASH_LOOP_ANNOTATION,
+  CRASH_LOOP_IMAGE_SUFFIX,
+  NEVER_READY_IMAGE_SUFFIX,
+} from "./fake-kubelet.ts";
 export { serveMetrics, startWebhookRecorder } from "./http-fixtures.ts";
 
 /** For merge patches: `api.patchX({...}, mergePatch)` (client-node defaults to JSON patch). */

@@ -6,6 +6,11 @@
 //   test.glidepath.dev/ready: "false"       Running, containers started, never Ready
 //   test.glidepath.dev/crash-loop: "true"   containers waiting in CrashLoopBackOff,
 //                                           restartCount growing every crashLoopIntervalMs
+// and so do images, as a broken build would: a container whose image tag ends in
+// "-crash-loop" crash-loops, one whose tag ends in "-never-ready" never gets Ready
+// (options.imageBehaviours changes the patterns). A canary Deployment copies the stable
+// pod template and changes only the images, so this is how a test gives the new version
+// alone a fault.
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -19,12 +24,29 @@ import type { ResilientWatch } from "./resilient-watch.ts";
 
 export const READY_ANNOTATION = "test.glidepath.dev/ready";
 export const CRASH_LOOP_ANNOTATION = "test.glidepath.dev/crash-loop";
+/** Image tags that make a container crash-loop or never get Ready, unless options say otherwise. */
+export const CRASH_LOOP_IMAGE_SUFFIX = "-crash-loop";
+export const NEVER_READY_IMAGE_SUFFIX = "-never-ready";
+
+export interface ImageBehaviours {
+  /** Containers whose image matches crash-loop. */
+  crashLoop: RegExp;
+  /** Containers whose image matches run but never get Ready. */
+  neverReady: RegExp;
+}
+
+export const DEFAULT_IMAGE_BEHAVIOURS: ImageBehaviours = {
+  crashLoop: new RegExp(`:[^/:]*${CRASH_LOOP_IMAGE_SUFFIX}$`),
+  neverReady: new RegExp(`:[^/:]*${NEVER_READY_IMAGE_SUFFIX}$`),
+};
 
 export interface FakeKubeletOptions {
   kubeConfig: KubeConfig;
   nodeName?: string;
   capacity?: { cpu?: string; memory?: string; pods?: string };
   crashLoopIntervalMs?: number;
+  /** Which images misbehave; default DEFAULT_IMAGE_BEHAVIOURS. */
+  imageBehaviours?: Partial<ImageBehaviours>;
   /** Pod status writes in flight at once. */
   concurrency?: number;
   log?: (message: string) => void;
@@ -49,6 +71,7 @@ export async function startFakeKubelet(options: FakeKubeletOptions): Promise<Fak
   const capacity = { cpu: "32", memory: "128Gi", pods: "500", ...options.capacity };
   const crashLoopIntervalMs = options.crashLoopIntervalMs ?? 2_000;
   const concurrency = options.concurrency ?? 4;
+  const behaviours: ImageBehaviours = { ...DEFAULT_IMAGE_BEHAVIOURS, ...options.imageBehaviours };
 
   await registerNode(core, nodeName, capacity);
   await renewLease(coordination, nodeName, true);
@@ -113,7 +136,7 @@ export async function startFakeKubelet(options: FakeKubeletOptions): Promise<Fak
       nextIp++;
     }
     podIps.set(podUid, podIp);
-    const desired = desiredPodStatus(pod, podIp, restartCounts.get(podUid) ?? 0);
+    const desired = desiredPodStatus(pod, podIp, restartCounts.get(podUid) ?? 0, behaviours);
     if (sameStatus(pod, desired)) return;
     await core.patchNamespacedPodStatus({ name, namespace, body: { status: desired } }, mergePatch);
   };
@@ -154,7 +177,7 @@ export async function startFakeKubelet(options: FakeKubeletOptions): Promise<Fak
   const crashLoopTimer = setInterval(() => {
     for (const [key, pod] of pods) {
       const uid = pod.metadata?.uid;
-      if (!uid || pod.metadata?.deletionTimestamp || !isCrashLooping(pod)) continue;
+      if (!uid || pod.metadata?.deletionTimestamp || !hasCrashLoopingContainer(pod, behaviours)) continue;
       const observed = Math.max(
         ...(pod.status?.containerStatuses ?? []).map((status) => status.restartCount),
         0,
@@ -199,21 +222,40 @@ export function isNodeReady(node: V1Node): boolean {
   return readyCondition?.status === "True" && (node.spec?.taints ?? []).length === 0;
 }
 
-function isCrashLooping(pod: V1Pod): boolean {
-  return pod.metadata?.annotations?.[CRASH_LOOP_ANNOTATION] === "true";
+function hasCrashLoopingContainer(pod: V1Pod, behaviours: ImageBehaviours): boolean {
+  return (pod.spec?.containers ?? []).some((container) => crashLoops(pod, container.image, behaviours));
 }
 
-/** What a kubelet would report for this Pod now, given its annotations. */
+function crashLoops(pod: V1Pod, image: string | undefined, behaviours: ImageBehaviours): boolean {
+  return (
+    pod.metadata?.annotations?.[CRASH_LOOP_ANNOTATION] === "true" ||
+    (image !== undefined && behaviours.crashLoop.test(image))
+  );
+}
+
+function becomesReady(pod: V1Pod, image: string | undefined, behaviours: ImageBehaviours): boolean {
+  return (
+    pod.metadata?.annotations?.[READY_ANNOTATION] !== "false" &&
+    !(image !== undefined && behaviours.neverReady.test(image))
+  );
+}
+
+/** What a kubelet would report for this Pod now, given its annotations and images. */
 export function desiredPodStatus(
   pod: V1Pod,
   podIp: string,
   restartCount: number,
+  behaviours: ImageBehaviours = DEFAULT_IMAGE_BEHAVIOURS,
 ): NonNullable<V1Pod["status"]> {
   const now = new Date();
-  const crashLooping = isCrashLooping(pod);
-  const containersReady = !crashLooping && pod.metadata?.annotations?.[READY_ANNOTATION] !== "false";
+  const containers = pod.spec?.containers ?? [];
+  const containersReady = containers.every(
+    (container) =>
+      !crashLoops(pod, container.image, behaviours) && becomesReady(pod, container.image, behaviours),
+  );
   const startedAt = pod.status?.startTime ?? now;
-  const containerStatuses: V1ContainerStatus[] = (pod.spec?.containers ?? []).map((container) => {
+  const containerStatuses: V1ContainerStatus[] = containers.map((container) => {
+    const crashLooping = crashLoops(pod, container.image, behaviours);
     const previous = pod.status?.containerStatuses?.find((status) => status.name === container.name);
     const base = {
       name: container.name,
@@ -240,7 +282,7 @@ export function desiredPodStatus(
     const running = previous?.state?.running?.startedAt ? previous.state.running : { startedAt: now };
     return {
       ...base,
-      ready: containersReady,
+      ready: becomesReady(pod, container.image, behaviours),
       started: true,
       restartCount: previous?.restartCount ?? 0,
       state: { running },

@@ -1,38 +1,73 @@
-// Given/When/Then helpers for controller tests: a service with a stable Deployment,
-// Service and HTTPRoute, gateway-style traffic from the simulator scraped by the
-// shared Prometheus, and Releases applied as a team would.
-import type { V1Deployment } from "@kubernetes/client-node";
+// Given/When/Then helpers for controller tests: the controller as its own process,
+// a service with a stable Deployment, Service and HTTPRoute (or Ingress), gateway-style
+// traffic from the simulator scraped by the shared Prometheus, Releases applied and
+// steered (spec.control) as a team and the CLI would, and the record they leave.
+import { NetworkingV1Api } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Deployment, V1ReplicaSet } from "@kubernetes/client-node";
+import { expect } from "vitest";
+import {
+  installControllerRbac,
+  startControllerProcess,
+  type ControllerProcess,
+} from "../../harness/controller.ts";
 import { ProcessSupervisor } from "../../harness/processes.ts";
 import { spawnTrafficSimulator, type SpawnedSimulator } from "../../harness/traffic-simulator-client.ts";
 import {
   createNamespace,
   deleteNamespace,
   kubeClients,
+  kubeConfig,
+  mergePatch,
   prometheus,
   stackInfo,
   waitFor,
   type WaitForOptions,
 } from "../../harness/context.ts";
-import type { Release, ReleasePhase } from "../../../src/api/index.ts";
+import type { Release, ReleasePhase, ReleaseSpecInput } from "../../../src/api/index.ts";
 
 const group = "glidepath.dev";
 const version = "v1alpha1";
 const plural = "releases";
 export const STABLE_VERSION = "1.0.0";
+export const IMAGE_REPOSITORY = "registry.example.com/checkout";
+export const FINISHED: ReleasePhase[] = ["Succeeded", "RolledBack", "Failed"];
 
-export interface ServiceScenario {
-  namespace: string;
-  service: string;
-  simulator: SpawnedSimulator;
-  /** Given: a Release of `newVersion`, with short stages (from the spec, as a team could write it). */
-  release(name: string, newVersion: string, spec?: Record<string, unknown>): Promise<void>;
-  read(name: string): Promise<Release>;
-  waitForPhase(name: string, phases: ReleasePhase[], options?: WaitForOptions): Promise<Release>;
-  /** The HTTPRoute's backend weights by backend name. */
-  routeWeights(): Promise<Record<string, number>>;
-  deployment(name: string): Promise<V1Deployment | undefined>;
-  tearDown(): Promise<void>;
+// ---- the controller ----
+
+export interface ControllerOptions {
+  /** The Lease holder identity; reuse it to restart "the same pod" after a crash. */
+  identity?: string;
+  config?: Record<string, unknown>;
 }
+
+let controllerKubeconfig: Promise<string> | undefined;
+
+/** Given: the controller running as its own process under its ServiceAccount (manifests/install/rbac.yaml). */
+export async function givenController(options: ControllerOptions = {}): Promise<ControllerProcess> {
+  const info = stackInfo();
+  controllerKubeconfig ??= installControllerRbac({
+    kubectlPath: info.kubectlPath,
+    adminKubeconfigPath: info.kubeconfigPath,
+  });
+  const kubeconfigPath = await controllerKubeconfig;
+  return startControllerProcess({
+    supervisor: new ProcessSupervisor(info.runDir),
+    kubeconfigPath,
+    prometheusUrl: info.prometheus.url,
+    runDir: info.runDir,
+    ...options,
+  });
+}
+
+/** The controller's JSON log lines about one release (its reconciles log under `release`). */
+export function releaseLogLines(controller: ControllerProcess, namespace: string): string[] {
+  return controller.process
+    .logTail(100_000)
+    .split("\n")
+    .filter((line) => line.includes(`"namespace":"${namespace}"`) && line.includes('"release"'));
+}
+
+// ---- stage plans and metrics a team could write ----
 
 export function shortStages(holdSeconds = 4) {
   return [
@@ -43,14 +78,89 @@ export function shortStages(holdSeconds = 4) {
   ];
 }
 
-export async function givenService(
-  prefix: string,
-  options: { replicas?: number } = {},
-): Promise<ServiceScenario> {
+/** One canary stage and GA: for tests about what happens around a release rather than in it. */
+export function quickStages(holdSeconds = 2) {
+  return [
+    { name: "canary", weight: 10, hold: `${holdSeconds}s`, minMeasurements: 1 },
+    { name: "ga", weight: 100, hold: "0s" },
+  ];
+}
+
+/**
+ * The share of 5xx of the new version over a short window, as a team with a lot of traffic
+ * would write it: a bad version shows within seconds, not after the built-in 1m window.
+ */
+export function errorRateMetric(window = "5s", max = 0.05) {
+  const selector = `namespace="{{namespace}}", service="{{service}}", version="{{version}}"`;
+  return {
+    name: "error-rate",
+    query:
+      `(sum(rate(http_requests_total{${selector}, code=~"5.."}[${window}])) or vector(0))` +
+      ` / sum(rate(http_requests_total{${selector}}[${window}]))`,
+    max,
+    inconclusiveLimit: 30,
+  };
+}
+
+export function imageOf(releaseVersion: string): string {
+  return `${IMAGE_REPOSITORY}:${releaseVersion}`;
+}
+
+// ---- a service under release ----
+
+type SpecOverrides = Partial<Omit<ReleaseSpecInput, "changeRequest">> & {
+  changeRequest?: Partial<ReleaseSpecInput["changeRequest"]>;
+};
+
+export interface ServiceOptions {
+  replicas?: number;
+  /** Each new pod counts as available only after this long: promotions and reverts take a while. */
+  minReadySeconds?: number;
+  /** "gatewayAPI" (default): an HTTPRoute; "nginx": a stable Ingress. */
+  router?: "gatewayAPI" | "nginx";
+  /** Default 400 requests a second. */
+  requestsPerSecond?: number;
+}
+
+export interface ServiceScenario {
+  namespace: string;
+  service: string;
+  simulator: SpawnedSimulator;
+  /** Given: a Release of `newVersion`, with short stages (from the spec, as a team could write it). */
+  release(name: string, newVersion: string, spec?: SpecOverrides): Promise<void>;
+  /** Given: a Release exactly as written, for objects the controller must refuse. */
+  applyRaw(name: string, spec: Record<string, unknown>): Promise<void>;
+  read(name: string): Promise<Release>;
+  waitForPhase(name: string, phases: ReleasePhase[], options?: WaitForOptions): Promise<Release>;
+  /** Waits until `check` holds for the Release, failing at once if it finishes first. */
+  waitForRelease(
+    name: string,
+    description: string,
+    check: (release: Release) => boolean,
+    options?: WaitForOptions,
+  ): Promise<Release>;
+  /** When: a person steers the release, as the CLI does (a merge patch of spec.control). */
+  control(name: string, control: Record<string, unknown>): Promise<void>;
+  /** The HTTPRoute's backend weights by backend name. */
+  routeWeights(): Promise<Record<string, number>>;
+  /** The HTTPRoute's metadata.generation: one more for each change of its spec. */
+  routeGeneration(): Promise<number | undefined>;
+  /** When: someone else edits the route's weights. */
+  setRouteWeights(weights: Record<string, number>): Promise<void>;
+  deployment(name: string): Promise<V1Deployment | undefined>;
+  replicaSets(deployment: string): Promise<V1ReplicaSet[]>;
+  /** The Kubernetes Events about a Release. */
+  events(name: string): Promise<CoreV1Event[]>;
+  tearDown(): Promise<void>;
+}
+
+export async function givenService(prefix: string, options: ServiceOptions = {}): Promise<ServiceScenario> {
   const { apps, core, custom } = kubeClients();
+  const networking = kubeConfig().makeApiClient(NetworkingV1Api);
   const namespace = await createNamespace(prefix);
   const service = "checkout";
   const labels = { app: service };
+  const router = options.router ?? "gatewayAPI";
   await apps.createNamespacedDeployment({
     namespace,
     body: {
@@ -59,9 +169,10 @@ export async function givenService(
         replicas: options.replicas ?? 2,
         selector: { matchLabels: labels },
         progressDeadlineSeconds: 60,
+        ...(options.minReadySeconds ? { minReadySeconds: options.minReadySeconds } : {}),
         template: {
           metadata: { labels: { ...labels, version: STABLE_VERSION } },
-          spec: { containers: [{ name: service, image: `registry.example.com/checkout:${STABLE_VERSION}` }] },
+          spec: { containers: [{ name: service, image: imageOf(STABLE_VERSION) }] },
         },
       },
     },
@@ -88,11 +199,34 @@ export async function givenService(
       },
     },
   });
+  if (router === "nginx") {
+    await networking.createNamespacedIngress({
+      namespace,
+      body: {
+        metadata: { name: service },
+        spec: {
+          ingressClassName: "nginx",
+          rules: [
+            {
+              host: "checkout.example.com",
+              http: {
+                paths: [
+                  {
+                    path: "/",
+                    pathType: "Prefix",
+                    backend: { service: { name: service, port: { number: 80 } } },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      },
+    });
+  }
   await waitFor(
     async () => (await apps.readNamespacedDeployment({ name: service, namespace })).status?.readyReplicas,
-    {
-      description: "the stable Deployment ready",
-    },
+    { description: "the stable Deployment ready", timeoutMs: 60_000 },
   );
 
   const info = stackInfo();
@@ -101,7 +235,7 @@ export async function givenService(
     name: `traffic-${namespace}`,
     namespace,
     service,
-    requestsPerSecond: 400,
+    requestsPerSecond: options.requestsPerSecond ?? 400,
     stable: { version: STABLE_VERSION },
     canary: { version: "none" },
     route: { name: service, kubeconfigPath: info.kubeconfigPath, deployment: service, pollMs: 200 },
@@ -113,48 +247,56 @@ export async function givenService(
 
   const read = async (name: string) =>
     (await custom.getNamespacedCustomObject({ group, version, namespace, plural, name })) as Release;
+  const create = (name: string, spec: Record<string, unknown>) =>
+    custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural,
+      body: { apiVersion: `${group}/${version}`, kind: "Release", metadata: { name }, spec },
+    });
+  const routeRef = {
+    group: "gateway.networking.k8s.io",
+    version: "v1",
+    namespace,
+    plural: "httproutes",
+    name: service,
+  };
 
   return {
     namespace,
     service,
     simulator,
     async release(name, newVersion, spec = {}) {
-      await custom.createNamespacedCustomObject({
-        group,
-        version,
-        namespace,
-        plural,
-        body: {
-          apiVersion: `${group}/${version}`,
-          kind: "Release",
-          metadata: { name },
-          spec: {
-            target: { deployment: service, service },
-            version: newVersion,
-            images: { [service]: `registry.example.com/checkout:${newVersion}` },
-            stages: shortStages(),
-            traffic: { gatewayAPI: { httpRoute: service } },
-            analysis: {
-              interval: "1s",
-              metrics: [
-                { name: "error-rate", template: "http-error-ratio", max: 0.05, inconclusiveLimit: 30 },
-              ],
-            },
-            progressDeadline: "60s",
-            bake: "4s",
-            changeRequest: {
-              id: `CHG-${name}`,
-              type: "standard",
-              title: `Release ${newVersion}`,
-              why: "integration test",
-              risk: "low",
-              requestedBy: "integration-test",
-              rollbackPlan: `Revert to ${STABLE_VERSION}`,
-            },
-            ...spec,
-          },
+      const { changeRequest, ...rest } = spec;
+      await create(name, {
+        target: { deployment: service, service },
+        version: newVersion,
+        images: { [service]: imageOf(newVersion) },
+        stages: shortStages(),
+        traffic:
+          router === "nginx" ? { nginx: { ingress: service } } : { gatewayAPI: { httpRoute: service } },
+        analysis: {
+          interval: "1s",
+          metrics: [{ name: "error-rate", template: "http-error-ratio", max: 0.05, inconclusiveLimit: 30 }],
+        },
+        progressDeadline: "60s",
+        bake: "4s",
+        ...rest,
+        changeRequest: {
+          id: `CHG-${name}`,
+          type: "standard",
+          title: `Release ${newVersion}`,
+          why: "integration test",
+          risk: "low",
+          requestedBy: "integration-test",
+          rollbackPlan: `Revert to ${STABLE_VERSION}`,
+          ...changeRequest,
         },
       });
+    },
+    applyRaw: async (name, spec) => {
+      await create(name, spec);
     },
     read,
     waitForPhase: (name, phases, options = {}) =>
@@ -170,17 +312,57 @@ export async function givenService(
           ...options,
         },
       ),
+    async waitForRelease(name, description, check, options = {}) {
+      let finished: Release | undefined;
+      const release = await waitFor(
+        async () => {
+          const current = await read(name);
+          if (check(current)) return current;
+          if (FINISHED.includes(current.status?.phase as ReleasePhase)) finished = current;
+          return undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 100, description: `Release ${name}: ${description}`, ...options },
+      ).catch((error: unknown) => {
+        if (finished) {
+          throw new Error(
+            `Release ${name} finished (${finished.status?.phase}: ${finished.status?.message}) before ${description}`,
+          );
+        }
+        throw error;
+      });
+      return release;
+    },
+    async control(name, control) {
+      await custom.patchNamespacedCustomObject(
+        { group, version, namespace, plural, name, body: { spec: { control } } },
+        mergePatch,
+      );
+    },
     async routeWeights() {
-      const route = (await custom.getNamespacedCustomObject({
-        group: "gateway.networking.k8s.io",
-        version: "v1",
-        namespace,
-        plural: "httproutes",
-        name: service,
-      })) as { spec: { rules: { backendRefs?: { name: string; weight?: number }[] }[] } };
+      const route = (await custom.getNamespacedCustomObject(routeRef)) as {
+        spec: { rules: { backendRefs?: { name: string; weight?: number }[] }[] };
+      };
       const weights: Record<string, number> = {};
       for (const ref of route.spec.rules[0]?.backendRefs ?? []) weights[ref.name] = ref.weight ?? 1;
       return weights;
+    },
+    async routeGeneration() {
+      const route = (await custom.getNamespacedCustomObject(routeRef)) as {
+        metadata: { generation?: number };
+      };
+      return route.metadata.generation;
+    },
+    async setRouteWeights(weights) {
+      const route = (await custom.getNamespacedCustomObject(routeRef)) as {
+        spec: { rules: { backendRefs?: { name: string; weight?: number }[] }[] };
+      };
+      const rules = route.spec.rules.map((rule) => ({
+        ...rule,
+        backendRefs: (rule.backendRefs ?? []).map((ref) =>
+          weights[ref.name] === undefined ? ref : { ...ref, weight: weights[ref.name] },
+        ),
+      }));
+      await custom.patchNamespacedCustomObject({ ...routeRef, body: { spec: { rules } } }, mergePatch);
     },
     async deployment(name) {
       try {
@@ -189,10 +371,129 @@ export async function givenService(
         return undefined;
       }
     },
+    async replicaSets(deployment) {
+      const owner = (await apps.readNamespacedDeployment({ name: deployment, namespace })).metadata?.uid;
+      const list = await apps.listNamespacedReplicaSet({ namespace });
+      return list.items.filter((set) => set.metadata?.ownerReferences?.some((ref) => ref.uid === owner));
+    },
+    async events(name) {
+      const list = await core.listNamespacedEvent({
+        namespace,
+        fieldSelector: `involvedObject.name=${name},involvedObject.kind=Release`,
+      });
+      return list.items;
+    },
     async tearDown() {
       await prometheus().removeScrapeTargets(job);
       await simulator.process.stop();
       await deleteNamespace(namespace);
     },
   };
+}
+
+/** Runs `body` with a fresh service and always tears it down, for tests that run side by side. */
+export async function withService<T>(
+  prefix: string,
+  options: ServiceOptions,
+  body: (scenario: ServiceScenario) => Promise<T>,
+): Promise<T> {
+  const scenario = await givenService(prefix, options);
+  try {
+    return await body(scenario);
+  } finally {
+    await scenario.tearDown();
+  }
+}
+
+// ---- then: the record ----
+
+/** Stage names in status.stages, in order. */
+export function stageNames(release: Release): string[] {
+  return (release.status?.stages ?? []).map((stage) => stage.name);
+}
+
+/** The phases the release went through, from its transitions. */
+export function phasesOf(release: Release): string[] {
+  const transitions = release.status?.transitions ?? [];
+  return [transitions[0]?.from ?? "Pending", ...transitions.map((transition) => transition.to)];
+}
+
+/** The Events a status announces: one per transition (its phase), one per stage entered. */
+function announcedBy(status: Release["status"], decidedAt?: string): string[] {
+  return [
+    ...(status?.transitions ?? [])
+      .filter((transition) => decidedAt === undefined || transition.at === decidedAt)
+      .map((transition) => transition.to),
+    ...(status?.stages ?? [])
+      .filter((stage) => decidedAt === undefined || stage.enteredAt === decidedAt)
+      .map((stage) => `StageEntered:${stage.name}`),
+  ].sort();
+}
+
+/**
+ * The Events the newest decision in this status announced. A controller killed right
+ * after storing a status may not have sent them: they are said at most once.
+ */
+export function lastAnnouncements(release: Release): string[] {
+  const status = release.status;
+  const times = [
+    ...(status?.transitions ?? []).map((transition) => transition.at),
+    ...(status?.stages ?? []).map((stage) => stage.enteredAt),
+  ].sort();
+  const newest = times.at(-1);
+  return newest === undefined ? [] : announcedBy(status, newest);
+}
+
+/**
+ * Each stage entered once and in plan order (then the bake), each transition a real
+ * change of phase, and every transition and stage announced by one Event — never two;
+ * `mayBeLost` names Events a killed controller may not have sent (lastAnnouncements).
+ */
+export async function expectOrderlyRecord(
+  scenario: ServiceScenario,
+  name: string,
+  expected: { stages: string[]; phases: string[]; mayBeLost?: string[] },
+): Promise<Release> {
+  const release = await scenario.read(name);
+  const status = release.status;
+  expect(stageNames(release), status?.message).toEqual(expected.stages);
+  for (const [index, stage] of (status?.stages ?? []).entries()) {
+    const next = status?.stages[index + 1];
+    if (next) expect(stage.exitedAt, `stage ${stage.name} ends as ${next.name} begins`).toBe(next.enteredAt);
+  }
+  expect(phasesOf(release)).toEqual(expected.phases);
+  for (const transition of status?.transitions ?? []) expect(transition.from).not.toBe(transition.to);
+
+  // Events are sent right after the status that decided them is stored (asynchronously,
+  // so they are waited for a moment).
+  const wanted = announcedBy(status);
+  const mayBeLost = expected.mayBeLost ?? [];
+  const summarise = (events: CoreV1Event[]) =>
+    events.flatMap((event) => Array.from({ length: event.count ?? 1 }, () => eventKey(event))).sort();
+  const events = await waitFor(
+    async () => {
+      const seen = summarise(await scenario.events(name));
+      return seen.length >= wanted.length - mayBeLost.length ? seen : undefined;
+    },
+    { timeoutMs: 10_000, description: `the Events of ${name}` },
+  ).catch(async () => summarise(await scenario.events(name)));
+  const missing = [...wanted];
+  for (const event of events) {
+    const index = missing.indexOf(event);
+    expect(
+      index,
+      `Event ${event} of ${name} is one the status announces, and only once`,
+    ).toBeGreaterThanOrEqual(0);
+    missing.splice(index, 1);
+  }
+  for (const event of missing) expect(mayBeLost, `Event ${event} of ${name} is missing`).toContain(event);
+  return release;
+}
+
+/** "Progressing" for a transition's Event, "StageEntered:canary" for a stage's. */
+function eventKey(event: CoreV1Event): string {
+  if (event.reason !== "StageEntered") return event.reason ?? "?";
+  const message = event.message ?? "";
+  const stage = message.startsWith("bake") ? "bake" : /^stage (\S+) entered/.exec(message)?.[1];
+  return `StageEntered:${stage ?? "?"}`;
 }

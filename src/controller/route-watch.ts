@@ -1,0 +1,56 @@
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { Informer } from "../kube/index.ts";
+import type { TargetIndex, WatchedKind } from "./target-index.ts";
+
+// The routers' objects, watched so a weight someone else changes (a hand edit, another
+// tool, a GitOps sync of the old manifest) is put back at once, not at the release's
+// next timer. Each event wakes the Releases that depend on the object (TargetIndex);
+// their reconcile reads the router and the engine asks for the weight again.
+// These caches are not part of readiness: a cluster without the Gateway API CRDs still
+// runs Releases of the other routers (the informer keeps retrying and says why).
+
+const WATCHED: { kind: WatchedKind; path: string }[] = [
+  { kind: "httproute", path: "/apis/gateway.networking.k8s.io/v1/httproutes" },
+  { kind: "ingress", path: "/apis/networking.k8s.io/v1/ingresses" },
+];
+
+export interface RouteWatchOptions {
+  kubeConfig: KubeConfig;
+  /** Only these namespaces; all without any. */
+  namespaces: readonly string[];
+  logger: Logger;
+  targets: TargetIndex;
+  /** Called with each Release key to reconcile. */
+  wake(releaseKey: string): void;
+}
+
+export class RouteWatch {
+  readonly #informers: Informer<KubernetesObject>[] = [];
+
+  constructor(options: RouteWatchOptions) {
+    const namespaces = options.namespaces.length > 0 ? options.namespaces : [undefined];
+    for (const { kind, path } of WATCHED) {
+      for (const namespace of namespaces) {
+        const informer = new Informer<KubernetesObject>({
+          kubeConfig: options.kubeConfig,
+          path,
+          logger: options.logger,
+          ...(namespace ? { namespace } : {}),
+        });
+        informer.on((change) => {
+          for (const key of options.targets.releasesWatching(kind, change.object)) options.wake(key);
+        });
+        this.#informers.push(informer);
+      }
+    }
+  }
+
+  start(): void {
+    for (const informer of this.#informers) informer.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#informers.map((informer) => informer.stop()));
+  }
+}

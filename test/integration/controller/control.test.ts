@@ -1,0 +1,216 @@
+import { NetworkingV1Api } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ControllerProcess } from "../../harness/controller.ts";
+import { kubeConfig, mergePatch, waitFor } from "../../harness/context.ts";
+import type { Release } from "../../../src/api/index.ts";
+import {
+  expectOrderlyRecord,
+  FINISHED,
+  givenController,
+  quickStages,
+  shortStages,
+  STABLE_VERSION,
+  imageOf,
+  withService,
+  type ServiceScenario,
+} from "./scenario.ts";
+
+// People steer a running release through spec.control, as the glidepath CLI does
+// (approve, pause, resume, abort); and a weight someone else changes is put back.
+
+let controller: ControllerProcess;
+
+beforeAll(async () => {
+  controller = await givenController();
+});
+
+afterAll(async () => {
+  await controller?.stop();
+});
+
+const passes = (release: Release) => release.status?.stages.at(-1)?.tallies[0]?.pass ?? 0;
+const stageIs = (release: Release, stage: string) =>
+  release.status?.phase === "Progressing" && release.status.currentStage?.name === stage;
+
+/** A stage that holds for ten minutes and has nothing to analyse: nothing but a watch event wakes it. */
+const idleStages = [
+  { name: "canary", weight: 10, hold: "10m" },
+  { name: "ga", weight: 100, hold: "0s" },
+];
+
+/**
+ * Enters the idle canary stage and waits until the reconciles that follow entering it
+ * (a look soon after each action) are over: from then on only an event wakes the release.
+ */
+async function inIdleStage(scenario: ServiceScenario, name: string): Promise<void> {
+  const release = await scenario.waitForRelease(name, "in the canary stage", (current) =>
+    stageIs(current, "canary"),
+  );
+  const enteredMs = Date.parse(release.status?.currentStage?.startedAt ?? "");
+  await waitFor(() => Date.now() > enteredMs + 3_000, { description: "the stage settled" });
+}
+
+async function abort(scenario: ServiceScenario, name: string, by: string, reason: string): Promise<Release> {
+  await scenario.control(name, { abort: { by, at: new Date().toISOString(), reason } });
+  return scenario.waitForPhase(name, FINISHED);
+}
+
+describe.concurrent("people steering a release", () => {
+  it("stops before GA until someone approves, then goes on and records who approved and when", () =>
+    withService("approval", {}, async (scenario) => {
+      const name = "checkout-2-0-0";
+      await scenario.release(name, "2.0.0", {
+        stages: quickStages(),
+        bake: "2s",
+        changeRequest: { requiresApproval: true },
+      });
+      const awaiting = await scenario.waitForPhase(name, ["AwaitingApproval", ...FINISHED]);
+      expect(awaiting.status?.phase, awaiting.status?.message).toBe("AwaitingApproval");
+      expect(awaiting.status?.currentStage?.name).toBe("canary");
+      expect(awaiting.status?.message).toContain(`glidepath approve ${name} --by`);
+
+      // It stays there while analysis goes on: three more rounds and no move.
+      const held = await scenario.waitForRelease(
+        name,
+        "three more analysis rounds",
+        (release) => passes(release) >= passes(awaiting) + 3,
+      );
+      expect(held.status?.phase).toBe("AwaitingApproval");
+      expect(held.status?.currentStage?.name).toBe("canary");
+      expect(await scenario.routeWeights()).toEqual({ checkout: 90, "checkout-canary": 10 });
+      expect((await scenario.deployment("checkout"))?.spec?.template.spec?.containers[0]?.image).toBe(
+        imageOf(STABLE_VERSION),
+      );
+
+      const approval = { by: "carol", at: new Date().toISOString(), comment: "canary looks fine" };
+      await scenario.control(name, { approvals: [approval] });
+      const release = await scenario.waitForPhase(name, FINISHED);
+      expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+      expect(release.status?.approvals).toEqual([approval]);
+      const approved = release.status?.transitions.find(
+        (transition) => transition.from === "AwaitingApproval",
+      );
+      expect(approved).toMatchObject({ to: "Progressing" });
+      expect(approved?.reason).toContain("approved by carol");
+      expect(Date.parse(approved?.at ?? "")).toBeGreaterThanOrEqual(Date.parse(approval.at) - 1_000);
+      await expectOrderlyRecord(scenario, name, {
+        stages: ["canary", "ga", "bake"],
+        phases: ["Pending", "Progressing", "AwaitingApproval", "Progressing", "Baking", "Succeeded"],
+      });
+    }));
+
+  it("pauses past the end of a stage's hold, and resumes where it was", () =>
+    withService("pause", {}, async (scenario) => {
+      const name = "checkout-2-0-0";
+      await scenario.release(name, "2.0.0", { stages: quickStages(3), bake: "2s" });
+      await scenario.waitForRelease(name, "in the canary stage", (release) => stageIs(release, "canary"));
+      await scenario.control(name, { paused: true });
+      const paused = await scenario.waitForPhase(name, ["Paused", ...FINISHED]);
+      expect(paused.status?.phase, paused.status?.message).toBe("Paused");
+      expect(paused.status?.currentStage?.name).toBe("canary");
+
+      // Analysed well past the end of the hold, and still where it was.
+      const holdEndsMs = Date.parse(paused.status?.currentStage?.startedAt ?? "") + 3_000;
+      const held = await scenario.waitForRelease(
+        name,
+        "analysed 2 s past the hold",
+        (release) => Date.parse(release.status?.currentStage?.lastAnalysisAt ?? "") > holdEndsMs + 2_000,
+      );
+      expect(held.status?.phase).toBe("Paused");
+      expect(held.status?.currentStage?.name).toBe("canary");
+
+      await scenario.control(name, { paused: null });
+      const release = await scenario.waitForPhase(name, FINISHED);
+      expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+      await expectOrderlyRecord(scenario, name, {
+        stages: ["canary", "ga", "bake"],
+        phases: ["Pending", "Progressing", "Paused", "Progressing", "Baking", "Succeeded"],
+      });
+    }));
+
+  it("aborts: rolls back at once, recording who and why", () =>
+    withService("abort", {}, async (scenario) => {
+      const name = "checkout-2-0-0";
+      await scenario.release(name, "2.0.0", { stages: shortStages(3) });
+      await scenario.waitForRelease(name, "in stage early-adopter", (release) =>
+        stageIs(release, "early-adopter"),
+      );
+      const release = await abort(scenario, name, "dave", "customers report slow checkouts");
+      expect(release.status?.phase, release.status?.message).toBe("RolledBack");
+      expect(release.status?.rollback).toMatchObject({ trigger: "manual", by: "dave", verified: true });
+      expect(release.status?.rollback?.reason).toContain("customers report slow checkouts");
+      expect(release.status?.stages.map((stage) => [stage.name, stage.outcome])).toEqual([
+        ["canary", "passed"],
+        ["early-adopter", "aborted"],
+      ]);
+      await expectOrderlyRecord(scenario, name, {
+        stages: ["canary", "early-adopter"],
+        phases: ["Pending", "Progressing", "RollingBack", "RolledBack"],
+      });
+      expect((await scenario.routeWeights())["checkout-canary"]).toBe(0);
+      expect((await scenario.deployment("checkout-canary"))?.spec?.replicas).toBe(0);
+      expect((await scenario.deployment("checkout"))?.metadata?.generation).toBe(1);
+    }));
+});
+
+describe.concurrent("a weight changed by someone else", () => {
+  it("on the HTTPRoute is put back at once", () =>
+    withService("drift", {}, async (scenario) => {
+      const name = "checkout-2-0-0";
+      await scenario.release(name, "2.0.0", { stages: idleStages, analysis: { metrics: [] } });
+      await inIdleStage(scenario, name);
+      expect((await scenario.routeWeights())["checkout-canary"]).toBe(10);
+
+      const generation = (await scenario.routeGeneration()) ?? 0;
+      await scenario.setRouteWeights({ checkout: 100, "checkout-canary": 0 });
+      // The stage holds for ten minutes: only the route's watch event can bring this about.
+      await waitFor(
+        async () => {
+          const weights = await scenario.routeWeights();
+          const changed = ((await scenario.routeGeneration()) ?? 0) >= generation + 2;
+          return changed && weights.checkout === 90 && weights["checkout-canary"] === 10;
+        },
+        { timeoutMs: 15_000, description: "the route back at 90/10 after the edit" },
+      );
+      const release = await abort(scenario, name, "integration-test", "done");
+      expect(release.status?.phase, release.status?.message).toBe("RolledBack");
+    }));
+
+  it("on the canary Ingress is put back at once", () =>
+    withService("drift-nginx", { router: "nginx" }, async (scenario) => {
+      const networking = kubeConfig().makeApiClient(NetworkingV1Api);
+      const weightAnnotation = "nginx.ingress.kubernetes.io/canary-weight";
+      const canaryWeight = async () =>
+        (await networking.readNamespacedIngress({ name: "checkout-canary", namespace: scenario.namespace }))
+          .metadata?.annotations?.[weightAnnotation];
+      const name = "checkout-2-0-0";
+      await scenario.release(name, "2.0.0", { stages: idleStages, analysis: { metrics: [] } });
+      await inIdleStage(scenario, name);
+      expect(await canaryWeight()).toBe("10");
+
+      const edited = await networking.patchNamespacedIngress(
+        {
+          name: "checkout-canary",
+          namespace: scenario.namespace,
+          body: { metadata: { annotations: { [weightAnnotation]: "0" } } },
+        },
+        mergePatch,
+      );
+      // The stage holds for ten minutes: only the Ingress's watch event can bring this about.
+      await waitFor(
+        async () => {
+          const ingress = await networking.readNamespacedIngress({
+            name: "checkout-canary",
+            namespace: scenario.namespace,
+          });
+          return (
+            ingress.metadata?.resourceVersion !== edited.metadata?.resourceVersion &&
+            ingress.metadata?.annotations?.[weightAnnotation] === "10"
+          );
+        },
+        { timeoutMs: 15_000, description: "the canary Ingress back at weight 10 after the edit" },
+      );
+      const release = await abort(scenario, name, "integration-test", "done");
+      expect(release.status?.phase, release.status?.message).toBe("RolledBack");
+    }));
+});
