@@ -3,9 +3,23 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { describeIssues, formatIssues, loadControllerConfig, loadStrategyFile } from "./api/index.ts";
+import {
+  describeIssues,
+  formatIssues,
+  loadControllerConfig,
+  loadStrategyFile,
+  parseDuration,
+} from "./api/index.ts";
 import { Controller } from "./controller/controller.ts";
+import {
+  AlertInboxStore,
+  createAlertmanagerHook,
+  createSecretReader,
+  ReleaseAlertRecorder,
+  type RouteHandler,
+} from "./hooks/index.ts";
 import { loadKubeConfig } from "./kube/index.ts";
+import { createNotifier } from "./notify/index.ts";
 import { createLogger } from "./telemetry/logger.ts";
 
 const argsSchema = z.object({
@@ -47,11 +61,25 @@ try {
     ...(args.kubeconfig ? { kubeconfigPath: args.kubeconfig } : {}),
     ...(args.context ? { context: args.context } : {}),
   });
+  const hookConfig = config.hooks.alertmanager;
+  // Read now, so a missing Secret stops start-up with a clear message (never the value).
+  const hookToken = hookConfig ? createSecretReader(hookConfig.token) : undefined;
+  await hookToken?.value();
+  const alerts = new AlertInboxStore(hookConfig ? { retentionMs: parseDuration(hookConfig.retention) } : {});
+  const notifier = await createNotifier(config.notifiers, {
+    logger: logger.child({ component: "notifier" }),
+    onOutcome: (name, outcome) => controller.metrics.notifications.inc({ notifier: name, outcome }),
+  });
+  // Filled in below: the hook needs the controller it reports to; the server reads routes at start().
+  const routes: Record<string, RouteHandler> = {};
   const controller = new Controller({
     config,
     strategy,
     kubeConfig,
     logger,
+    alerts,
+    notifier,
+    routes,
     host: args.host,
     identity: args.identity ?? `${hostname()}_${process.pid}`,
     onLeadershipLost: (reason) => {
@@ -60,20 +88,46 @@ try {
       process.exit(1);
     },
   });
+  if (hookConfig && hookToken) {
+    routes["POST /hooks/alertmanager"] = createAlertmanagerHook({
+      host: controller,
+      strategy,
+      inbox: alerts,
+      recorder: new ReleaseAlertRecorder(controller.clients.customObjects),
+      token: hookToken,
+      maxBodyBytes: hookConfig.maxBodyBytes,
+      metrics: controller.metrics,
+      logger,
+    });
+  } else {
+    logger.warn("no hooks.alertmanager token configured: POST /hooks/alertmanager is not served");
+  }
   await controller.start();
-  logger.info({ url: controller.url, identity: controller.identity }, "controller started");
+  logger.info(
+    {
+      url: controller.url,
+      identity: controller.identity,
+      alertmanagerHook: Boolean(hookConfig),
+      notifiers: notifier.notifiers,
+    },
+    "controller started",
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "stopping");
-    controller.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, "stop failed");
-        process.exit(1);
-      },
-    );
+    controller
+      .stop()
+      // The last notifications (a rollback just finished) get a few seconds to go out.
+      .then(() => notifier.close(5_000))
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, "stop failed");
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

@@ -191,6 +191,7 @@ export const controllerConfigSchema = z.object({
       /** POST /hooks/alertmanager; without this section the hook is not served. */
       alertmanager: alertmanagerHookSchema.optional(),
     })
+    .strict()
     .default({}),
   /** On-call notifications of rollbacks, failures, approvals needed and successes. */
   notifiers: z

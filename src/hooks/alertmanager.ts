@@ -1,0 +1,272 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { Release, StrategyFile } from "../api/index.ts";
+import type { AlertObservation } from "../engine/index.ts";
+import { parseObjectKey } from "../kube/index.ts";
+import type { ControllerMetrics } from "../telemetry/metrics.ts";
+import type { AlertInboxStore } from "./alert-inbox.ts";
+import { alertTargets, dedupeKeyOf, matchAlert } from "./alert-matching.ts";
+import { parseAlertmanagerPayload, type AlertmanagerPayload } from "./alertmanager-payload.ts";
+import { bearerTokenMatches } from "./bearer-token.ts";
+import type { ReleaseAlertRecorder } from "./release-alert-recorder.ts";
+import type { SecretReader } from "./secret.ts";
+import { sendJson, type RouteHandler } from "./server.ts";
+
+// POST /hooks/alertmanager — Alertmanager's webhook (version 4). In order: the bearer
+// token (401), the size (413), the body (400), then every alert on its own. A firing
+// alert that matches an active release goes into the AlertInbox and the release is
+// enqueued at once, so the rollback starts now rather than at the next analysis tick.
+// A follower (not leading) records the alert on the Release instead and answers only
+// once that is stored; if it cannot, it answers 503 and Alertmanager retries (it does
+// not retry a 4xx, so those are kept for requests that would fail again).
+
+/** What the hook needs from the controller. */
+export interface AlertHookHost {
+  isLeader(): boolean;
+  /** The Releases in the informer cache. */
+  releases(): Release[];
+  /** Reconcile this release now. */
+  enqueue(key: string): void;
+}
+
+export interface AlertmanagerHookOptions {
+  host: AlertHookHost;
+  strategy: StrategyFile;
+  inbox: AlertInboxStore;
+  /** A follower's hand-off to the leader. */
+  recorder: Pick<ReleaseAlertRecorder, "record">;
+  token: SecretReader;
+  maxBodyBytes: number;
+  metrics: Pick<ControllerMetrics, "alertsReceived">;
+  logger: Logger;
+}
+
+export type AlertOutcome =
+  | "matched"
+  | "duplicate"
+  | "unmatched"
+  | "resolved"
+  | "ignored"
+  | "unauthorized"
+  | "invalid"
+  | "too_large"
+  | "handoff_failed"
+  | "unavailable";
+
+export interface HookSummary {
+  alerts: number;
+  /** Release keys that this request's alerts will roll back. */
+  matched: string[];
+  duplicates: number;
+  unmatched: number;
+  resolved: number;
+  ignored: number;
+  /** Whether this replica acts (leader) or recorded the alerts on the Releases (follower). */
+  handledBy: "leader" | "follower";
+}
+
+export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteHandler {
+  const log = options.logger.child({ component: "alertmanager-hook" });
+  const count = (outcome: AlertOutcome, by = 1): void => {
+    if (by > 0) options.metrics.alertsReceived.inc({ outcome }, by);
+  };
+
+  const reject = (
+    response: ServerResponse,
+    status: number,
+    outcome: AlertOutcome,
+    error: string,
+    extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ): void => {
+    count(outcome);
+    // The body may be unread: close the connection rather than read what we refuse.
+    sendJson(response, status, { error, ...extra }, { connection: "close", ...headers });
+  };
+
+  return async (request: IncomingMessage, response: ServerResponse) => {
+    let expected: string;
+    try {
+      expected = await options.token.value();
+    } catch (error) {
+      log.error({ err: (error as Error).message }, "the webhook token cannot be read; refusing alerts");
+      reject(response, 503, "unavailable", "the webhook token is not available");
+      return;
+    }
+    if (!bearerTokenMatches(request.headers.authorization, expected)) {
+      log.warn({ remote: request.socket.remoteAddress }, "webhook request without a valid bearer token");
+      reject(
+        response,
+        401,
+        "unauthorized",
+        "missing or wrong bearer token",
+        {},
+        {
+          "www-authenticate": 'Bearer realm="glidepath"',
+        },
+      );
+      return;
+    }
+    const tooLarge = `the body is larger than ${options.maxBodyBytes} bytes`;
+    if (Number(request.headers["content-length"] ?? 0) > options.maxBodyBytes) {
+      reject(response, 413, "too_large", tooLarge);
+      return;
+    }
+    const body = await readBody(request, options.maxBodyBytes);
+    if (body === undefined) {
+      reject(response, 413, "too_large", tooLarge);
+      return;
+    }
+    const parsed = parseAlertmanagerPayload(body.toString("utf8"));
+    if (!parsed.ok) {
+      log.warn({ issues: parsed.issues }, "invalid Alertmanager webhook payload");
+      reject(response, 400, "invalid", "invalid Alertmanager webhook payload", { issues: parsed.issues });
+      return;
+    }
+    const outcome = await handle(parsed.payload);
+    if (!outcome.ok) {
+      reject(response, 503, "handoff_failed", outcome.error);
+      return;
+    }
+    sendJson(response, 200, outcome.summary);
+  };
+
+  async function handle(
+    payload: AlertmanagerPayload,
+  ): Promise<{ ok: true; summary: HookSummary } | { ok: false; error: string }> {
+    const leading = options.host.isLeader();
+    const targets = alertTargets(options.host.releases(), options.strategy);
+    const summary: HookSummary = {
+      alerts: payload.alerts.length,
+      matched: [],
+      duplicates: 0,
+      unmatched: 0,
+      resolved: 0,
+      ignored: 0,
+      handledBy: leading ? "leader" : "follower",
+    };
+    const handOff = new Map<string, { observation: AlertObservation; dedupeKey: string }[]>();
+    if (payload.truncatedAlerts > 0) {
+      log.warn(
+        { truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey },
+        "Alertmanager truncated this notification (max_alerts); the alerts left out arrive with the next one",
+      );
+    }
+
+    // Truncation happens before group status and commonLabels are computed: each alert
+    // is judged on its own status and labels only.
+    for (const alert of payload.alerts) {
+      const about = {
+        alert: alert.labels.alertname,
+        fingerprint: alert.fingerprint,
+        namespace: alert.labels.namespace,
+        severity: alert.labels.severity,
+        startsAt: alert.startsAt,
+      };
+      const decision = matchAlert(alert, targets);
+      const dedupeKey = dedupeKeyOf(alert);
+      switch (decision.outcome) {
+        case "resolved": {
+          const dropped = options.inbox.resolve(dedupeKey);
+          summary.resolved++;
+          count("resolved");
+          log.info({ ...about, dropped }, "alert resolved; it rolls nothing back");
+          break;
+        }
+        case "ignored":
+          summary.ignored++;
+          count("ignored");
+          log.debug({ ...about, reason: decision.reason }, "alert ignored");
+          break;
+        case "unmatched":
+          summary.unmatched++;
+          count("unmatched");
+          log.info({ ...about, reason: decision.reason }, "firing alert matches no active release");
+          break;
+        case "matched":
+          for (const target of decision.targets) {
+            if (options.inbox.record(target.key, decision.observation, dedupeKey) === "duplicate") {
+              summary.duplicates++;
+              count("duplicate");
+              log.debug({ ...about, release: releaseRef(target.key) }, "repeat of an alert already taken");
+              continue;
+            }
+            summary.matched.push(target.key);
+            count("matched");
+            log.warn(
+              { ...about, release: releaseRef(target.key), leading },
+              "firing alert matches a release: rolling it back",
+            );
+            if (leading) options.host.enqueue(target.key);
+            else {
+              const pending = handOff.get(target.key) ?? [];
+              pending.push({ observation: decision.observation, dedupeKey });
+              handOff.set(target.key, pending);
+            }
+          }
+          break;
+      }
+    }
+
+    const failures = await handOffToLeader(handOff);
+    if (failures.length > 0)
+      return { ok: false, error: `could not record the alerts on ${failures.join(", ")}` };
+    return { ok: true, summary };
+  }
+
+  /** A follower records matched alerts on their Releases; returns the keys it could not. */
+  async function handOffToLeader(
+    handOff: Map<string, { observation: AlertObservation; dedupeKey: string }[]>,
+  ): Promise<string[]> {
+    const results = await Promise.all(
+      [...handOff].map(async ([releaseKey, alerts]) => {
+        try {
+          const outcome = await options.recorder.record(
+            releaseKey,
+            alerts.map((alert) => alert.observation),
+          );
+          log.info(
+            { release: releaseRef(releaseKey), outcome },
+            "follower recorded the alert on the Release for the leader",
+          );
+          return undefined;
+        } catch (error) {
+          // Forget it, so Alertmanager's retry is taken as new rather than as a repeat.
+          for (const alert of alerts) options.inbox.forget(releaseKey, alert.dedupeKey);
+          log.error(
+            { release: releaseRef(releaseKey), err: (error as Error).message },
+            "could not hand the alert to the leader",
+          );
+          return releaseKey;
+        }
+      }),
+    );
+    return results.filter((key): key is string => key !== undefined);
+  }
+}
+
+/** The release as every log line about a release names it (telemetry/logger.ts). */
+function releaseRef(releaseKey: string): { namespace?: string; name: string } {
+  return parseObjectKey(releaseKey);
+}
+
+/** The body, or undefined as soon as it exceeds `limit` bytes. */
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        request.off("data", onData);
+        request.pause();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    request.on("data", onData);
+    request.once("end", () => resolve(Buffer.concat(chunks)));
+    request.once("error", reject);
+  });
+}
