@@ -1,0 +1,394 @@
+// `glidepath status`: what a person watching a release wants on one screen — where it
+// is on the stage bar, where the traffic goes, what the newest measurements say
+// against their thresholds, the conditions. Pure: a Release (and its plan, when the
+// strategy file is at hand) in, a view model out; text rendering takes the clock.
+import {
+  parseDuration,
+  terminalPhases,
+  type Condition,
+  type Measurement,
+  type Metric,
+  type Release,
+  type ReleasePhase,
+  type Stage,
+  type StageRecord,
+  type Verdict,
+} from "../api/index.ts";
+import { thresholdText } from "../analysis/index.ts";
+import { recordedActions, type CliAction } from "./audit.ts";
+import { age, humanDuration, renderTable } from "./table.ts";
+
+export const BAKE_STEP = "bake";
+
+export type StepState = "done" | "current" | "failed" | "pending" | "skipped";
+
+export interface StageStep {
+  name: string;
+  /** Percent of traffic on the new version; the bake step has none. */
+  weight?: number;
+  state: StepState;
+  /** The stage record's outcome, once the stage was left. */
+  outcome?: string;
+  /** What the router actually reached, when it differs from the weight. */
+  reachedWeight?: number;
+}
+
+export interface MetricRow {
+  metric: string;
+  value?: string;
+  verdict?: Verdict;
+  threshold?: string;
+  pass: number;
+  fail: number;
+  inconclusive: number;
+  error: number;
+  measuredAt?: string;
+  /** Why the newest measurement was not a pass. */
+  note?: string;
+}
+
+export interface StatusView {
+  namespace?: string;
+  name: string;
+  target: string;
+  version: string;
+  previousVersion?: string;
+  phase: ReleasePhase | "Unknown";
+  message?: string;
+  change: { id: string; type: string; risk: string; title: string; requestedBy: string };
+  stage?: { index: number; name: string; weight: number; startedAt: string; hold?: string };
+  steps: StageStep[];
+  bar: string;
+  /** Where requests go: one line. */
+  traffic: string;
+  metrics: MetricRow[];
+  conditions: Condition[];
+  people: string[];
+  rollback?: NonNullable<Release["status"]>["rollback"];
+  waitingFor?: string;
+  actions: CliAction[];
+}
+
+export interface PlanHints {
+  /** The resolved stages (inline, or the preset's), when known. */
+  stages?: readonly Stage[];
+  /** The metrics analysed, for thresholds, when known. */
+  metrics?: readonly Metric[];
+}
+
+const FAILED_OUTCOMES = new Set(["failed", "aborted", "rolledBack"]);
+
+/** The steps of the stage bar: the planned stages, then the bake. */
+export function stageSteps(
+  release: Release,
+  planned?: readonly Pick<Stage, "name" | "weight">[],
+): StageStep[] {
+  const status = release.status;
+  const records = status?.stages ?? [];
+  const recordedStages = records.filter((record) => record.name !== BAKE_STEP);
+  const plan = (release.spec.stages ?? planned ?? []).map(({ name, weight }) => ({ name, weight }));
+  const planCoversRecords = recordedStages.every((record) =>
+    plan.some((stage) => stage.name === record.name),
+  );
+  const stages =
+    plan.length > 0 && planCoversRecords
+      ? plan
+      : recordedStages.map(({ name, weight }) => ({ name, weight }));
+  const phase = status?.phase;
+  const finished = phase !== undefined && terminalPhases.includes(phase);
+
+  const stepOf = (name: string, weight: number | undefined): StageStep => {
+    const record = records.find((candidate) => candidate.name === name);
+    const base = weight === undefined ? { name } : { name, weight };
+    if (!record) return { ...base, state: finished || phase === "RollingBack" ? "skipped" : "pending" };
+    const reached =
+      record.reachedWeight !== undefined && record.reachedWeight !== record.weight && name !== BAKE_STEP
+        ? { reachedWeight: record.reachedWeight }
+        : {};
+    if (record.outcome) {
+      return {
+        ...base,
+        ...reached,
+        state: FAILED_OUTCOMES.has(record.outcome) ? "failed" : "done",
+        outcome: record.outcome,
+      };
+    }
+    return { ...base, ...reached, state: finished ? "skipped" : "current" };
+  };
+  return [...stages.map((stage) => stepOf(stage.name, stage.weight)), stepOf(BAKE_STEP, undefined)];
+}
+
+const STEP_MARK: Record<StepState, string> = {
+  done: "✔",
+  current: "▶",
+  failed: "✘",
+  pending: "○",
+  skipped: "·",
+};
+
+/** "✔ 1% → ✔ 10% → ▶ 50% → ○ 100% → ○ bake". */
+export function stageBar(steps: readonly StageStep[]): string {
+  return steps
+    .map((step) => `${STEP_MARK[step.state]} ${step.weight === undefined ? step.name : `${step.weight}%`}`)
+    .join(" → ");
+}
+
+/** Where the requests go, from the phase and the current stage. */
+export function trafficLine(release: Release): string {
+  const status = release.status;
+  const version = release.spec.version;
+  const previous = status?.previous?.version ?? "the previous version";
+  const stage = status?.currentStage;
+  switch (status?.phase) {
+    case undefined:
+    case "Pending":
+    case "WaitingForWindow":
+      return `stable 100% (${previous === "the previous version" ? "unchanged" : previous}); not started`;
+    case "Succeeded":
+      return `stable 100% on ${version}`;
+    case "RolledBack":
+      return `stable 100% on ${status.rollback?.restored?.version ?? previous} (rolled back)`;
+    case "Failed":
+      return status.startedAt === undefined
+        ? "stable 100%; nothing was changed"
+        : `unknown: the release failed (${status.rollback?.verification ?? "see the message"})`;
+    case "RollingBack":
+      return `moving all traffic back to stable on ${previous}`;
+    default:
+      break;
+  }
+  if (!stage) return `stable 100% on ${previous}; starting the canary`;
+  if (status.bakeStartedAt !== undefined) return `stable 100% on ${version} (promoted; baking)`;
+  const reached = status.stages.find((record) => record.name === stage.name)?.reachedWeight;
+  const canary = `canary ${stage.weight}% on ${version}`;
+  const note = reached !== undefined && reached !== stage.weight ? ` (router reached ${reached}%)` : "";
+  if (stage.weight >= 100) return `${canary}${note}; stable being promoted to ${version}`;
+  return `stable ${100 - stage.weight}% on ${previous} · ${canary}${note}`;
+}
+
+/** The newest measurement of each metric in the running (or last) stage, against its threshold. */
+export function metricRows(release: Release, metrics?: readonly Metric[]): MetricRow[] {
+  const status = release.status;
+  if (!status) return [];
+  const current = status.currentStage;
+  const record: StageRecord | undefined =
+    (current && status.stages.find((candidate) => candidate.name === current.name)) ?? status.stages.at(-1);
+  if (!record) return [];
+  const definitions = metrics ?? release.spec.analysis?.metrics ?? [];
+  const names = [
+    ...new Set([...record.tallies.map((tally) => tally.metric), ...record.measurements.map((m) => m.metric)]),
+  ];
+  return names.map((name) => {
+    const tally = record.tallies.find((candidate) => candidate.metric === name);
+    const newest = newestMeasurement(record.measurements, name);
+    const definition = definitions.find((metric) => metric.name === name);
+    const value = newest?.value ?? tally?.lastValue;
+    const verdict = newest?.verdict ?? tally?.lastVerdict;
+    return {
+      metric: name,
+      ...(value === undefined ? {} : { value }),
+      ...(verdict === undefined ? {} : { verdict }),
+      ...(definition ? { threshold: thresholdText(definition) } : {}),
+      pass: tally?.pass ?? 0,
+      fail: tally?.fail ?? 0,
+      inconclusive: tally?.inconclusive ?? 0,
+      error: tally?.error ?? 0,
+      ...(newest ? { measuredAt: newest.at } : {}),
+      ...(newest && newest.verdict !== "pass" ? { note: newest.reason } : {}),
+    };
+  });
+}
+
+function newestMeasurement(measurements: readonly Measurement[], metric: string): Measurement | undefined {
+  return measurements
+    .filter((measurement) => measurement.metric === metric)
+    .reduce<Measurement | undefined>((newest, m) => (!newest || m.at >= newest.at ? m : newest), undefined);
+}
+
+/** What people asked for that the controller is acting on, or has on record. */
+export function peopleLines(release: Release): string[] {
+  const control = release.spec.control;
+  const status = release.status;
+  const lines: string[] = [];
+  if (control?.paused) lines.push("paused by a person (spec.control.paused)");
+  if (control?.abort)
+    lines.push(
+      `abort requested by ${control.abort.by} at ${control.abort.at}${control.abort.reason ? `: ${control.abort.reason}` : ""}`,
+    );
+  if (control?.promote && control.promote.at !== status?.handledPromoteAt)
+    lines.push(
+      `promote${control.promote.full ? " --full" : ""} requested by ${control.promote.by} at ${control.promote.at}, not carried out yet`,
+    );
+  const approvals = status?.approvals.length ? status.approvals : (control?.approvals ?? []);
+  for (const approval of approvals)
+    lines.push(
+      `approved by ${approval.by} at ${approval.at}${approval.comment ? `: ${approval.comment}` : ""}`,
+    );
+  return lines;
+}
+
+export function statusView(release: Release, hints: PlanHints = {}): StatusView {
+  const status = release.status;
+  const cr = release.spec.changeRequest;
+  const planned = release.spec.stages ?? hints.stages;
+  const steps = stageSteps(release, planned);
+  const current = status?.currentStage;
+  const hold = current && planned?.find((stage) => stage.name === current.name)?.hold;
+  return {
+    ...(release.metadata.namespace === undefined ? {} : { namespace: release.metadata.namespace }),
+    name: release.metadata.name,
+    target: release.spec.target.deployment,
+    version: release.spec.version,
+    ...(status?.previous?.version === undefined ? {} : { previousVersion: status.previous.version }),
+    phase: status?.phase ?? "Unknown",
+    ...(status?.message === undefined ? {} : { message: status.message }),
+    change: { id: cr.id, type: cr.type, risk: cr.risk, title: cr.title, requestedBy: cr.requestedBy },
+    ...(current
+      ? {
+          stage: {
+            index: current.index,
+            name: current.name,
+            weight: current.weight,
+            startedAt: current.startedAt,
+            ...(hold === undefined ? {} : { hold }),
+          },
+        }
+      : {}),
+    steps,
+    bar: stageBar(steps),
+    traffic: trafficLine(release),
+    metrics: metricRows(release, hints.metrics),
+    conditions: status?.conditions ?? [],
+    people: peopleLines(release),
+    ...(status?.rollback === undefined ? {} : { rollback: status.rollback }),
+    ...(status?.waitingFor === undefined ? {} : { waitingFor: status.waitingFor }),
+    actions: recordedActions(release),
+  };
+}
+
+const RECENT_ACTIONS = 5;
+
+/** The whole status screen as lines of text; ages are taken at `nowMs`. */
+export function renderStatus(view: StatusView, nowMs: number): string[] {
+  const where = view.namespace ? `${view.namespace}/` : "";
+  const lines: string[] = [];
+  const field = (label: string, text: string) => lines.push(`${label.padEnd(11)}${text}`);
+  field("Release", `${where}${view.name}`);
+  field("Target", `deployment ${view.target}: ${view.previousVersion ?? "?"} → ${view.version}`);
+  field(
+    "Change",
+    `${view.change.id} (${view.change.type}, risk ${view.change.risk}) ${view.change.title} — requested by ${view.change.requestedBy}`,
+  );
+  field("Phase", view.phase === "Unknown" ? "Unknown (the controller has not picked it up yet)" : view.phase);
+  if (view.message) field("Message", view.message);
+  if (view.waitingFor) field("Waiting", `for release ${view.waitingFor} of the same target`);
+  field("Stages", view.bar);
+  if (view.stage) {
+    const running = nowMs - Date.parse(view.stage.startedAt);
+    const holdMs = view.stage.hold === undefined ? undefined : parseDuration(view.stage.hold);
+    const forHow =
+      view.steps.find((step) => step.name === view.stage?.name)?.state === "current" && !Number.isNaN(running)
+        ? `, for ${humanDuration(running)}${holdMs ? ` of ${humanDuration(holdMs)} hold` : ""}`
+        : "";
+    const count = view.steps.length - 1;
+    const position = view.stage.name === BAKE_STEP ? "after GA" : `${view.stage.index + 1} of ${count}`;
+    field("Stage", `${view.stage.name} (${position}), ${view.stage.weight}% on ${view.version}${forHow}`);
+  }
+  field("Traffic", view.traffic);
+  for (const [index, line] of view.people.entries()) field(index === 0 ? "People" : "", line);
+  if (view.rollback) {
+    const rollback = view.rollback;
+    field("Rollback", `${rollback.trigger} at ${rollback.at}: ${rollback.reason}`);
+    if (rollback.restored)
+      field(
+        "",
+        `restored ${rollback.restored.version ?? "the previous images"}${rollback.verified === undefined ? "" : rollback.verified ? ", verified" : ", NOT verified"}`,
+      );
+    if (rollback.verification) field("", rollback.verification);
+  }
+
+  lines.push("", "Metrics:");
+  if (view.metrics.length === 0) lines.push("  no measurements yet");
+  else {
+    const table = renderTable(
+      ["METRIC", "VALUE", "THRESHOLD", "VERDICT", "PASS", "FAIL", "NO DATA", "ERRORS", "MEASURED"],
+      view.metrics.map((row) => [
+        row.metric,
+        row.value ?? "-",
+        row.threshold ?? "-",
+        row.verdict ?? "-",
+        String(row.pass),
+        String(row.fail),
+        String(row.inconclusive),
+        String(row.error),
+        row.measuredAt ? `${age(row.measuredAt, nowMs)} ago` : "-",
+      ]),
+    );
+    lines.push(...indent(table));
+    for (const row of view.metrics) if (row.note) lines.push(`  ${row.metric}: ${row.note}`);
+  }
+
+  lines.push("", "Conditions:");
+  if (view.conditions.length === 0) lines.push("  none yet");
+  else {
+    const table = renderTable(
+      ["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"],
+      view.conditions.map((condition) => [
+        condition.type,
+        condition.status,
+        condition.reason,
+        age(condition.lastTransitionTime, nowMs),
+        condition.message,
+      ]),
+    );
+    lines.push(...indent(table));
+  }
+
+  const recent = view.actions.slice(-RECENT_ACTIONS);
+  if (recent.length > 0) {
+    lines.push("", "Actions (glidepath CLI):");
+    for (const action of recent)
+      lines.push(
+        `  ${action.at}  ${action.action} by ${action.by}${action.detail ? `: ${action.detail}` : ""}`,
+      );
+  }
+  return lines;
+}
+
+function indent(table: string): string[] {
+  return table
+    .trimEnd()
+    .split("\n")
+    .map((line) => `  ${line}`);
+}
+
+/**
+ * One line for logs and pipes, printed when it changes: phase, bar, weight, the
+ * newest verdicts, the message. No ages in it, so an unchanged release prints nothing.
+ */
+export function statusLine(view: StatusView): string {
+  const stage = view.stage ? ` ${view.stage.name} ${view.stage.weight}%` : "";
+  const metrics = view.metrics
+    .map(
+      (row) =>
+        `${row.metric}=${row.value ?? "-"} ${row.verdict ?? "-"}${row.threshold ? ` (${row.threshold})` : ""}`,
+    )
+    .join(", ");
+  return [
+    `${view.name} ${view.phase}${stage}`,
+    view.bar,
+    ...(metrics ? [metrics] : []),
+    ...(view.message ? [view.message] : []),
+  ].join(" | ");
+}
+
+/** A Release as JSON for scripts: the view without what only a screen needs. */
+export function statusJson(view: StatusView): Record<string, unknown> {
+  const { bar: _bar, ...rest } = view;
+  return rest;
+}
+
+/** Whether a phase ends the release: status --watch and rollback --wait stop there. */
+export function isFinished(phase: StatusView["phase"]): boolean {
+  return phase !== "Unknown" && terminalPhases.includes(phase);
+}

@@ -1,0 +1,169 @@
+// Verifying a rollback: the stable Deployment Ready on the restored version and images,
+// and every metric of the release back within its threshold for that version in
+// Prometheus. judgeVerification is the pure decision; verifyRollback polls until it
+// passes or the time is up.
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseDuration, type Measurement, type Metric } from "../api/index.ts";
+import {
+  runAnalysis,
+  thresholdText,
+  type MetricsProvider,
+  type TemplateVariables,
+} from "../analysis/index.ts";
+import type { WorkloadObservation } from "../engine/types.ts";
+import type { KubeClients } from "../kube/index.ts";
+import { labelSelectorString, observeWorkload, ownedPods } from "../workload/index.ts";
+import type { VersionRef } from "./rollback-plan.ts";
+
+export interface VerificationResult {
+  ok: boolean;
+  /** What was seen, one line: pods, then each metric's value against its threshold. */
+  summary: string;
+  /** Why it did not pass; empty when ok. */
+  problems: string[];
+}
+
+/** Before `at`, the metrics' rate window reaches back to before the restored version served again. */
+export interface Settling {
+  at: string;
+  /** When the round was taken. */
+  now: string;
+  /** The rate window, e.g. "1m". */
+  window: string;
+}
+
+/**
+ * One round's verdict. While settling, no round passes: the window could still hold
+ * stale samples from when the restored version last ran, which would look healthy.
+ */
+export function judgeVerification(
+  deployment: string,
+  restored: VersionRef,
+  workload: WorkloadObservation,
+  metrics: readonly Metric[],
+  measurements: readonly Measurement[],
+  settling?: Settling,
+): VerificationResult {
+  const problems: string[] = [];
+  if (settling && Date.parse(settling.now) < Date.parse(settling.at))
+    problems.push(
+      `metrics count from ${settling.at}, once their ${settling.window} window holds only traffic since the rollback`,
+    );
+  if (!workload.exists) {
+    problems.push(`deployment ${deployment} does not exist`);
+  } else {
+    if (workload.version !== restored.version)
+      problems.push(
+        `deployment ${deployment} runs version ${workload.version ?? "(no version label)"}, not ${restored.version}`,
+      );
+    for (const [container, image] of Object.entries(restored.images)) {
+      const running = workload.images[container];
+      if (running !== image)
+        problems.push(`container ${container} runs ${running ?? "nothing"}, not ${image}`);
+    }
+    if (workload.unhealthy) {
+      const problem = workload.unhealthy;
+      problems.push(
+        `pod ${problem.pod} container ${problem.container} is ${problem.reason} (${problem.restarts} restarts)`,
+      );
+    }
+    if (!workload.ready)
+      problems.push(`pods not Ready: ${workload.readyReplicas}/${workload.desiredReplicas} ready`);
+  }
+  const seen = metrics.map((metric) => {
+    const measurement = measurements.find((candidate) => candidate.metric === metric.name);
+    const threshold = thresholdText(metric);
+    if (!measurement) {
+      problems.push(`${metric.name}: not measured`);
+      return `${metric.name} not measured`;
+    }
+    const value = measurement.value ?? "no value";
+    if (measurement.verdict !== "pass")
+      problems.push(
+        `${metric.name} ${value} (${threshold}) is ${measurement.verdict}: ${measurement.reason}`,
+      );
+    return `${metric.name} ${value} (${threshold}) ${measurement.verdict}`;
+  });
+  const pods = workload.exists
+    ? `${workload.readyReplicas}/${workload.desiredReplicas} pods Ready`
+    : "no deployment";
+  return {
+    ok: problems.length === 0,
+    summary: [`${deployment} on ${workload.version ?? "?"}: ${pods}`, ...seen].join("; "),
+    problems,
+  };
+}
+
+export interface VerifyRollbackOptions {
+  clients: KubeClients;
+  namespace: string;
+  deployment: string;
+  restored: VersionRef;
+  metrics: readonly Metric[];
+  /** The template variables of the restored version, analysed on stable. */
+  variables: TemplateVariables;
+  provider: MetricsProvider;
+  timeoutMs: number;
+  /** When the restored version began serving again, if its series may hold older samples. */
+  servingSince?: string;
+  /** Between rounds; default 5 s. */
+  intervalMs?: number;
+  /** Stops the rounds early (Ctrl-C): the last result, or undefined before the first. */
+  signal?: AbortSignal;
+  onRound?: (result: VerificationResult) => void;
+}
+
+/** Rounds until one passes (ok) or the time is up (the last round's result, not ok). */
+export async function verifyRollback(
+  options: VerifyRollbackOptions,
+): Promise<VerificationResult | undefined> {
+  const deadline = Date.now() + options.timeoutMs;
+  const window = options.variables.interval ?? "1m";
+  const settledAt =
+    options.servingSince === undefined
+      ? undefined
+      : new Date(Date.parse(options.servingSince) + parseDuration(window)).toISOString();
+  let last: VerificationResult | undefined;
+  for (;;) {
+    const [workload, round] = await Promise.all([
+      observeStable(options.clients, options.namespace, options.deployment),
+      runAnalysis({ metrics: options.metrics, variables: options.variables, provider: options.provider }),
+    ]);
+    last = judgeVerification(
+      options.deployment,
+      options.restored,
+      workload,
+      options.metrics,
+      round.measurements,
+      settledAt === undefined ? undefined : { at: settledAt, now: round.at, window },
+    );
+    options.onRound?.(last);
+    if (last.ok || Date.now() + (options.intervalMs ?? 5_000) > deadline) return last;
+    try {
+      await sleep(options.intervalMs ?? 5_000, undefined, { signal: options.signal });
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** The stable Deployment and its own Pods, as the engine sees them. */
+export async function observeStable(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+): Promise<WorkloadObservation> {
+  let deployment;
+  try {
+    deployment = await clients.apps.readNamespacedDeployment({ name, namespace });
+  } catch (error) {
+    if ((error as { code?: number }).code === 404) return observeWorkload(undefined, []);
+    throw error;
+  }
+  const selector = deployment.spec?.selector ? labelSelectorString(deployment.spec.selector) : undefined;
+  const [replicaSets, pods] = await Promise.all([
+    clients.apps.listNamespacedReplicaSet({ namespace, ...(selector ? { labelSelector: selector } : {}) }),
+    clients.core.listNamespacedPod({ namespace, ...(selector ? { labelSelector: selector } : {}) }),
+  ]);
+  return observeWorkload(deployment, ownedPods(deployment, replicaSets.items, pods.items));
+}

@@ -1,0 +1,163 @@
+// `list` and `history`: pure functions from Releases to rows and text.
+import { terminalPhases, type Release, type ReleasePhase } from "../api/index.ts";
+import { ROLLBACK_OF_LABEL } from "./audit.ts";
+import { age, humanDuration, renderTable } from "./table.ts";
+
+const NONE = "<none>";
+
+/** Newest first: creation time, then start time, then name (creation times have whole seconds). */
+export function newestFirst(a: Release, b: Release): number {
+  return (
+    timeOf(b.metadata.creationTimestamp) - timeOf(a.metadata.creationTimestamp) ||
+    timeOf(b.status?.startedAt) - timeOf(a.status?.startedAt) ||
+    b.metadata.name.localeCompare(a.metadata.name)
+  );
+}
+
+function timeOf(timestamp: string | undefined): number {
+  const ms = timestamp ? Date.parse(timestamp) : Number.NaN;
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
+export function phaseOf(release: Release): ReleasePhase | undefined {
+  return release.status?.phase;
+}
+
+export function isActive(release: Release): boolean {
+  const phase = phaseOf(release);
+  return phase === undefined || !terminalPhases.includes(phase);
+}
+
+/** `glidepath list`: the columns of `kubectl get releases`, with NAMESPACE first across namespaces. */
+export function renderReleaseList(
+  releases: readonly Release[],
+  options: { nowMs: number; allNamespaces: boolean },
+): string {
+  const sorted = [...releases].sort(
+    (a, b) =>
+      (a.metadata.namespace ?? "").localeCompare(b.metadata.namespace ?? "") ||
+      a.metadata.name.localeCompare(b.metadata.name),
+  );
+  const headers = ["NAME", "TARGET", "VERSION", "PHASE", "STAGE", "WEIGHT", "CHANGE", "AGE"];
+  const rows = sorted.map((release) => {
+    const stage = release.status?.currentStage;
+    const row = [
+      release.metadata.name,
+      release.spec.target.deployment,
+      release.spec.version,
+      release.status?.phase ?? NONE,
+      stage?.name ?? NONE,
+      stage === undefined ? NONE : String(stage.weight),
+      release.spec.changeRequest.id,
+      age(release.metadata.creationTimestamp, options.nowMs),
+    ];
+    return options.allNamespaces ? [release.metadata.namespace ?? "", ...row] : row;
+  });
+  return renderTable(options.allNamespaces ? ["NAMESPACE", ...headers] : headers, rows);
+}
+
+export interface HistoryEntry {
+  namespace?: string;
+  name: string;
+  version: string;
+  phase: ReleasePhase | "Unknown";
+  change: string;
+  changeType: string;
+  requestedBy: string;
+  created?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** One line: how it ended, or where it is. */
+  outcome: string;
+  /** This release rolled the target back: the release it undid. */
+  rollbackOf?: string;
+  /** Later releases that rolled this one back. */
+  rolledBackBy?: string[];
+}
+
+/** The Releases of one target Deployment, newest first, with what became of each. */
+export function releaseHistory(releases: readonly Release[], target: string): HistoryEntry[] {
+  const ofTarget = releases.filter((release) => release.spec.target.deployment === target).sort(newestFirst);
+  const undoneBy = new Map<string, string[]>();
+  for (const release of ofTarget) {
+    const undone = release.metadata.labels?.[ROLLBACK_OF_LABEL];
+    if (undone) undoneBy.set(undone, [...(undoneBy.get(undone) ?? []), release.metadata.name]);
+  }
+  return ofTarget.map((release) => {
+    const status = release.status;
+    const rollbackOf = release.metadata.labels?.[ROLLBACK_OF_LABEL];
+    const rolledBackBy = undoneBy.get(release.metadata.name);
+    return {
+      ...(release.metadata.namespace === undefined ? {} : { namespace: release.metadata.namespace }),
+      name: release.metadata.name,
+      version: release.spec.version,
+      phase: status?.phase ?? "Unknown",
+      change: release.spec.changeRequest.id,
+      changeType: release.spec.changeRequest.type,
+      requestedBy: release.spec.changeRequest.requestedBy,
+      ...(release.metadata.creationTimestamp ? { created: release.metadata.creationTimestamp } : {}),
+      ...(status?.startedAt === undefined ? {} : { startedAt: status.startedAt }),
+      ...(status?.finishedAt === undefined ? {} : { finishedAt: status.finishedAt }),
+      outcome: outcomeOf(release, rolledBackBy),
+      ...(rollbackOf ? { rollbackOf } : {}),
+      ...(rolledBackBy ? { rolledBackBy } : {}),
+    };
+  });
+}
+
+/** "succeeded; rolled back later by checkout-rollback-…", "rolled back (metric): error-rate …". */
+export function outcomeOf(release: Release, rolledBackBy: readonly string[] = []): string {
+  const status = release.status;
+  const rollbackOf = release.metadata.labels?.[ROLLBACK_OF_LABEL];
+  const parts: string[] = [];
+  const phase = status?.phase;
+  if (!status || phase === undefined) {
+    parts.push("not picked up by the controller yet");
+  } else if (phase === "Succeeded") {
+    parts.push(
+      rollbackOf
+        ? `restored ${release.spec.version} (rollback of ${rollbackOf})`
+        : `succeeded${status.previous?.version ? `, replacing ${status.previous.version}` : ""}`,
+    );
+  } else if (phase === "RolledBack" || phase === "RollingBack") {
+    const verb = phase === "RolledBack" ? "rolled back" : "rolling back";
+    parts.push(status.rollback ? `${verb} (${status.rollback.trigger}): ${status.rollback.reason}` : verb);
+  } else if (phase === "Failed") {
+    parts.push(`failed: ${status.message ?? "no message"}`);
+  } else {
+    const stage = status.currentStage;
+    parts.push(
+      stage
+        ? `${phase} in ${stage.name} (${stage.weight}%)`
+        : `${phase}${status.message ? `: ${status.message}` : ""}`,
+    );
+  }
+  if (rolledBackBy.length > 0) parts.push(`rolled back later by ${rolledBackBy.join(", ")}`);
+  return parts.join("; ");
+}
+
+const OUTCOME_WIDTH = 100;
+
+export function renderHistory(entries: readonly HistoryEntry[], options: { nowMs: number }): string {
+  const headers = ["NAME", "VERSION", "PHASE", "CHANGE", "BY", "AGE", "DURATION", "OUTCOME"];
+  const rows = entries.map((entry) => {
+    const started = entry.startedAt ? Date.parse(entry.startedAt) : Number.NaN;
+    const ended = entry.finishedAt ? Date.parse(entry.finishedAt) : options.nowMs;
+    return [
+      entry.name,
+      entry.version,
+      entry.phase,
+      `${entry.change} (${entry.changeType})`,
+      entry.requestedBy,
+      age(entry.created, options.nowMs),
+      Number.isNaN(started) ? NONE : humanDuration(ended - started),
+      clip(entry.outcome, OUTCOME_WIDTH),
+    ];
+  });
+  return renderTable(headers, rows);
+}
+
+export function clip(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}
