@@ -177,7 +177,13 @@ export class ReleaseReconciler {
       now,
       stable,
       canary,
-      traffic: { canaryWeight: traffic.canaryWeight, verified: traffic.verified },
+      traffic: {
+        canaryWeight: traffic.canaryWeight,
+        verified: traffic.verified,
+        ...(traffic.requestedWeight !== traffic.canaryWeight
+          ? { requestedWeight: traffic.requestedWeight }
+          : {}),
+      },
       measurements: this.#measurements.pending(key),
       queries: this.#measurements.queries(key),
       alerts: this.#deps.alerts.firingFor(release),

@@ -5,7 +5,9 @@ import type { Action } from "./types.ts";
 import {
   canaryScaledDown,
   desiredCanaryReplicas,
+  routerHolds,
   runsImages,
+  splitsByReplicas,
   stableOnNewVersion,
   trafficAt,
 } from "./world.ts";
@@ -37,13 +39,18 @@ function convergeCanary(ctx: DecisionContext): Convergence {
   let settled = true;
 
   const replicas = desiredCanaryReplicas(ctx);
-  if (!runsImages(canary, spec.images) || canary.desiredReplicas !== replicas) {
-    actions.push({ type: "ensureCanary", images: spec.images, replicas });
+  if (!runsImages(canary, spec.images) || (replicas !== undefined && canary.desiredReplicas !== replicas)) {
+    // Where the replica split owns the count, new images keep it (never below one pod).
+    const keep = Math.max(1, canary.exists ? canary.desiredReplicas : 1);
+    actions.push({ type: "ensureCanary", images: spec.images, replicas: replicas ?? keep });
     settled = false;
   } else if (!canary.ready) settled = false;
 
   // No stage until the canary is Ready, so the router is only ever pointed at a Ready canary.
-  settled = convergeWeight(ctx, ctx.status.currentStage?.weight ?? 0, actions) && settled;
+  // (The replica split has nothing to point before the first stage: the one pod is the split.)
+  if (ctx.status.currentStage || !splitsByReplicas(ctx)) {
+    settled = convergeWeight(ctx, ctx.status.currentStage?.weight ?? 0, actions) && settled;
+  }
 
   // At GA the canary takes all traffic while stable rolls to the new version unloaded.
   if (isGAStage(ctx)) {
@@ -97,7 +104,7 @@ function convergeRollback(ctx: DecisionContext): Convergence {
 
 /** Asks for the weight if the router holds another; true once it holds it and confirmed it. */
 function convergeWeight(ctx: DecisionContext, canaryWeight: number, actions: Action[]): boolean {
-  if (ctx.observations.traffic.canaryWeight !== canaryWeight) {
+  if (!routerHolds(ctx, canaryWeight)) {
     actions.push({ type: "setWeight", canaryWeight });
     return false;
   }

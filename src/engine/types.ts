@@ -25,6 +25,12 @@ export interface TrafficObservation {
   canaryWeight: number;
   /** The router confirmed the weight (route Accepted/ResolvedRefs, or no status to read). */
   verified: boolean;
+  /**
+   * The weight last asked of a router that reaches weights only approximately (the
+   * replica split: asked 10%, 1 canary pod beside 3 stable holds 25%). Absent when
+   * canaryWeight is exact.
+   */
+  requestedWeight?: number;
 }
 
 export interface AlertObservation {

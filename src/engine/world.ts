@@ -23,8 +23,20 @@ export function runsImages(workload: WorkloadObservation, images: Record<string,
   );
 }
 
-/** The canary is as big as stable, so it can take any stage's share, GA included. */
-export function desiredCanaryReplicas(ctx: DecisionContext): number {
+/** No router: the canary's share of the pods is its share of the traffic, so the split sets its replicas. */
+export function splitsByReplicas(ctx: DecisionContext): boolean {
+  return ctx.release.spec.traffic.replicas !== undefined;
+}
+
+/**
+ * The canary's replicas, or undefined where the replica split owns the count. With a
+ * router the canary is as big as stable, so it can take any stage's share, GA included.
+ * With the replica split it starts with one pod (its smallest share, which it takes
+ * as soon as it is Ready: its pods are behind the stable Service) and the split sizes
+ * it from then on.
+ */
+export function desiredCanaryReplicas(ctx: DecisionContext): number | undefined {
+  if (splitsByReplicas(ctx)) return ctx.status.currentStage ? undefined : 1;
   return Math.max(1, ctx.observations.stable.desiredReplicas);
 }
 
@@ -57,9 +69,14 @@ export function stableOnPrevious(ctx: DecisionContext, previous: VersionRef): bo
 }
 
 /** The router holds this weight and confirmed it. */
-export function trafficAt(ctx: DecisionContext, canaryWeight: number): boolean {
+/** The router holds this weight: exactly, or as near as the replica split gets to what was asked. */
+export function routerHolds(ctx: DecisionContext, canaryWeight: number): boolean {
   const traffic = ctx.observations.traffic;
-  return traffic.canaryWeight === canaryWeight && traffic.verified;
+  return traffic.canaryWeight === canaryWeight || traffic.requestedWeight === canaryWeight;
+}
+
+export function trafficAt(ctx: DecisionContext, canaryWeight: number): boolean {
+  return routerHolds(ctx, canaryWeight) && ctx.observations.traffic.verified;
 }
 
 export function readiness(workload: WorkloadObservation): string {

@@ -66,6 +66,49 @@ describe.concurrent("a release on its own", () => {
       expect(weights["checkout-canary"] ?? 0).toBe(0);
     }));
 
+  it("without a router, splits by replicas: records the share each stage reached and leaves the route alone", () =>
+    withService("split", {}, async (scenario) => {
+      const routeGeneration = await scenario.routeGeneration();
+      // Canary pods sit behind the stable Service, so a team measures the Service as a whole.
+      const selector = `namespace="{{namespace}}", service="{{service}}"`;
+      await scenario.release("checkout-4-0-0", "4.0.0", {
+        stages: shortStages(3),
+        traffic: { replicas: {} },
+        analysis: {
+          interval: "1s",
+          metrics: [
+            {
+              name: "error-rate",
+              query:
+                `(sum(rate(http_requests_total{${selector}, code=~"5.."}[5s])) or vector(0))` +
+                ` / sum(rate(http_requests_total{${selector}}[5s]))`,
+              max: 0.05,
+              inconclusiveLimit: 30,
+            },
+          ],
+        },
+      });
+      const release = await scenario.waitForPhase("checkout-4-0-0", ["Succeeded", "RolledBack", "Failed"], {
+        timeoutMs: 150_000,
+      });
+      expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+      // Beside 2 stable pods: 1 canary pod is 33% (asked 1% and 10%), 2 are 50% (asked 50% and 100%).
+      expect(release.status?.stages.map((s) => [s.name, s.weight, s.reachedWeight])).toEqual([
+        ["canary", 1, 33],
+        ["early-adopter", 10, 33],
+        ["expansion", 50, 50],
+        ["ga", 100, 50],
+        ["bake", 100, undefined],
+      ]);
+      const stable = await scenario.deployment("checkout");
+      expect(stable?.spec?.template.spec?.containers[0]?.image).toBe("registry.example.com/checkout:4.0.0");
+      const canary = await scenario.deployment("checkout-canary");
+      expect(canary?.spec?.replicas ?? 0).toBe(0);
+      // The canary pods keep the stable labels: that is the split.
+      expect(canary?.spec?.template.metadata?.labels?.app).toBe("checkout");
+      expect(await scenario.routeGeneration()).toBe(routeGeneration);
+    }));
+
   it("rolls back at the canary stage by itself, naming the metric, the value and the threshold", () =>
     withService("bad", {}, async (scenario) => {
       await scenario.simulator.client.configure({ versions: { "3.0.0": { errorRatio: 0.08 } } });

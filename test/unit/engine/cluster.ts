@@ -7,6 +7,7 @@ import {
   type Observations,
   type WorkloadObservation,
 } from "../../../src/engine/index.ts";
+import { canaryReplicasForWeight, reachedCanaryWeight } from "../../../src/traffic/replicas.ts";
 import { aMeasurement, aStable, iso, noCanary, SECOND, T0 } from "./builders.ts";
 
 // An ideal cluster: it does what the actions say, at once, and shows it in the
@@ -24,6 +25,13 @@ export interface Cluster {
   canaryCrashLoop: boolean;
   /** New canary pods never get Ready (but do not crash). */
   canaryNeverReady: boolean;
+  /**
+   * No router: the canary pods sit behind the stable Service, setWeight scales them as
+   * the replicas router does, and the weight observed is their share of the Ready pods.
+   */
+  replicaSplit: boolean;
+  /** The weight last asked, which the replica split only approximates. */
+  requestedWeight?: number;
 }
 
 export function aCluster(stable: WorkloadObservation = aStable()): Cluster {
@@ -34,6 +42,7 @@ export function aCluster(stable: WorkloadObservation = aStable()): Cluster {
     measurements: [],
     canaryCrashLoop: false,
     canaryNeverReady: false,
+    replicaSplit: false,
   };
 }
 
@@ -56,7 +65,17 @@ export function carryOut(
         next = { ...next, canary: canaryPods(next, next.canary.images, action.replicas) };
         break;
       case "setWeight":
-        next = { ...next, canaryWeight: action.canaryWeight };
+        next = next.replicaSplit
+          ? {
+              ...next,
+              requestedWeight: action.canaryWeight,
+              canary: canaryPods(
+                next,
+                next.canary.images,
+                canaryReplicasForWeight(action.canaryWeight, next.stable.desiredReplicas),
+              ),
+            }
+          : { ...next, canaryWeight: action.canaryWeight };
         break;
       case "promoteStable":
         next = { ...next, stable: freshStablePods(next.stable, action.images, action.version) };
@@ -164,7 +183,16 @@ export function observe(cluster: Cluster, nowMs: number, extras: WorldExtras = {
     now: iso(nowMs),
     stable: cluster.stable,
     canary: cluster.canary,
-    traffic: { canaryWeight: cluster.canaryWeight, verified: true },
+    traffic: cluster.replicaSplit
+      ? {
+          canaryWeight: reachedCanaryWeight(
+            cluster.stable.readyReplicas,
+            cluster.canary.exists ? cluster.canary.readyReplicas : 0,
+          ),
+          ...(cluster.requestedWeight === undefined ? {} : { requestedWeight: cluster.requestedWeight }),
+          verified: true,
+        }
+      : { canaryWeight: cluster.canaryWeight, verified: true },
     measurements: cluster.measurements,
     alerts: extras.alerts ?? [],
     changeWindow: extras.changeWindow ?? { open: true, frozen: false, note: "weekday window" },

@@ -169,6 +169,44 @@ describe("given a release whose canary fails its error-rate metric", () => {
   });
 });
 
+describe("given no traffic router: the replica split over 4 stable pods", () => {
+  const splitRelease = () => aRelease({ traffic: { replicas: {} } });
+  const splitCluster = () => ({ ...aCluster(), replicaSplit: true });
+
+  it("when every round passes, then each stage holds the nearest share of pods, the record says which, and it succeeds", () => {
+    const end = runUntil(simulation(splitRelease(), splitCluster()), isTerminal, {}, 1000);
+    const status = statusOf(end);
+
+    expect(status.phase).toBe("Succeeded");
+    // 1 canary pod of 5 is 20% (asked 1% and 10%); 4 of 8 is 50% (asked 50% and 100%).
+    expect(status.stages.map((stage) => [stage.name, stage.weight, stage.reachedWeight])).toEqual([
+      ["canary", 1, 20],
+      ["early-adopter", 10, 20],
+      ["expansion", 50, 50],
+      ["ga", 100, 50],
+      ["bake", 100, undefined],
+    ]);
+    // One pod to start: the split owns the count afterwards, and new images never resize it.
+    expect(ofType(allActions(end), "ensureCanary")).toEqual([
+      { type: "ensureCanary", images: NEW_IMAGES, replicas: 1 },
+    ]);
+    expect(weights(allActions(end))).toEqual([1, 10, 50, 100, 0]);
+    expect(end.cluster.stable).toMatchObject({ images: NEW_IMAGES, version: "2.4.0" });
+    expect(end.cluster.canary.desiredReplicas).toBe(0);
+  });
+
+  it("when the canary fails its metric, then it rolls back to no canary pods", () => {
+    const atCanary = runUntil(simulation(splitRelease(), splitCluster()), inStage("canary"));
+    expect(atCanary.cluster.canary.desiredReplicas).toBe(1);
+    const end = runUntil(atCanary, isTerminal, { verdictFor: () => "fail" });
+
+    expect(statusOf(end).phase).toBe("RolledBack");
+    expect(statusOf(end).rollback).toMatchObject({ trigger: "metric", verified: true });
+    expect(end.cluster.canary.desiredReplicas).toBe(0);
+    expect(end.cluster.stable).toMatchObject({ images: STABLE_IMAGES, version: "2.3.1" });
+  });
+});
+
 describe("given a release that reached its bake", () => {
   it("when stable fails the analysis during the bake, then the rollback reverts stable to 2.3.1", () => {
     const baking = runUntil(simulation(), phaseIs("Baking"), {}, 1000);
