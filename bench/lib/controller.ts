@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import { CONTROLLER_NAMESPACE } from "../../test/harness/controller.ts";
+import { CONTROLLER_NAMESPACE, controllerArgs } from "../../test/harness/controller.ts";
 import { freePort, type ManagedProcess, type ProcessSupervisor } from "../../test/harness/processes.ts";
 import { parsePrometheusText, type Sample } from "./prometheus-text.ts";
 
@@ -61,18 +61,13 @@ export async function startBenchController(options: StartBenchControllerOptions)
     name: options.identity,
     command: join(repoRoot, "node_modules", ".bin", "node"),
     // On the command line rather than NODE_OPTIONS, which refuses most V8 flags.
-    args: [
-      ...(options.nodeOptions ?? []),
-      options.entry,
-      "--config",
+    args: controllerArgs({
       configPath,
-      "--kubeconfig",
-      options.kubeconfigPath,
-      "--host",
-      "127.0.0.1",
-      "--identity",
-      options.identity,
-    ],
+      kubeconfigPath: options.kubeconfigPath,
+      identity: options.identity,
+      entry: options.entry,
+      nodeArgs: options.nodeOptions ?? [],
+    }),
     env,
   });
   const url = `http://127.0.0.1:${port}`;

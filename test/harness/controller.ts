@@ -62,6 +62,28 @@ export interface ControllerProcess {
   kill(): Promise<void>;
 }
 
+/** node's arguments for a controller on 127.0.0.1: Node flags, the entry point (src/main.ts unless told), its flags. */
+export function controllerArgs(options: {
+  configPath: string;
+  kubeconfigPath: string;
+  identity: string;
+  entry?: string;
+  nodeArgs?: string[];
+}): string[] {
+  return [
+    ...(options.nodeArgs ?? []),
+    options.entry ?? join(repoRoot, "src", "main.ts"),
+    "--config",
+    options.configPath,
+    "--kubeconfig",
+    options.kubeconfigPath,
+    "--host",
+    "127.0.0.1",
+    "--identity",
+    options.identity,
+  ];
+}
+
 export async function startControllerProcess(options: ControllerProcessOptions): Promise<ControllerProcess> {
   const port = await freePort();
   const identity = options.identity ?? `controller-${port}`;
@@ -82,17 +104,7 @@ export async function startControllerProcess(options: ControllerProcessOptions):
   const proc = options.supervisor.start({
     name: identity,
     command: join(repoRoot, "node_modules", ".bin", "node"),
-    args: [
-      join(repoRoot, "src", "main.ts"),
-      "--config",
-      configPath,
-      "--kubeconfig",
-      options.kubeconfigPath,
-      "--host",
-      "127.0.0.1",
-      "--identity",
-      identity,
-    ],
+    args: controllerArgs({ configPath, kubeconfigPath: options.kubeconfigPath, identity }),
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
   });
   const url = `http://127.0.0.1:${port}`;

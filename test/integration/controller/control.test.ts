@@ -1,12 +1,11 @@
 import { NetworkingV1Api } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ControllerProcess } from "../../harness/controller.ts";
+import { describe, expect, it } from "vitest";
 import { kubeConfig, mergePatch, waitFor } from "../../harness/context.ts";
 import type { Release } from "../../../src/api/index.ts";
 import {
   expectOrderlyRecord,
   FINISHED,
-  givenController,
+  givenControllerForFile,
   quickStages,
   shortStages,
   STABLE_VERSION,
@@ -18,15 +17,7 @@ import {
 // People steer a running release through spec.control, as the glidepath CLI does
 // (approve, pause, resume, abort); and a weight someone else changes is put back.
 
-let controller: ControllerProcess;
-
-beforeAll(async () => {
-  controller = await givenController();
-});
-
-afterAll(async () => {
-  await controller?.stop();
-});
+givenControllerForFile();
 
 const passes = (release: Release) => release.status?.stages.at(-1)?.tallies[0]?.pass ?? 0;
 const stageIs = (release: Release, stage: string) =>

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ControllerProcess } from "../../harness/controller.ts";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../../harness/context.ts";
 import type { Release } from "../../../src/api/index.ts";
 import {
   expectOrderlyRecord,
   FINISHED,
-  givenController,
+  givenControllerForFile,
   imageOf,
   quickStages,
   withService,
@@ -14,15 +13,7 @@ import {
 // One active release per target, and a Release the controller cannot run is told so
 // without holding anything up.
 
-let controller: ControllerProcess;
-
-beforeAll(async () => {
-  controller = await givenController();
-});
-
-afterAll(async () => {
-  await controller?.stop();
-});
+givenControllerForFile();
 
 function validCondition(release: Release) {
   return release.status?.conditions.find((condition) => condition.type === "Valid");

@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ControllerProcess } from "../../harness/controller.ts";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../../harness/context.ts";
-import { givenController, shortStages, STABLE_VERSION, withService } from "./scenario.ts";
+import { givenControllerForFile, shortStages, STABLE_VERSION, withService } from "./scenario.ts";
 
-let controller: ControllerProcess;
-
-beforeAll(async () => {
-  controller = await givenController();
-});
-
-afterAll(async () => {
-  await controller?.stop();
-});
+givenControllerForFile();
 
 describe.concurrent("a release on its own", () => {
   it("walks 1% → 10% → 50% → 100%, bakes and succeeds, with the route following every stage", () =>

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ControllerProcess } from "../../harness/controller.ts";
+import { describe, expect, it } from "vitest";
 import { CRASH_LOOP_IMAGE_SUFFIX, NEVER_READY_IMAGE_SUFFIX, waitFor } from "../../harness/context.ts";
 import {
   errorRateMetric,
   expectOrderlyRecord,
   FINISHED,
-  givenController,
+  givenControllerForFile,
   IMAGE_REPOSITORY,
   imageOf,
   quickStages,
@@ -17,17 +16,21 @@ import {
 // The new version goes wrong in each way a release must catch by itself: its error rate
 // after promotion, its pods crash-looping, its pods never getting Ready.
 
-let controller: ControllerProcess;
-
-beforeAll(async () => {
-  controller = await givenController();
-});
-
-afterAll(async () => {
-  await controller?.stop();
-});
+givenControllerForFile();
 
 /** Then: all traffic on stable, the canary at zero, stable Ready on the version it had before. */
+/** The canary was never Ready, so no stage began and stable was never touched. */
+async function expectRolledBackBeforeAnyStage(scenario: ServiceScenario, name: string): Promise<void> {
+  const release = await scenario.read(name);
+  expect(release.status?.stages).toEqual([]);
+  await expectOrderlyRecord(scenario, name, {
+    stages: [],
+    phases: ["Pending", "Progressing", "RollingBack", "RolledBack"],
+  });
+  await expectStableRestored(scenario);
+  expect((await scenario.deployment("checkout"))?.metadata?.generation).toBe(1);
+}
+
 async function expectStableRestored(scenario: ServiceScenario): Promise<void> {
   const weights = await scenario.routeWeights();
   expect(weights["checkout-canary"] ?? 0).toBe(0);
@@ -104,14 +107,7 @@ describe.concurrent("the new version goes wrong", () => {
       expect(release.status?.rollback?.reason).toMatch(
         /canary checkout-canary: pod checkout-canary-[a-z0-9-]+ container checkout is CrashLoopBackOff/,
       );
-      // The canary was never Ready, so no stage began and stable was never touched.
-      expect(release.status?.stages).toEqual([]);
-      await expectOrderlyRecord(scenario, name, {
-        stages: [],
-        phases: ["Pending", "Progressing", "RollingBack", "RolledBack"],
-      });
-      await expectStableRestored(scenario);
-      expect((await scenario.deployment("checkout"))?.metadata?.generation).toBe(1);
+      await expectRolledBackBeforeAnyStage(scenario, name);
     }));
 
   it("never becomes Ready in the canary: rolls back at the progress deadline", () =>
@@ -131,12 +127,6 @@ describe.concurrent("the new version goes wrong", () => {
       const started = Date.parse(release.status?.startedAt ?? "");
       const rolledBackAt = Date.parse(release.status?.rollback?.at ?? "");
       expect(rolledBackAt - started).toBeGreaterThanOrEqual(8_000);
-      expect(release.status?.stages).toEqual([]);
-      await expectOrderlyRecord(scenario, name, {
-        stages: [],
-        phases: ["Pending", "Progressing", "RollingBack", "RolledBack"],
-      });
-      await expectStableRestored(scenario);
-      expect((await scenario.deployment("checkout"))?.metadata?.generation).toBe(1);
+      await expectRolledBackBeforeAnyStage(scenario, name);
     }));
 });

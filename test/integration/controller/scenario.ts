@@ -4,7 +4,7 @@
 // steered (spec.control) as a team and the CLI would, and the record they leave.
 import { NetworkingV1Api } from "@kubernetes/client-node";
 import type { CoreV1Event, V1Deployment, V1ReplicaSet } from "@kubernetes/client-node";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import {
   installControllerRbac,
   startControllerProcess,
@@ -56,6 +56,17 @@ export async function givenController(options: ControllerOptions = {}): Promise<
     prometheusUrl: info.prometheus.url,
     runDir: info.runDir,
     ...options,
+  });
+}
+
+/** Given, for every test of the file: one controller, started before them and stopped after. */
+export function givenControllerForFile(options: ControllerOptions = {}): void {
+  let controller: ControllerProcess | undefined;
+  beforeAll(async () => {
+    controller = await givenController(options);
+  });
+  afterAll(async () => {
+    await controller?.stop();
   });
 }
 
