@@ -48,7 +48,7 @@ export interface ControllerOptions {
 const RELEASES_PATH = "/apis/glidepath.dev/v1alpha1/releases";
 const DEPLOYMENTS_PATH = "/apis/apps/v1/deployments";
 
-const noAlerts: AlertInbox = { firingFor: () => [] };
+const noAlerts: AlertInbox = { firingFor: () => [], receivedAt: () => undefined };
 
 export class Controller {
   readonly metrics: ControllerMetrics;
@@ -73,7 +73,11 @@ export class Controller {
     this.#options = options;
     this.#log = options.logger;
     this.metrics = createControllerMetrics({
-      sources: { phases: () => this.#countPhases(), queueDepth: () => this.#queue.stats().depth },
+      sources: {
+        phases: () => this.#countPhases(),
+        queueDepth: () => this.#queue.stats().depth,
+        leading: () => this.#leading,
+      },
     });
     this.clients = makeKubeClients(options.kubeConfig);
     const { config } = options;

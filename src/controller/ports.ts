@@ -24,4 +24,6 @@ export interface Notifier {
 /** Firing alerts that matched a release, kept until the release has acted on them. */
 export interface AlertInbox {
   firingFor(release: Release): AlertObservation[];
+  /** Milliseconds since the epoch when this replica took the alert; undefined if it did not. */
+  receivedAt(releaseKey: string, fingerprint: string): number | undefined;
 }

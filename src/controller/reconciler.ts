@@ -109,6 +109,7 @@ export class ReleaseReconciler {
       [...announcements, ...result.actions.filter((action) => !isAnnouncement(action))],
       log,
     );
+    this.#recordAlertLatency(key, release, result.status);
     const requeue = acted ? AFTER_ACTION_REQUEUE_MS : result.requeueAfterMs;
     return requeue === undefined ? {} : { requeueAfterMs: requeue };
   }
@@ -274,6 +275,15 @@ export class ReleaseReconciler {
     }
     if (status.rollback && !release.status?.rollback)
       this.#deps.metrics.rollbacks.inc({ trigger: status.rollback.trigger });
+  }
+
+  /** An alert rollback was decided and carried out in this reconcile: how long since the hook took the alert. */
+  #recordAlertLatency(key: string, release: Release, status: ReleaseStatus): void {
+    const alert = status.rollback?.trigger === "alert" ? status.rollback.alert : undefined;
+    if (!alert || release.status?.rollback) return;
+    const receivedAt = this.#deps.alerts.receivedAt(key, alert.fingerprint);
+    if (receivedAt === undefined) return;
+    this.#deps.metrics.alertToRollback.observe(Math.max(0, this.#clock().getTime() - receivedAt) / 1000);
   }
 
   #logTransitions(log: Logger, before: ReleaseStatus | undefined, after: ReleaseStatus): void {

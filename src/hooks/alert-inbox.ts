@@ -26,6 +26,8 @@ export interface AlertInboxOptions {
 interface PendingAlert {
   observation: AlertObservation;
   dedupeKey: string;
+  /** When the hook took it: the start of the alert-to-rollback latency. */
+  receivedAt: number;
   expiresAt: number;
 }
 
@@ -60,7 +62,7 @@ export class AlertInboxStore implements AlertInbox {
 
     const alerts = this.#live(releaseKey, now);
     if (alerts.length < this.#maxAlertsPerRelease) {
-      alerts.push({ observation, dedupeKey, expiresAt: now + this.#retentionMs });
+      alerts.push({ observation, dedupeKey, receivedAt: now, expiresAt: now + this.#retentionMs });
     }
     this.#pending.delete(releaseKey); // re-insert: Map order is then least recently used first
     this.#pending.set(releaseKey, alerts);
@@ -104,6 +106,17 @@ export class AlertInboxStore implements AlertInbox {
       all.set(`${alert.fingerprint}@${alert.startsAt}`, alert);
     }
     return [...all.values()];
+  }
+
+  /**
+   * When this replica's hook took the alert with this fingerprint for the release (the
+   * earliest, if it came more than once); undefined for alerts only a follower took.
+   */
+  receivedAt(releaseKey: string, fingerprint: string): number | undefined {
+    const times = (this.#pending.get(releaseKey) ?? [])
+      .filter((alert) => alert.observation.fingerprint === fingerprint)
+      .map((alert) => alert.receivedAt);
+    return times.length > 0 ? Math.min(...times) : undefined;
   }
 
   /** For /metrics and tests: how much is held. */

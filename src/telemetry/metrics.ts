@@ -11,8 +11,10 @@ export interface ControllerMetrics {
   measurements: Counter<"metric" | "verdict">;
   reconcileDuration: Histogram<"outcome">;
   queueDepth: Gauge;
+  leader: Gauge;
   prometheusQueryDuration: Histogram<"outcome">;
   alertsReceived: Counter<"outcome">;
+  alertToRollback: Histogram;
   notifications: Counter<"notifier" | "outcome">;
 }
 
@@ -21,6 +23,8 @@ export interface MetricsSources {
   phases?: () => Map<string, number>;
   /** Work queue depth, read when /metrics is scraped. */
   queueDepth?: () => number;
+  /** Whether this replica holds the Lease, read when /metrics is scraped. */
+  leading?: () => boolean;
 }
 
 export function createControllerMetrics(
@@ -76,11 +80,25 @@ export function createControllerMetrics(
         if (sources.queueDepth) this.set(sources.queueDepth());
       },
     }),
+    leader: new Gauge({
+      name: "glidepath_leader",
+      help: "1 on the replica that holds the Lease and reconciles, 0 on the others.",
+      registers,
+      collect() {
+        if (sources.leading) this.set(sources.leading() ? 1 : 0);
+      },
+    }),
     prometheusQueryDuration: new Histogram({
       name: "glidepath_prometheus_query_duration_seconds",
       help: "Duration of one analysis round's Prometheus queries.",
       labelNames: ["outcome"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    alertToRollback: new Histogram({
+      name: "glidepath_alert_to_rollback_seconds",
+      help: "From a matching alert reaching this replica's hook to the reconcile that sent all traffic back to stable.",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
     alertsReceived: new Counter({

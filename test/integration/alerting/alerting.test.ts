@@ -157,6 +157,10 @@ describe("a Prometheus alert on the canary's error ratio", () => {
     const matchedAt = logTime(leader, '"msg":"firing alert matches a release: rolling it back"');
     expect(matchedAt, "the controller logged the matched alert").toBeDefined();
     expect(Date.parse(rollback?.at ?? "") - (matchedAt ?? 0)).toBeLessThan(5_000);
+    // The dashboard's alert-to-rollback latency has this rollback in it.
+    const exported = await (await fetch(`${leader.url}/metrics`)).text();
+    const count = /^glidepath_alert_to_rollback_seconds_count (\S+)$/m.exec(exported)?.[1];
+    expect(Number(count)).toBeGreaterThanOrEqual(1);
   });
 
   it("announces the rollback to the on-call webhook, with its bearer token", async () => {

@@ -37,6 +37,11 @@ async function leaseHolder(): Promise<string | undefined> {
   return lease.spec?.holderIdentity || undefined;
 }
 
+async function leaderGauge(replica: ControllerProcess): Promise<number> {
+  const exported = await (await fetch(`${replica.url}/metrics`)).text();
+  return Number(/^glidepath_leader (\S+)$/m.exec(exported)?.[1]);
+}
+
 describe("two replicas", () => {
   it("have one leader that alone reconciles; when it is killed the other finishes the release", () =>
     withService("leader", {}, async (scenario) => {
@@ -59,6 +64,9 @@ describe("two replicas", () => {
       expect(await leaseHolder()).toBe(leader.identity);
       expect(releaseLogLines(leader, scenario.namespace).length).toBeGreaterThan(0);
       expect(releaseLogLines(follower, scenario.namespace)).toEqual([]);
+      // Each replica says on /metrics which one it is.
+      expect(await leaderGauge(leader)).toBe(1);
+      expect(await leaderGauge(follower)).toBe(0);
 
       // When: the leader dies without releasing the Lease.
       await leader.kill();
@@ -88,5 +96,6 @@ describe("two replicas", () => {
         mayBeLost: lastAnnouncements(atDeath),
       });
       expect(releaseLogLines(follower, scenario.namespace).join("\n")).toContain('"to":"Succeeded"');
+      expect(await leaderGauge(follower)).toBe(1);
     }));
 });

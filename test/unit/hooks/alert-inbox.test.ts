@@ -41,6 +41,18 @@ describe("the alert inbox", () => {
     expect(inbox.firingFor(release)).toEqual([]);
   });
 
+  it("knows when it took an alert, for the alert-to-rollback latency; the first time for a repeat", () => {
+    const { clock, read } = clockAt(T0);
+    const inbox = new AlertInboxStore({ clock: read });
+    inbox.record(KEY, observation, dedupeKey);
+    clock.now = T0 + 500;
+    const refired = { ...observation, startsAt: iso(T0 + 400) };
+    inbox.record(KEY, refired, `${alert.fingerprint}@${refired.startsAt}`);
+    expect(inbox.receivedAt(KEY, observation.fingerprint)).toBe(T0);
+    expect(inbox.receivedAt(KEY, "0000000000000000")).toBeUndefined();
+    expect(inbox.receivedAt("shop/another-release", observation.fingerprint)).toBeUndefined();
+  });
+
   it("takes a repeat (same fingerprint and startsAt) once, a new firing of the same alert again", () => {
     const inbox = new AlertInboxStore();
     expect(inbox.record(KEY, observation, dedupeKey)).toBe("new");

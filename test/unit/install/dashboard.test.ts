@@ -50,7 +50,7 @@ describe("the Grafana dashboard", () => {
     expect(queries.length).toBeGreaterThan(10);
   });
 
-  it("shows phases, weights, rollbacks, verdicts, reconcile duration and queue depth", () => {
+  it("shows phases, weights, rollbacks, verdicts, alert-to-rollback latency, reconcile duration and queue depth", () => {
     const queried = queries.map((q) => q.expr).join("\n");
     for (const metric of [
       "glidepath_releases",
@@ -60,6 +60,7 @@ describe("the Grafana dashboard", () => {
       "glidepath_reconcile_duration_seconds_bucket",
       "glidepath_queue_depth",
       "glidepath_alerts_received_total",
+      "glidepath_alert_to_rollback_seconds_bucket",
     ]) {
       expect(queried).toMatch(new RegExp(`\\b${metric}\\b`));
     }
