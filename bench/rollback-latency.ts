@@ -23,7 +23,8 @@
 //         how fast depends on how much clean canary data is in the window, which is recorded.
 //
 // p50, p90 and p99 (nearest rank) over BENCH_RUNS runs (default 30 for alert, 20 for
-// breach; BENCH_RUNS sets both), BENCH_TRIGGERS=alert,breach (default both); a table on
+// breach; BENCH_RUNS sets both), BENCH_TRIGGERS=alert,breach (default both),
+// BENCH_MIN_RATE_WINDOW (the controller's prometheus.minimumRateWindow, e.g. 4s); a table on
 // stdout and one JSON file in bench/results/. It reports; it never fails on the numbers.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -60,6 +61,8 @@ const RUNS: Record<Trigger, number> = {
   alert: Number(process.env.BENCH_RUNS ?? DEFAULT_RUNS.alert),
   breach: Number(process.env.BENCH_RUNS ?? DEFAULT_RUNS.breach),
 };
+/** The controller's prometheus.minimumRateWindow; unset = its default (1m). */
+const MIN_RATE_WINDOW = process.env.BENCH_MIN_RATE_WINDOW;
 const NAMESPACE = "bench-rollback";
 const SERVICE = "checkout";
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
@@ -232,7 +235,18 @@ async function main(): Promise<void> {
       prometheusUrl: stack.info.prometheus.url,
       runDir: stack.info.runDir,
       identity: "bench-controller",
-      config: { hooks: { alertmanager: { token: { file: tokenFile } } } },
+      config: {
+        hooks: { alertmanager: { token: { file: tokenFile } } },
+        ...(MIN_RATE_WINDOW
+          ? {
+              prometheus: {
+                url: stack.info.prometheus.url,
+                timeout: "5s",
+                minimumRateWindow: MIN_RATE_WINDOW,
+              },
+            }
+          : {}),
+      },
     });
 
     // The route as a watch delivers it, with the time each version arrived.
@@ -623,6 +637,7 @@ async function main(): Promise<void> {
       requestsPerSecond: 400,
       canaryWeightPercent: 1,
       breach: { errorRatio: BREACH_ERROR_RATIO, max: BREACH_MAX, cleanRoundsBefore: CLEAN_ROUNDS },
+      minimumRateWindow: MIN_RATE_WINDOW ?? "1m (the controller's default)",
     },
     percentileMethod: "nearest rank (with fewer than 100 runs, p99 is the slowest run)",
     triggers,

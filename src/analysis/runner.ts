@@ -53,14 +53,19 @@ export async function runAnalysis(input: RunAnalysisInput): Promise<AnalysisRoun
   return { at, measurements, queries };
 }
 
-/** rate() needs several scrapes in its window; shorter analysis intervals still look back this far. */
+/**
+ * rate() needs several scrapes in its window; shorter analysis intervals still look back
+ * this far unless the controller is configured otherwise (prometheus.minimumRateWindow).
+ */
 export const MINIMUM_RATE_WINDOW_MS = 60_000;
 
 export interface VariablesOptions {
   /** canary while the canary takes traffic; stable once the new version is promoted (bake). */
   subject: "canary" | "stable";
-  /** The analysis interval (ReleasePlan.analysisIntervalMs); {{interval}} is at least MINIMUM_RATE_WINDOW_MS. */
+  /** The analysis interval (ReleasePlan.analysisIntervalMs); {{interval}} is at least minimumRateWindowMs. */
   analysisIntervalMs: number;
+  /** Default MINIMUM_RATE_WINDOW_MS. */
+  minimumRateWindowMs?: number;
 }
 
 /** The template variables of a Release, with the canary names the workload code gives its objects. */
@@ -74,7 +79,9 @@ export function templateVariablesFor(release: Release, options: VariablesOptions
     canaryService,
     analysedService: options.subject === "canary" ? canaryService : spec.target.service,
     version: spec.version,
-    interval: formatDuration(Math.max(options.analysisIntervalMs, MINIMUM_RATE_WINDOW_MS)),
+    interval: formatDuration(
+      Math.max(options.analysisIntervalMs, options.minimumRateWindowMs ?? MINIMUM_RATE_WINDOW_MS),
+    ),
   };
   // Optional ones stay unset when unknown, so a template that needs them says so by name.
   if (release.metadata.namespace !== undefined) variables.namespace = release.metadata.namespace;

@@ -156,8 +156,14 @@ export const controllerConfigSchema = z.object({
     .object({
       url: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:9090"),
       timeout: durationSchema.default("10s"),
+      /**
+       * The shortest {{interval}} a template looks back over, whatever the analysis
+       * interval: rate() needs about four scrapes in its window. The default suits a 15 s
+       * scrape interval; with faster scrapes a shorter window sees a breach sooner.
+       */
+      minimumRateWindow: durationSchema.default("1m"),
     })
-    .default({ url: "http://127.0.0.1:9090", timeout: "10s" }),
+    .default({ url: "http://127.0.0.1:9090", timeout: "10s", minimumRateWindow: "1m" }),
   changeWindows: z
     .object({
       timezone: z.string().min(1).default("UTC"),

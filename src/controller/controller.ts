@@ -125,6 +125,7 @@ export class Controller {
           url: config.prometheus.url,
           requestTimeoutMs: parseDuration(config.prometheus.timeout),
         }),
+      minimumRateWindowMs: parseDuration(config.prometheus.minimumRateWindow),
       statusWriter: this.#rememberingWrites(
         new ReleaseStatusWriter({ customObjects: this.clients.customObjects }),
       ),

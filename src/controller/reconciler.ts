@@ -40,6 +40,8 @@ export interface ReconcilerDeps {
   workloads: WorkloadManager;
   routerFor(release: Release): TrafficRouter;
   metricsProvider: MetricsProvider;
+  /** The shortest {{interval}} of a query (controller configuration prometheus.minimumRateWindow). */
+  minimumRateWindowMs?: number;
   statusWriter: Pick<ReleaseStatusWriter, "writeStatus">;
   events: ReleaseEventRecorder;
   notifier: Notifier;
@@ -250,7 +252,13 @@ export class ReleaseReconciler {
     const started = performance.now();
     const round = await runAnalysis({
       metrics: plan.metrics,
-      variables: templateVariablesFor(release, { subject, analysisIntervalMs: plan.analysisIntervalMs }),
+      variables: templateVariablesFor(release, {
+        subject,
+        analysisIntervalMs: plan.analysisIntervalMs,
+        ...(this.#deps.minimumRateWindowMs === undefined
+          ? {}
+          : { minimumRateWindowMs: this.#deps.minimumRateWindowMs }),
+      }),
       provider: this.#deps.metricsProvider,
       at: this.#clock().toISOString(),
     });

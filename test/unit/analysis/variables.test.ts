@@ -43,6 +43,12 @@ describe("the template variables of a Release", () => {
     );
   });
 
+  it("keep the window at the configured minimum instead, for Prometheus servers that scrape faster", () => {
+    const fast = { subject: "canary", analysisIntervalMs: 5_000, minimumRateWindowMs: 4_000 } as const;
+    expect(templateVariablesFor(release, fast).interval).toBe("5s");
+    expect(templateVariablesFor(release, { ...fast, analysisIntervalMs: 2_000 }).interval).toBe("4s");
+  });
+
   it("fill every built-in query for the example Release", () => {
     const variables = templateVariablesFor(release, { subject: "canary", analysisIntervalMs: 30_000 });
     for (const builtin of Object.values(builtinQueries))
