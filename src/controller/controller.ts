@@ -117,7 +117,13 @@ export class Controller {
       strategy: options.strategy,
       changeWindows: config.changeWindows,
       releases: releaseCache,
-      workloads: new WorkloadManager({ apps: this.clients.apps, core: this.clients.core }),
+      workloads: new WorkloadManager(
+        { apps: this.clients.apps, core: this.clients.core },
+        {
+          cachedDeployment: (namespace, name) =>
+            this.#deployments.map((informer) => informer.get(`${namespace}/${name}`)).find(Boolean),
+        },
+      ),
       routerFor: (release) => this.#routerFor(release),
       metricsProvider:
         options.metricsProvider ??

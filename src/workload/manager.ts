@@ -30,6 +30,13 @@ export interface WorkloadClients {
 export interface WorkloadManagerOptions extends HealthOptions {
   /** Writes retried on a 409 (a concurrent writer) with a fresh read. Default 5. */
   conflictRetries?: number;
+  /**
+   * The controller's Deployment cache. observe() reads a Deployment from it and asks the
+   * API server only on a miss (one just created may not have reached the cache yet). A
+   * cached copy may be a moment old; every action is safe to repeat, so that costs at
+   * most a write that changes nothing.
+   */
+  cachedDeployment?: (namespace: string, name: string) => V1Deployment | undefined;
 }
 
 export type WorkloadRole = "stable" | "canary";
@@ -42,10 +49,12 @@ export class WorkloadManager {
   readonly #core: CoreV1Api;
   readonly #health: HealthOptions;
   readonly #attempts: number;
+  readonly #cachedDeployment: WorkloadManagerOptions["cachedDeployment"];
 
   constructor(clients: WorkloadClients, options: WorkloadManagerOptions = {}) {
     this.#apps = clients.apps;
     this.#core = clients.core;
+    this.#cachedDeployment = options.cachedDeployment;
     this.#health = { restartThreshold: options.restartThreshold };
     this.#attempts = 1 + (options.conflictRetries ?? DEFAULT_CONFLICT_RETRIES);
   }
@@ -132,18 +141,19 @@ export class WorkloadManager {
         ? release.spec.target.deployment
         : canaryDeploymentName(release.spec.target.deployment);
     const context = `Release ${releaseKey(release)}: observing the ${role} Deployment ${namespace}/${name}`;
-    const deployment = await this.#read(
-      () => this.#apps.readNamespacedDeployment({ name, namespace }),
-      context,
-    );
+    const deployment =
+      this.#cachedDeployment?.(namespace, name) ??
+      (await this.#read(() => this.#apps.readNamespacedDeployment({ name, namespace }), context));
     if (!deployment) return { ...MISSING_WORKLOAD, images: {} };
     const selector = deployment.spec?.selector;
     if (!selector) throw new Error(`${context}: it has no spec.selector`);
     const labelSelector = labelSelectorString(selector);
     try {
+      // resourceVersion "0": served from the API server's watch cache, not a quorum read
+      // from etcd; health does not need the last millisecond, and this is every reconcile.
       const [replicaSets, pods] = await Promise.all([
-        this.#apps.listNamespacedReplicaSet({ namespace, labelSelector }),
-        this.#core.listNamespacedPod({ namespace, labelSelector }),
+        this.#apps.listNamespacedReplicaSet({ namespace, labelSelector, resourceVersion: "0" }),
+        this.#core.listNamespacedPod({ namespace, labelSelector, resourceVersion: "0" }),
       ]);
       return observeWorkload(deployment, ownedPods(deployment, replicaSets.items, pods.items), this.#health);
     } catch (error) {
