@@ -108,7 +108,9 @@ export async function startFakeKubelet(options: FakeKubeletOptions): Promise<Fak
         })
         .finally(() => {
           inFlight.delete(key);
-          if (queued.size === 0 && inFlight.size === 0) idleWaiters.splice(0).forEach((resolve) => resolve());
+          // Once stopped, pump() takes nothing more from `queued`: only what is in flight counts.
+          if (inFlight.size === 0 && (stopped || queued.size === 0))
+            idleWaiters.splice(0).forEach((resolve) => resolve());
           pump();
         });
     }
@@ -212,7 +214,14 @@ export async function startFakeKubelet(options: FakeKubeletOptions): Promise<Fak
       stopped = true;
       watch.stop();
       for (const timer of [crashLoopTimer, leaseTimer, nodeStatusTimer]) clearInterval(timer);
-      if (inFlight.size > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      // Let in-flight pod updates finish, but never wait on one that hangs: the API server
+      // may be going away too.
+      if (inFlight.size > 0) {
+        await Promise.race([
+          new Promise<void>((resolve) => idleWaiters.push(resolve)),
+          new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref()),
+        ]);
+      }
     },
   };
 }
