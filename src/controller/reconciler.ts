@@ -183,9 +183,7 @@ export class ReleaseReconciler {
       traffic: {
         canaryWeight: traffic.canaryWeight,
         verified: traffic.verified,
-        ...(traffic.requestedWeight !== traffic.canaryWeight
-          ? { requestedWeight: traffic.requestedWeight }
-          : {}),
+        requestedWeight: traffic.requestedWeight,
       },
       measurements: this.#measurements.pending(key),
       queries: this.#measurements.queries(key),

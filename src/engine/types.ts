@@ -26,9 +26,9 @@ export interface TrafficObservation {
   /** The router confirmed the weight (route Accepted/ResolvedRefs, or no status to read). */
   verified: boolean;
   /**
-   * The weight last asked of a router that reaches weights only approximately (the
-   * replica split: asked 10%, 1 canary pod beside 3 stable holds 25%). Absent when
-   * canaryWeight is exact.
+   * The weight last asked of the router: canaryWeight itself for routers that reach any
+   * weight exactly; the replica split only approximates it (asked 10%, 1 canary pod
+   * beside 3 stable holds 25%).
    */
   requestedWeight?: number;
 }

@@ -1,25 +1,11 @@
-import { readFileSync } from "node:fs";
-import {
-  parseStrategyFile,
-  releaseSchema,
-  type Release,
-  type ReleaseSpecInput,
-} from "../../../src/api/index.ts";
+import { releaseSchema, type Release, type ReleaseSpecInput } from "../../../src/api/index.ts";
+// The same clock, strategy file and time format as the engine's scenarios.
+import { iso, MINUTE, SECOND, strategy, T0 } from "../engine/builders.ts";
 
 // Plain Release values for the CLI's pure functions, parsed by the real schema so
 // they are what the API server would hand back.
 
-export const T0 = Date.parse("2026-03-02T10:00:00.000Z");
-export const SECOND = 1_000;
-export const MINUTE = 60_000;
-
-export const strategy = parseStrategyFile(
-  readFileSync(new URL("../../../rollout/rollout-strategy.json", import.meta.url), "utf8"),
-);
-
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
+export { iso, MINUTE, SECOND, strategy, T0 };
 
 export const image = (version: string) => `registry.example.com/checkout:${version}`;
 

@@ -24,7 +24,8 @@ export const MINUTE = 60_000;
 export const STABLE_IMAGES = { checkout: "registry.example.com/checkout:2.3.1" };
 export const NEW_IMAGES = { checkout: "registry.example.com/checkout:2.4.0" };
 
-const strategy = parseStrategyFile(
+/** The shipped rollout/rollout-strategy.json. */
+export const strategy = parseStrategyFile(
   readFileSync(new URL("../../../rollout/rollout-strategy.json", import.meta.url), "utf8"),
 );
 
