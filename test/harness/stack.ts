@@ -29,13 +29,13 @@ const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 /** The project's CRDs (when generated) and the Gateway API CRDs the tests route with. */
 export const DEFAULT_CRD_PATHS = [
   join(repoRoot, "manifests", "crds"),
-  join(repoRoot, "..", "shared", "testdata", "gateway-api-v1.6.1"),
+  join(repoRoot, "test", "fixtures", "gateway-api", "v1.6.1"),
 ];
 
 export interface StackOptions {
   /** Default: a new directory under .test-runs/ (or $GLIDEPATH_RUN_ROOT). */
   runDir?: string;
-  /** CRD files or directories (every *.yaml/*.yml inside); missing paths are skipped. */
+  /** CRD files or directories (every *.yaml/*.yml inside); a missing path, or a directory with none, is an error. */
   crdPaths?: string[];
   binaries?: Partial<Binaries>;
   apiServerFlags?: Flags;
@@ -270,12 +270,15 @@ export async function installCrds(
 
 function collectYamlFiles(paths: string[]): string[] {
   return paths.flatMap((path) => {
-    if (!existsSync(path)) return [];
+    if (!existsSync(path))
+      throw new Error(`CRD path ${path} does not exist (the stack was told to install the CRDs in it)`);
     if (!statSync(path).isDirectory()) return [path];
-    return readdirSync(path)
+    const files = readdirSync(path)
       .filter((name) => name.endsWith(".yaml") || name.endsWith(".yml"))
       .sort()
       .map((name) => join(path, name));
+    if (files.length === 0) throw new Error(`CRD directory ${path} holds no *.yaml or *.yml file`);
+    return files;
   });
 }
 
