@@ -1,4 +1,4 @@
-import type { Release } from "../src/api/index.ts";
+import { formatMetricValue, type Release } from "../src/api/index.ts";
 
 // One frame of the demo's live view: phase, the stage bar, the weights the traffic
 // actually follows, and the newest measurements.
@@ -32,7 +32,7 @@ export function renderProgress(
   const stage = status?.stages.at(-1);
   for (const tally of stage?.tallies ?? []) {
     lines.push(
-      `  ${tally.metric.padEnd(12)} last ${(tally.lastValue ?? "—").padEnd(10)} ${tally.lastVerdict ?? ""}  (pass ${tally.pass}, fail ${tally.fail}, no data ${tally.inconclusive}, error ${tally.error})`,
+      `  ${tally.metric.padEnd(12)} last ${(tally.lastValue === undefined ? "—" : formatMetricValue(tally.lastValue, tally.unit ?? "none")).padEnd(10)} ${tally.lastVerdict ?? ""}  (pass ${tally.pass}, fail ${tally.fail}, no data ${tally.inconclusive}, error ${tally.error})`,
     );
   }
   if (status?.message) lines.push(`  ${status.message}`);

@@ -149,6 +149,18 @@ console.log(`  controller peak RSS: ${rss}`);
 console.log(`  demo wall time: ${elapsed()}`);
 await stack.stop();
 
+// The demo promises both outcomes; anything else is a failure the caller (CI) must see.
+const unexpected = [
+  { release: good.release, expected: "Succeeded" },
+  { release: bad.release, expected: "RolledBack" },
+].filter(({ release, expected }) => release.status?.phase !== expected);
+for (const { release, expected } of unexpected) {
+  console.error(
+    `demo: ${release.metadata.name} ended ${release.status?.phase ?? "without a phase"}, expected ${expected}`,
+  );
+}
+if (unexpected.length > 0) process.exit(1);
+
 async function controllerPeakRss(pid: number): Promise<string> {
   try {
     const status = await readFile(`/proc/${pid}/status`, "utf8");

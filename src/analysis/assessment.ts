@@ -1,11 +1,19 @@
-import type { Measurement, Metric, MetricTally } from "../api/index.ts";
+import {
+  formatMetricValue,
+  formatThreshold,
+  metricUnit,
+  type Measurement,
+  type Metric,
+  type MetricTally,
+  type MetricUnit,
+} from "../api/index.ts";
 
 // The per-stage policy over a metric's measurements: failureLimit,
 // inconclusiveLimit with onInconclusive, consecutiveErrorLimit. Pure; the engine
 // calls it on the tallies kept in status, so a restarted controller decides the same.
 
-export function emptyTally(metric: string): MetricTally {
-  return { metric, pass: 0, fail: 0, inconclusive: 0, error: 0, consecutiveErrors: 0 };
+export function emptyTally(metric: string, unit: MetricUnit): MetricTally {
+  return { metric, pass: 0, fail: 0, inconclusive: 0, error: 0, consecutiveErrors: 0, unit };
 }
 
 export function addMeasurement(tally: MetricTally, measurement: Measurement, query?: string): MetricTally {
@@ -35,7 +43,7 @@ export function assessMetric(metric: Metric, tally: MetricTally | undefined): Me
   if (tally.fail > metric.failureLimit) {
     return {
       state: "failed",
-      reason: `${metric.name} failed ${tally.fail} time(s), more than failureLimit ${metric.failureLimit} (last value ${tally.lastValue ?? "none"}, ${thresholdText(metric)})`,
+      reason: `${metric.name} failed ${tally.fail} time(s), more than failureLimit ${metric.failureLimit} (last value ${tally.lastValue === undefined ? "none" : formatMetricValue(tally.lastValue, metricUnit(metric))}, ${thresholdText(metric)})`,
     };
   }
   if (tally.consecutiveErrors > metric.consecutiveErrorLimit) {
@@ -54,10 +62,7 @@ export function assessMetric(metric: Metric, tally: MetricTally | undefined): Me
   return { state: "passing", passes: tally.pass };
 }
 
-/** "max 0.05", "min 10", "between 10 and 20". */
-export function thresholdText(metric: Pick<Metric, "max" | "min">): string {
-  if (metric.max !== undefined && metric.min !== undefined) return `between ${metric.min} and ${metric.max}`;
-  if (metric.max !== undefined) return `max ${metric.max}`;
-  if (metric.min !== undefined) return `min ${metric.min}`;
-  return "no threshold";
+/** "max 5%", "min 10", "between 100 ms and 300 ms", in the metric's unit. */
+export function thresholdText(metric: Pick<Metric, "max" | "min" | "unit" | "template">): string {
+  return formatThreshold(metric, metricUnit(metric));
 }

@@ -1,4 +1,4 @@
-import type { Metric } from "../api/index.ts";
+import { builtinTemplateUnits, type Metric, type MetricUnit } from "../api/index.ts";
 
 // The PromQL behind `template:` metrics, one place per metrics convention.
 //
@@ -30,19 +30,19 @@ const envoySelector = `envoy_cluster_name=~"{{namespace}}_{{analysedService}}_[0
 const nginxSelector = `namespace="{{namespace}}", service="{{analysedService}}"`;
 
 export const builtinQueries: Readonly<
-  Record<BuiltinTemplate, { query: string; unit: string; description: string }>
+  Record<BuiltinTemplate, { query: string; unit: MetricUnit; description: string }>
 > = {
   "http-error-ratio": {
     query: errorRatio(
       `http_requests_total{${httpSelector}, code=~"5.."}`,
       `http_requests_total{${httpSelector}}`,
     ),
-    unit: "ratio 0–1",
+    unit: builtinTemplateUnits["http-error-ratio"],
     description: "share of 5xx responses in http_requests_total{namespace, service, version, code}",
   },
   "http-latency-p99": {
     query: p99(`http_request_duration_seconds_bucket{${httpSelector}}`),
-    unit: "seconds",
+    unit: builtinTemplateUnits["http-latency-p99"],
     description: "p99 of the http_request_duration_seconds histogram",
   },
   "gateway-error-ratio": {
@@ -50,12 +50,12 @@ export const builtinQueries: Readonly<
       `envoy_cluster_upstream_rq{${envoySelector}, envoy_response_code=~"5.."}`,
       `envoy_cluster_upstream_rq{${envoySelector}}`,
     ),
-    unit: "ratio 0–1",
+    unit: builtinTemplateUnits["gateway-error-ratio"],
     description: "share of 5xx upstream responses of the gateway's Envoy cluster for the backend Service",
   },
   "gateway-latency-p99": {
     query: p99(`envoy_cluster_upstream_rq_time_bucket{${envoySelector}}`),
-    unit: "milliseconds",
+    unit: builtinTemplateUnits["gateway-latency-p99"],
     description: "p99 upstream request time of the gateway's Envoy cluster for the backend Service",
   },
   "istio-error-ratio": {
@@ -63,12 +63,12 @@ export const builtinQueries: Readonly<
       `istio_requests_total{${istioSelector}, response_code=~"5.."}`,
       `istio_requests_total{${istioSelector}}`,
     ),
-    unit: "ratio 0–1",
+    unit: builtinTemplateUnits["istio-error-ratio"],
     description: "share of 5xx responses reported by the destination sidecars of the new version",
   },
   "istio-latency-p99": {
     query: p99(`istio_request_duration_milliseconds_bucket{${istioSelector}}`),
-    unit: "milliseconds",
+    unit: builtinTemplateUnits["istio-latency-p99"],
     description: "p99 request duration reported by the destination sidecars of the new version",
   },
   "nginx-error-ratio": {
@@ -76,12 +76,12 @@ export const builtinQueries: Readonly<
       `nginx_ingress_controller_requests{${nginxSelector}, status=~"5.."}`,
       `nginx_ingress_controller_requests{${nginxSelector}}`,
     ),
-    unit: "ratio 0–1",
+    unit: builtinTemplateUnits["nginx-error-ratio"],
     description: "share of 5xx responses ingress-nginx sent to the backend Service",
   },
   "nginx-latency-p99": {
     query: p99(`nginx_ingress_controller_request_duration_seconds_bucket{${nginxSelector}}`),
-    unit: "seconds",
+    unit: builtinTemplateUnits["nginx-latency-p99"],
     description: "p99 request duration ingress-nginx measured for the backend Service",
   },
 };

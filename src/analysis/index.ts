@@ -29,7 +29,7 @@ export {
   type TemplateVariables,
 } from "./template.ts";
 export { builtinQueries, metricQueryTemplate } from "./builtin-queries.ts";
-export { judge, parseSampleValue, formatSampleValue, type QueryOutcome } from "./verdict.ts";
+export { judge, formatSampleValue, type QueryOutcome } from "./verdict.ts";
 export {
   runAnalysis,
   templateVariablesFor,

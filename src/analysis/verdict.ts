@@ -1,4 +1,11 @@
-import type { Measurement, Metric, Verdict } from "../api/index.ts";
+import {
+  formatMetricNumber,
+  metricUnit,
+  parseSampleValue,
+  type Measurement,
+  type Metric,
+  type Verdict,
+} from "../api/index.ts";
 import { formatLabels } from "./prometheus-envelope.ts";
 import type { QueryFailure, QueryResult } from "./provider.ts";
 
@@ -9,30 +16,11 @@ import type { QueryFailure, QueryResult } from "./provider.ts";
 
 export type QueryOutcome = { ok: true; result: QueryResult } | { ok: false; failure: QueryFailure };
 
-export type JudgedMetric = Pick<Metric, "name" | "max" | "min" | "aggregate">;
+export type JudgedMetric = Pick<Metric, "name" | "max" | "min" | "aggregate" | "unit" | "template">;
 
 const MAX_REASON_CHARS = 1024;
 const MAX_VALUE_CHARS = 64;
 const SERIES_SHOWN = 3;
-
-// Prometheus formats floats with Go's strconv: digits with optional fraction and exponent,
-// or NaN, +Inf, -Inf. Anything else (Number("") is 0, Number("0x1f") is 31) is refused.
-const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-/** A sample value string as a number, or undefined when it is not one Prometheus would send. */
-export function parseSampleValue(text: string): number | undefined {
-  switch (text) {
-    case "NaN":
-      return Number.NaN;
-    // JavaScript's Number("+Inf") is NaN: the infinities are mapped here.
-    case "+Inf":
-    case "Inf":
-      return Number.POSITIVE_INFINITY;
-    case "-Inf":
-      return Number.NEGATIVE_INFINITY;
-  }
-  return DECIMAL.test(text) ? Number(text) : undefined;
-}
 
 /** A number as Prometheus writes it ("NaN", "+Inf", "-Inf", "0.05"). */
 export function formatSampleValue(value: number): string {
@@ -138,6 +126,10 @@ export function judge(metric: JudgedMetric, outcome: QueryOutcome, at: string): 
   const value = parseSampleValue(valueText);
   if (value === undefined) return notANumber(metric, at, valueText);
   const shownValue = valueText.length <= MAX_VALUE_CHARS ? valueText : formatSampleValue(value);
+  // Reasons are read by people: the value and the limits in the metric's unit (7.91%, 99.5 ms).
+  const unit = metricUnit(metric);
+  const readable = (number: number) => formatMetricNumber(number, unit);
+  const readableValue = readable(value);
   if (Number.isNaN(value)) {
     return measurement(
       metric,
@@ -162,7 +154,7 @@ export function judge(metric: JudgedMetric, outcome: QueryOutcome, at: string): 
       metric,
       "fail",
       at,
-      `${shownValue}${source} is above the maximum ${metric.max}${warned}`,
+      `${readableValue}${source} is above the maximum ${readable(metric.max)}${warned}`,
       shownValue,
     );
   }
@@ -171,7 +163,7 @@ export function judge(metric: JudgedMetric, outcome: QueryOutcome, at: string): 
       metric,
       "fail",
       at,
-      `${shownValue}${source} is below the minimum ${metric.min}${warned}`,
+      `${readableValue}${source} is below the minimum ${readable(metric.min)}${warned}`,
       shownValue,
     );
   }
@@ -179,15 +171,16 @@ export function judge(metric: JudgedMetric, outcome: QueryOutcome, at: string): 
     metric,
     "pass",
     at,
-    `${shownValue}${source} is ${withinText(metric)}${warned}`,
+    `${readableValue}${source} is ${withinText(metric, readable)}${warned}`,
     shownValue,
   );
 }
 
-function withinText(metric: JudgedMetric): string {
-  if (metric.max !== undefined && metric.min !== undefined) return `between ${metric.min} and ${metric.max}`;
-  if (metric.max !== undefined) return `at or below the maximum ${metric.max}`;
-  return `at or above the minimum ${metric.min}`;
+function withinText(metric: JudgedMetric, readable: (value: number) => string): string {
+  if (metric.max !== undefined && metric.min !== undefined)
+    return `between ${readable(metric.min)} and ${readable(metric.max)}`;
+  if (metric.max !== undefined) return `at or below the maximum ${readable(metric.max)}`;
+  return `at or above the minimum ${readable(metric.min ?? Number.NaN)}`;
 }
 
 /** A readable sentence for a failed query, with Prometheus's own errorType and message. */

@@ -1,6 +1,7 @@
 // The Glidepath API: zod schemas (the one source of types, validation and the CRD),
 // durations, names, the strategy file and CRD generation.
 export * from "./duration.ts";
+export * from "./metric-units.ts";
 export * from "./names.ts";
 export * from "./release.ts";
 export * from "./strategy.ts";

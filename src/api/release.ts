@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { durationSchema } from "./duration.ts";
+import { metricUnits } from "./metric-units.ts";
 import { dnsLabelSchema, labelValueSchema, promLabelNameSchema } from "./names.ts";
 
 // The Release custom resource (glidepath.dev/v1alpha1). These schemas are the one
@@ -135,6 +136,13 @@ export const metricSchema = z
       .describe(
         "A PromQL template. Variables {{namespace}}, {{service}}, {{target}}, {{canary}}, {{version}}, " +
           "{{interval}} are escaped for PromQL before they are inserted.",
+      ),
+    unit: z
+      .enum(metricUnits)
+      .optional()
+      .describe(
+        "What the value measures, for people reading it (ratio is shown as a percentage): " +
+          "a template's own unit by default, none for a query.",
       ),
     max: finiteNumber.optional().describe("The measurement fails above this value."),
     min: finiteNumber.optional().describe("The measurement fails below this value."),
@@ -408,6 +416,7 @@ export const metricTallySchema = z.object({
   consecutiveErrors: z.int().min(0),
   lastVerdict: z.enum(verdicts).optional(),
   lastValue: z.string().max(64).optional(),
+  unit: z.enum(metricUnits).optional().describe("The metric's unit, for showing its values."),
 });
 export type MetricTally = z.infer<typeof metricTallySchema>;
 
@@ -471,6 +480,7 @@ export const releaseStatusSchema = z.object({
       by: personSchema.optional(),
       metric: z.string().max(63).optional(),
       value: z.string().max(64).optional(),
+      unit: z.enum(metricUnits).optional(),
       threshold: z.string().max(128).optional(),
       alert: z
         .object({

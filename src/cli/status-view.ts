@@ -3,11 +3,14 @@
 // against their thresholds, the conditions. Pure: a Release (and its plan, when the
 // strategy file is at hand) in, a view model out; text rendering takes the clock.
 import {
+  formatMetricValue,
+  metricUnit,
   parseDuration,
   terminalPhases,
   type Condition,
   type Measurement,
   type Metric,
+  type MetricUnit,
   type Release,
   type ReleasePhase,
   type Stage,
@@ -35,7 +38,9 @@ export interface StageStep {
 
 export interface MetricRow {
   metric: string;
+  /** As Prometheus returned it (JSON output keeps it exact); `unit` says how to show it. */
   value?: string;
+  unit: MetricUnit;
   verdict?: Verdict;
   threshold?: string;
   pass: number;
@@ -187,6 +192,7 @@ export function metricRows(release: Release, metrics?: readonly Metric[]): Metri
     return {
       metric: name,
       ...(value === undefined ? {} : { value }),
+      unit: tally?.unit ?? (definition ? metricUnit(definition) : "none"),
       ...(verdict === undefined ? {} : { verdict }),
       ...(definition ? { threshold: thresholdText(definition) } : {}),
       pass: tally?.pass ?? 0,
@@ -314,7 +320,7 @@ export function renderStatus(view: StatusView, nowMs: number): string[] {
       ["METRIC", "VALUE", "THRESHOLD", "VERDICT", "PASS", "FAIL", "NO DATA", "ERRORS", "MEASURED"],
       view.metrics.map((row) => [
         row.metric,
-        row.value ?? "-",
+        shownValue(row),
         row.threshold ?? "-",
         row.verdict ?? "-",
         String(row.pass),
@@ -371,7 +377,7 @@ export function statusLine(view: StatusView): string {
   const metrics = view.metrics
     .map(
       (row) =>
-        `${row.metric}=${row.value ?? "-"} ${row.verdict ?? "-"}${row.threshold ? ` (${row.threshold})` : ""}`,
+        `${row.metric}=${shownValue(row)} ${row.verdict ?? "-"}${row.threshold ? ` (${row.threshold})` : ""}`,
     )
     .join(", ");
   return [
@@ -391,4 +397,9 @@ export function statusJson(view: StatusView): Record<string, unknown> {
 /** Whether a phase ends the release: status --watch and rollback --wait stop there. */
 export function isFinished(phase: StatusView["phase"]): boolean {
   return phase !== "Unknown" && terminalPhases.includes(phase);
+}
+
+/** The row's value in its unit (7.91%, 99.5 ms), or "-" when nothing was measured. */
+function shownValue(row: MetricRow): string {
+  return row.value === undefined ? "-" : formatMetricValue(row.value, row.unit);
 }

@@ -3,7 +3,7 @@
 // Prometheus. judgeVerification is the pure decision; verifyRollback polls until it
 // passes or the time is up.
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseDuration, type Measurement, type Metric } from "../api/index.ts";
+import { formatMetricValue, metricUnit, parseDuration, type Measurement, type Metric } from "../api/index.ts";
 import {
   runAnalysis,
   thresholdText,
@@ -77,7 +77,8 @@ export function judgeVerification(
       problems.push(`${metric.name}: not measured`);
       return `${metric.name} not measured`;
     }
-    const value = measurement.value ?? "no value";
+    const value =
+      measurement.value === undefined ? "no value" : formatMetricValue(measurement.value, metricUnit(metric));
     if (measurement.verdict !== "pass")
       problems.push(
         `${metric.name} ${value} (${threshold}) is ${measurement.verdict}: ${measurement.reason}`,

@@ -1,5 +1,12 @@
 import { addMeasurement, assessMetric, emptyTally, thresholdText } from "../analysis/assessment.ts";
-import { STATUS_LIMITS, type Measurement, type Metric, type MetricTally } from "../api/index.ts";
+import {
+  metricUnit,
+  STATUS_LIMITS,
+  type Measurement,
+  type Metric,
+  type MetricTally,
+  type MetricUnit,
+} from "../api/index.ts";
 import { clip, phaseOf, toTimestamp, type DecisionContext } from "./context.ts";
 import { currentStageRecord } from "./record.ts";
 import type { Action } from "./types.ts";
@@ -28,10 +35,13 @@ export function foldMeasurements(ctx: DecisionContext): void {
   if (fresh.length === 0) return;
 
   const queries = ctx.observations.queries ?? {};
+  const units = new Map(ctx.plan.metrics.map((metric) => [metric.name, metricUnit(metric)]));
   const tallies = new Map<string, MetricTally>(record.tallies.map((tally) => [tally.metric, tally]));
   for (const measurement of fresh) {
     const query = queries[measurement.metric];
-    const tally = tallies.get(measurement.metric) ?? emptyTally(measurement.metric);
+    const tally =
+      tallies.get(measurement.metric) ??
+      emptyTally(measurement.metric, units.get(measurement.metric) ?? "none");
     tallies.set(
       measurement.metric,
       addMeasurement(tally, measurement, query === undefined ? undefined : clip(query, 8192)),
@@ -106,11 +116,13 @@ export function minMeasurementsFor(ctx: DecisionContext, stageMinMeasurements: n
 export function metricEvidence(failed: NonNullable<StageVerdict["failed"]>): {
   metric: string;
   value?: string;
+  unit: MetricUnit;
   threshold: string;
 } {
   return {
     metric: failed.metric.name,
     ...(failed.tally?.lastValue === undefined ? {} : { value: failed.tally.lastValue }),
+    unit: metricUnit(failed.metric),
     threshold: clip(thresholdText(failed.metric), 128),
   };
 }

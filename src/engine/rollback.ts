@@ -24,7 +24,7 @@ import {
 type RollbackRecord = NonNullable<ReleaseStatus["rollback"]>;
 export type RollbackRequest = Pick<
   RollbackRecord,
-  "trigger" | "reason" | "by" | "metric" | "value" | "threshold" | "alert"
+  "trigger" | "reason" | "by" | "metric" | "value" | "unit" | "threshold" | "alert"
 > & { trigger: RollbackTrigger };
 
 /** The first reason to roll back a started release, most deliberate first. */

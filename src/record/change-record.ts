@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import type { Release } from "../api/index.ts";
+import { formatMetricValue, type MetricUnit, type Release } from "../api/index.ts";
 
 // The change record of a release, in the shape of a change-request document:
 // what changed and why, how risky, how to roll back, who approved, and what the
@@ -129,7 +129,7 @@ function renderMarkdown(record: ChangeRecord): string {
       lines.push("| metric | pass | fail | no data | error | last value |", "|---|---|---|---|---|---|");
       for (const tally of stage.tallies) {
         lines.push(
-          `| ${tally.metric} | ${tally.pass} | ${tally.fail} | ${tally.inconclusive} | ${tally.error} | ${cell(tally.lastValue ?? "")} |`,
+          `| ${tally.metric} | ${tally.pass} | ${tally.fail} | ${tally.inconclusive} | ${tally.error} | ${cell(readableValue(tally.lastValue, tally.unit))} |`,
         );
       }
       lines.push("");
@@ -137,7 +137,8 @@ function renderMarkdown(record: ChangeRecord): string {
     if (stage.measurements.length > 0) {
       lines.push("Newest measurements:", "");
       for (const m of stage.measurements) {
-        lines.push(`- ${m.at} ${m.metric} **${m.verdict}** ${m.value ?? ""} — ${m.reason}`);
+        const unit = stage.tallies.find((tally) => tally.metric === m.metric)?.unit;
+        lines.push(`- ${m.at} ${m.metric} **${m.verdict}** ${readableValue(m.value, unit)} — ${m.reason}`);
       }
       lines.push("");
     }
@@ -149,7 +150,9 @@ function renderMarkdown(record: ChangeRecord): string {
     lines.push(`- trigger: **${rb.trigger}**`, `- reason: ${rb.reason}`, `- at: ${rb.at}`);
     if (rb.by) lines.push(`- by: ${rb.by}`);
     if (rb.metric)
-      lines.push(`- metric: ${rb.metric} = ${rb.value ?? "?"} (${rb.threshold ?? "threshold unknown"})`);
+      lines.push(
+        `- metric: ${rb.metric} = ${rb.value === undefined ? "?" : readableValue(rb.value, rb.unit)} (${rb.threshold ?? "threshold unknown"})`,
+      );
     if (rb.alert) lines.push(`- alert: ${rb.alert.name} (fingerprint ${rb.alert.fingerprint})`);
     if (rb.restored) lines.push(`- restored: ${rb.restored.version ?? "previous images"}`);
     if (rb.completedAt) lines.push(`- completed: ${rb.completedAt}`);
@@ -163,4 +166,10 @@ function renderMarkdown(record: ChangeRecord): string {
   if (record.transitions.length === 0) lines.push("nothing yet");
   lines.push("");
   return lines.join("\n");
+}
+
+/** A value as Prometheus returned it, in its unit for people (the exact value is in -o json/yaml). */
+function readableValue(value: string | undefined, unit: MetricUnit | undefined): string {
+  if (value === undefined) return "";
+  return formatMetricValue(value, unit ?? "none");
 }

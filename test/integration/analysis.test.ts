@@ -2,7 +2,13 @@
 // (pass, fail, inconclusive, error), the consecutive-error policy, Prometheus's own
 // error messages, every built-in query, and escaping proven by Prometheus itself.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { metricSchema, type Measurement, type Metric, type MetricTally } from "../../src/api/index.ts";
+import {
+  metricSchema,
+  metricUnit,
+  type Measurement,
+  type Metric,
+  type MetricTally,
+} from "../../src/api/index.ts";
 import {
   addMeasurement,
   assessMetric,
@@ -149,7 +155,8 @@ describe("verdicts from real Prometheus", () => {
     expect(measurement.verdict).toBe("fail");
     expect(Number(measurement.value)).toBeGreaterThan(0.06);
     expect(Number(measurement.value)).toBeLessThan(0.1);
-    expect(measurement.reason).toMatch(/is above the maximum 0\.05$/);
+    // The reason is for people: the ratio as a percentage, the exact value stays in `value`.
+    expect(measurement.reason).toMatch(/^\d+(\.\d+)?% is above the maximum 5%$/);
     expect(query).toContain('service="checkout-bad", version="2.4.0"');
   });
 
@@ -288,7 +295,10 @@ describe("errors", () => {
         },
         { timeoutMs: 30_000, intervalMs: 500, description: "a pass from the private Prometheus" },
       );
-      let tally: MetricTally = addMeasurement(emptyTally(metric.name), before.measurements[0]!);
+      let tally: MetricTally = addMeasurement(
+        emptyTally(metric.name, metricUnit(metric)),
+        before.measurements[0]!,
+      );
 
       await privatePrometheus.stop();
       expect(await privateProvider.isOnline()).toBe(false);

@@ -367,7 +367,7 @@ describe("a release steered from the CLI, then rolled back after GA", () => {
     expectExit(result, 0);
     expect(result.stdout).toContain(`restores ${STABLE_VERSION} (what release ${name} replaced)`);
     expect(result.stdout).toMatch(
-      /verified: checkout on 1\.0\.0: \d+\/\d+ pods Ready; error-rate \S+ \(max 0\.05\) pass/,
+      /verified: checkout on 1\.0\.0: \d+\/\d+ pods Ready; error-rate \S+ \(max 5%\) pass/,
     );
 
     expect(await stableImage(scenario)).toBe(image(STABLE_VERSION));

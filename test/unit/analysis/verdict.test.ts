@@ -1,10 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { measurementSchema } from "../../../src/api/index.ts";
+import { measurementSchema, parseSampleValue } from "../../../src/api/index.ts";
 import {
   formatSampleValue,
   judge,
-  parseSampleValue,
   type QueryFailure,
   type QueryOutcome,
   type QueryResult,
@@ -97,7 +96,7 @@ describe("a measurement against its thresholds", () => {
     expect(judged(errorRate, vector("0.08000000000000002"))).toMatchObject({
       verdict: "fail",
       value: "0.08000000000000002",
-      reason: "0.08000000000000002 is above the maximum 0.05",
+      reason: "0.08 is above the maximum 0.05",
     });
   });
 

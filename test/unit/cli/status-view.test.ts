@@ -216,7 +216,7 @@ describe("the status screen", () => {
       "",
       "Metrics:",
       "  METRIC       VALUE   THRESHOLD   VERDICT        PASS   FAIL   NO DATA   ERRORS   MEASURED",
-      "  error-rate   NaN     max 0.05    inconclusive   3      0      1         0        30s ago",
+      "  error-rate   NaN     max 5%      inconclusive   3      0      1         0        30s ago",
       "  error-rate: no data: NaN (no traffic?)",
       "",
       "Conditions:",
@@ -231,7 +231,7 @@ describe("the status screen", () => {
   it("gives one line per change for pipes, without ages", () => {
     expect(statusLine(statusView(inStage, hintsFor(inStage)))).toBe(
       "checkout-2-5-0 Paused early-adopter 10% | ✔ 1% → ▶ 10% → ○ 50% → ○ 100% → ○ bake | " +
-        "error-rate=NaN inconclusive (max 0.05) | paused by a person (spec.control.paused); analysis continues and a failure still rolls back",
+        "error-rate=NaN inconclusive (max 5%) | paused by a person (spec.control.paused); analysis continues and a failure still rolls back",
     );
   });
 
@@ -241,7 +241,7 @@ describe("the status screen", () => {
       name: "checkout-2-5-0",
       phase: "Paused",
       stage: { name: "early-adopter", weight: 10, hold: "15m" },
-      metrics: [{ metric: "error-rate", value: "NaN", verdict: "inconclusive", threshold: "max 0.05" }],
+      metrics: [{ metric: "error-rate", value: "NaN", verdict: "inconclusive", threshold: "max 5%" }],
       actions: [{ action: "pause", by: "paula" }],
     });
     expect(json).not.toHaveProperty("bar");

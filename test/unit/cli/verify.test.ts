@@ -26,7 +26,7 @@ describe("verifying a rollback", () => {
   it("passes with the pods Ready on the restored version and every metric within its threshold", () => {
     expect(judgeVerification("checkout", restored, healthy, [errorRate], measured("pass", "0.001"))).toEqual({
       ok: true,
-      summary: "checkout on 2.4.0: 2/2 pods Ready; error-rate 0.001 (max 0.05) pass",
+      summary: "checkout on 2.4.0: 2/2 pods Ready; error-rate 0.1% (max 5%) pass",
       problems: [],
     });
   });
@@ -40,7 +40,7 @@ describe("verifying a rollback", () => {
       measured("fail", "0.5", "0.5 above max 0.05"),
     );
     expect(high.ok).toBe(false);
-    expect(high.problems).toEqual(["error-rate 0.5 (max 0.05) is fail: 0.5 above max 0.05"]);
+    expect(high.problems).toEqual(["error-rate 50% (max 5%) is fail: 0.5 above max 0.05"]);
     const none = judgeVerification(
       "checkout",
       restored,
@@ -48,7 +48,7 @@ describe("verifying a rollback", () => {
       [errorRate],
       measured("inconclusive", "NaN", "no data"),
     );
-    expect(none.problems).toEqual(["error-rate NaN (max 0.05) is inconclusive: no data"]);
+    expect(none.problems).toEqual(["error-rate NaN (max 5%) is inconclusive: no data"]);
     expect(judgeVerification("checkout", restored, healthy, [errorRate], []).problems).toEqual([
       "error-rate: not measured",
     ]);

@@ -127,7 +127,7 @@ describe("given a release whose canary fails its error-rate metric", () => {
       trigger: "metric",
       metric: "error-rate",
       value: "0.2",
-      threshold: "max 0.05",
+      threshold: "max 5%",
       restored: { version: "2.3.1", images: STABLE_IMAGES },
       verified: true,
     });
