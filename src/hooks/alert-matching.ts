@@ -104,10 +104,12 @@ export function observationOf(alert: WebhookAlert): AlertObservation {
     Object.entries(alert.labels)
       .sort(([a], [b]) => a.localeCompare(b))
       .slice(0, MAX_LABELS)
-      .map(([name, value]) => [name.slice(0, 256), clipValue(value)]),
+      .map(([name, value]) => [clip(name, MAX_LABEL_NAME), clip(value, MAX_LABEL_VALUE)]),
   );
   return {
-    name: alert.labels.alertname ?? "(unnamed alert)",
+    // Clipped to what the hand-off annotation accepts (release-annotation.ts), so a long
+    // name can never make a follower's record unreadable to the leader.
+    name: clip(alert.labels.alertname ?? "(unnamed alert)", MAX_ALERT_NAME),
     fingerprint: alert.fingerprint,
     startsAt: new Date(Date.parse(alert.startsAt)).toISOString(),
     labels,
@@ -120,10 +122,12 @@ export function dedupeKeyOf(alert: Pick<WebhookAlert, "fingerprint" | "startsAt"
 }
 
 const MAX_LABELS = 32;
+const MAX_LABEL_NAME = 256;
 const MAX_LABEL_VALUE = 512;
+const MAX_ALERT_NAME = 256;
 
-function clipValue(value: string): string {
-  return value.length <= MAX_LABEL_VALUE ? value : `${value.slice(0, MAX_LABEL_VALUE - 1)}…`;
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function describeRule(target: AlertTarget): string {

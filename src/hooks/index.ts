@@ -18,7 +18,13 @@ export type { AlertDecision, AlertTarget } from "./alert-matching.ts";
 export { alertmanagerPayloadSchema, parseAlertmanagerPayload } from "./alertmanager-payload.ts";
 export type { AlertmanagerPayload, WebhookAlert } from "./alertmanager-payload.ts";
 export { bearerTokenMatches, bearerTokenOf } from "./bearer-token.ts";
-export { FIRING_ALERTS_ANNOTATION, mergeAnnotatedAlerts, readAnnotatedAlerts } from "./release-annotation.ts";
+export {
+  DROPPED_ALERTS_ANNOTATION,
+  FIRING_ALERTS_ANNOTATION,
+  MAX_ANNOTATION_BYTES,
+  mergeAnnotatedAlerts,
+  readAnnotatedAlerts,
+} from "./release-annotation.ts";
 export { ReleaseAlertRecorder } from "./release-alert-recorder.ts";
 export { createSecretReader, describeSecretSource } from "./secret.ts";
 export type { SecretReader } from "./secret.ts";

@@ -2,7 +2,12 @@ import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from "@kuberne
 import { API_GROUP, API_VERSION, type Release } from "../api/index.ts";
 import type { AlertObservation } from "../engine/index.ts";
 import { apiStatusCode, describeApiError, parseObjectKey, RELEASE_PLURAL } from "../kube/index.ts";
-import { FIRING_ALERTS_ANNOTATION, mergeAnnotatedAlerts } from "./release-annotation.ts";
+import {
+  addDroppedAlerts,
+  DROPPED_ALERTS_ANNOTATION,
+  FIRING_ALERTS_ANNOTATION,
+  mergeAnnotatedAlerts,
+} from "./release-annotation.ts";
 
 // A follower's hand-off: the matched alerts go onto the Release as an annotation (a
 // compare-and-swap merge patch of metadata only; spec and status are untouched, so the
@@ -33,7 +38,8 @@ export class ReleaseAlertRecorder {
           cause: error,
         });
       }
-      const next = mergeAnnotatedAlerts(release.metadata.annotations?.[FIRING_ALERTS_ANNOTATION], alerts);
+      const annotations = release.metadata.annotations ?? {};
+      const next = mergeAnnotatedAlerts(annotations[FIRING_ALERTS_ANNOTATION], alerts);
       if (next === undefined) return "unchanged";
       try {
         await this.#custom.patchNamespacedCustomObject(
@@ -42,7 +48,17 @@ export class ReleaseAlertRecorder {
             body: {
               metadata: {
                 resourceVersion: release.metadata.resourceVersion,
-                annotations: { [FIRING_ALERTS_ANNOTATION]: next },
+                annotations: {
+                  [FIRING_ALERTS_ANNOTATION]: next.annotation,
+                  ...(next.dropped > 0
+                    ? {
+                        [DROPPED_ALERTS_ANNOTATION]: addDroppedAlerts(
+                          annotations[DROPPED_ALERTS_ANNOTATION],
+                          next.dropped,
+                        ),
+                      }
+                    : {}),
+                },
               },
             },
           },

@@ -347,22 +347,31 @@ describe("the hook, posted to directly", () => {
       expect(lease.spec?.holderIdentity).toBe(leader.identity);
 
       const alertFingerprint = fingerprint();
+      const firstAt = new Date();
       const body = webhookBody([
         {
           status: "firing",
           labels: alertLabels(),
-          startsAt: new Date().toISOString(),
+          startsAt: firstAt.toISOString(),
           fingerprint: alertFingerprint,
+        },
+        // A rule author's long name and control characters: once enough to make the whole
+        // hand-off annotation unreadable (a 300-character name) or too large to write.
+        {
+          status: "firing",
+          labels: { ...alertLabels(), alertname: "N".repeat(300), detail: "\u0001".repeat(8000) },
+          startsAt: new Date(firstAt.getTime() + 1).toISOString(),
+          fingerprint: fingerprint(),
         },
       ]);
       const answer = await postHook(follower.url, body, auth);
       expect(answer.status, JSON.stringify(answer.json)).toBe(200);
       expect(answer.json).toMatchObject({
-        matched: [`${scenario.namespace}/${name}`],
+        matched: [`${scenario.namespace}/${name}`, `${scenario.namespace}/${name}`],
         handledBy: "follower",
       });
       // Alertmanager repeats it every repeat_interval: the repeat is taken once.
-      expect((await postHook(follower.url, body, auth)).json).toMatchObject({ matched: [], duplicates: 1 });
+      expect((await postHook(follower.url, body, auth)).json).toMatchObject({ matched: [], duplicates: 2 });
 
       const release = await scenario.waitForPhase(name, ["RolledBack", "Failed", "Succeeded"], {
         timeoutMs: 60_000,
@@ -375,6 +384,7 @@ describe("the hook, posted to directly", () => {
       });
       expect(JSON.parse(release.metadata.annotations?.[FIRING_ALERTS_ANNOTATION] ?? "[]")).toEqual([
         expect.objectContaining({ fingerprint: alertFingerprint }),
+        expect.objectContaining({ name: `${"N".repeat(255)}…` }),
       ]);
       const weights = await scenario.routeWeights();
       expect(weights["checkout-canary"] ?? 0).toBe(0);

@@ -108,7 +108,7 @@ describe("the alert inbox", () => {
     );
     const annotated = aStartedRelease();
     annotated.metadata.annotations = {
-      [FIRING_ALERTS_ANNOTATION]: mergeAnnotatedAlerts(undefined, [observation, other]) as string,
+      [FIRING_ALERTS_ANNOTATION]: mergeAnnotatedAlerts(undefined, [observation, other])?.annotation ?? "",
     };
     expect(inbox.firingFor(annotated)).toEqual([observation, other]);
     // A fresh replica (a new leader) has nothing in memory and still sees them.
