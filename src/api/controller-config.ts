@@ -68,11 +68,11 @@ export type SecretSource = z.infer<typeof secretSourceSchema>;
 export const alertmanagerHookSchema = z.object({
   /** The bearer token Alertmanager sends (`http_config.authorization.credentials`). */
   token: secretSourceSchema,
-  /** Larger bodies are refused with 413 before they are read. */
+  /** Larger bodies are refused with 413 before they are read. At most 4 MiB: bodies are held in memory. */
   maxBodyBytes: z
     .int()
     .min(1024)
-    .max(64 * 1024 * 1024)
+    .max(4 * 1024 * 1024)
     .default(1024 * 1024),
   /** How long a matched alert waits in memory for its release to act, and how long a repeat is recognised. */
   retention: durationSchema.default("1h"),

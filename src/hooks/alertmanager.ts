@@ -37,6 +37,8 @@ export interface AlertmanagerHookOptions {
   recorder: Pick<ReleaseAlertRecorder, "record">;
   token: SecretReader;
   maxBodyBytes: number;
+  /** Requests handled at once; more get 503 (Alertmanager retries 5xx). Default 32. */
+  maxConcurrent?: number;
   metrics: Pick<ControllerMetrics, "alertsReceived">;
   logger: Logger;
 }
@@ -51,7 +53,8 @@ export type AlertOutcome =
   | "invalid"
   | "too_large"
   | "handoff_failed"
-  | "unavailable";
+  | "unavailable"
+  | "busy";
 
 export interface HookSummary {
   alerts: number;
@@ -64,6 +67,8 @@ export interface HookSummary {
   /** Whether this replica acts (leader) or recorded the alerts on the Releases (follower). */
   handledBy: "leader" | "follower";
 }
+
+const DEFAULT_MAX_CONCURRENT = 32;
 
 export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteHandler {
   const log = options.logger.child({ component: "alertmanager-hook" });
@@ -84,7 +89,33 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
     sendJson(response, status, { error, ...extra }, { connection: "close", ...headers });
   };
 
+  const maxConcurrent = options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
+  let inFlight = 0;
+
   return async (request: IncomingMessage, response: ServerResponse) => {
+    // Bodies are read into memory: a cap on how many at once bounds what a flood can take.
+    if (inFlight >= maxConcurrent) {
+      reject(
+        response,
+        503,
+        "busy",
+        `${maxConcurrent} webhook requests are being handled; try again`,
+        {},
+        {
+          "retry-after": "1",
+        },
+      );
+      return;
+    }
+    inFlight++;
+    try {
+      await serve(request, response);
+    } finally {
+      inFlight--;
+    }
+  };
+
+  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     let expected: string;
     try {
       expected = await options.token.value();
@@ -129,7 +160,7 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
       return;
     }
     sendJson(response, 200, outcome.summary);
-  };
+  }
 
   async function handle(
     payload: AlertmanagerPayload,

@@ -41,6 +41,10 @@ export function sendJson(
   response.end(text);
 }
 
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+export const MAX_CONNECTIONS = 256;
+
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const routes: Record<string, RouteHandler> = {
     "GET /metrics": async (_request, response) => {
@@ -54,7 +58,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       sendJson(response, options.isReady() ? 200 : 503, { ok: options.isReady() }),
     ...options.routes,
   };
-  const server = createServer((request, response) => {
+  // Timeouts are checked every 2 s (Node's default is 30 s), so a slow client is cut off near its limit.
+  const server = createServer({ connectionsCheckingInterval: 2_000 }, (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     const handler = routes[`${request.method} ${path}`];
     if (!handler) {
@@ -66,7 +71,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       else response.destroy();
     });
   });
+  // Bounded, so slow or idle clients cannot hold the process: headers within 10 s, the
+  // whole request within 30 s, at most MAX_CONNECTIONS sockets at once (more are refused).
   server.keepAliveTimeout = 5_000;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host ?? "0.0.0.0", () => resolve());

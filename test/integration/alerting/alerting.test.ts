@@ -5,6 +5,7 @@
 // must change nothing change nothing, and a follower's hook is not lost.
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoordinationV1Api } from "@kubernetes/client-node";
@@ -302,6 +303,57 @@ describe("the hook, posted to directly", () => {
     expect(
       await counterValue(leader.url, "glidepath_alerts_received_total", { outcome: "invalid" }),
     ).toBeGreaterThanOrEqual(3);
+  });
+
+  it("stays bounded: a client that never finishes its headers is cut off, a flood of slow bodies gets 503", async () => {
+    const { hostname: host, port } = new URL(leader.url);
+    const openSocket = async (firstBytes: string): Promise<Socket> => {
+      const socket = connect({ host, port: Number(port) });
+      await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+      socket.write(firstBytes);
+      return socket;
+    };
+    const closed = (socket: Socket) => new Promise<void>((resolve) => socket.once("close", () => resolve()));
+
+    // Headers that never end: the server closes the socket (headersTimeout, 10 s).
+    const idle = await openSocket(`POST /hooks/alertmanager HTTP/1.1\r\nHost: ${host}\r\n`);
+    const idleClosed = closed(idle);
+    await waitFor(async () => (idle.closed ? true : undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      description: "the server closing a socket whose headers never end",
+    });
+    await idleClosed;
+
+    // 32 requests that trickle their bodies occupy every slot; the next one is told to retry.
+    const slow = await Promise.all(
+      Array.from({ length: 32 }, () =>
+        openSocket(
+          `POST /hooks/alertmanager HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${auth.authorization}\r\n` +
+            `Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
+        ),
+      ),
+    );
+    try {
+      const refused = await waitFor(
+        async () => {
+          const answer = await postHook(leader.url, webhookBody([]), auth);
+          return answer.status === 503 ? answer : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 200, description: "a 503 while every slot is taken" },
+      );
+      expect(refused.json.error).toMatch(/32 webhook requests are being handled/);
+    } finally {
+      for (const socket of slow) socket.destroy();
+    }
+    // The slots come back once those clients are gone.
+    await waitFor(
+      async () => ((await postHook(leader.url, webhookBody([]), auth)).status === 200 ? true : undefined),
+      { timeoutMs: 10_000, intervalMs: 200, description: "the hook answering 200 again" },
+    );
+    expect(
+      await counterValue(leader.url, "glidepath_alerts_received_total", { outcome: "busy" }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it("takes resolved alerts, alerts older than the release and other namespaces' alerts without acting", async () => {

@@ -108,6 +108,7 @@ export function errorRateMetric(window = "5s", max = 0.05) {
     query:
       `(sum(rate(http_requests_total{${selector}, code=~"5.."}[${window}])) or vector(0))` +
       ` / sum(rate(http_requests_total{${selector}}[${window}]))`,
+    unit: "ratio" as const,
     max,
     inconclusiveLimit: 30,
   };
