@@ -15,7 +15,14 @@ import {
   templateVariablesFor,
   type MetricsProvider,
 } from "../analysis/index.ts";
-import { decide, type Action, type Observations } from "../engine/index.ts";
+import {
+  BLOCK_CLEARED_REASON,
+  decide,
+  recordBlocked,
+  type Action,
+  type BlockedObservation,
+  type Observations,
+} from "../engine/index.ts";
 import type { ControllerMetrics } from "../telemetry/metrics.ts";
 import { releaseLogFields } from "../telemetry/logger.ts";
 import type { TrafficRouter } from "../traffic/index.ts";
@@ -24,6 +31,7 @@ import { evaluateChangeWindow } from "./change-window.ts";
 import { MeasurementInbox } from "./measurement-inbox.ts";
 import type { ReleaseStatusWriter } from "../kube/index.ts";
 import type { AlertInbox, Notifier, ReleaseEventRecorder } from "./ports.ts";
+import { BlockTracker, ReleaseBlockedError } from "./blocked.ts";
 import { findBlockingRelease } from "./target-lock.ts";
 
 // One reconcile of one Release: observe → decide (pure engine) → write status →
@@ -31,6 +39,12 @@ import { findBlockingRelease } from "./target-lock.ts";
 // killed in between finds the decision in status and the engine re-derives the
 // same convergent actions; notifications and events are said once, after the
 // status that records their transition is stored.
+//
+// A failure a person must fix (a permission, a missing or unfitting object; see
+// blocked.ts) reaches the Release: a failed read or action is recorded as a block in
+// the Progressing condition through the same status path (recordBlocked, or decide
+// with observations.blocked), with an Event; a status write the controller may not
+// make is said by an Event alone. Each then throws, so the work queue backs off.
 
 export interface ReconcilerDeps {
   strategy: StrategyFile;
@@ -68,6 +82,7 @@ function isAnnouncement(action: Action): action is Announcement {
 export class ReleaseReconciler {
   readonly #deps: ReconcilerDeps;
   readonly #measurements = new MeasurementInbox();
+  readonly #blocks = new BlockTracker();
   readonly #clock: () => Date;
 
   constructor(deps: ReconcilerDeps) {
@@ -79,6 +94,7 @@ export class ReleaseReconciler {
     const raw = this.#deps.releases.get(key) as Release | undefined;
     if (!raw) {
       this.#measurements.forget(key);
+      this.#blocks.forget(key);
       return {};
     }
     const log = this.#deps.logger.child(releaseLogFields(raw));
@@ -88,15 +104,38 @@ export class ReleaseReconciler {
     // A finished release never changes again (decide() agrees): no need to look at the cluster.
     if (release.status?.phase !== undefined && terminalPhases.includes(release.status.phase)) {
       this.#measurements.forget(key);
+      this.#blocks.forget(key);
       return {};
     }
 
-    const observations = await this.#observe(key, release);
-    const result = decide({ release, plan, observations });
+    // Until an attempt succeeds, a block recorded earlier still holds.
+    const blocked = this.#blocks.current(key, release.status);
+    let observations: Observations;
+    try {
+      observations = await this.#observe(key, release);
+    } catch (error) {
+      return this.#reportBlocked(key, raw, error, log);
+    }
+    const result = decide({
+      release,
+      plan,
+      observations: blocked ? { ...observations, blocked } : observations,
+    });
+    /** The Release as stored after this reconcile's write: a block found later is written over it. */
+    let stored: Release = raw;
     if (JSON.stringify(result.status) !== JSON.stringify(release.status ?? {})) {
-      const written = await this.#deps.statusWriter.writeStatus(raw, result.status);
+      let written: Awaited<ReturnType<ReconcilerDeps["statusWriter"]["writeStatus"]>>;
+      try {
+        written = await this.#deps.statusWriter.writeStatus(raw, result.status);
+      } catch (error) {
+        return this.#reportUnwritable(key, raw, error, log);
+      }
       if (written.outcome === "conflict") return { requeueAfterMs: 0 };
       if (written.outcome === "gone") return {};
+      if (written.outcome === "written") {
+        stored = written.release;
+        this.#statusWritable(key, raw, log);
+      }
       this.#measurements.consumed(key, result.status);
       this.#logTransitions(log, release.status, result.status);
     }
@@ -104,16 +143,76 @@ export class ReleaseReconciler {
     // Announcements first: the status that decided them is stored, and a crash while the
     // cluster actions run (a rollout can take a while) must not swallow them.
     const announcements = result.actions.filter(isAnnouncement);
-    const acted = await this.#execute(
-      key,
-      release,
-      plan,
-      [...announcements, ...result.actions.filter((action) => !isAnnouncement(action))],
-      log,
-    );
+    let acted: boolean;
+    try {
+      acted = await this.#execute(
+        key,
+        release,
+        plan,
+        [...announcements, ...result.actions.filter((action) => !isAnnouncement(action))],
+        log,
+      );
+    } catch (error) {
+      return this.#reportBlocked(key, stored, error, log);
+    }
+    this.#blocks.succeeded(key);
     this.#recordAlertLatency(key, release, result.status);
+    // The block held until now: decide again at once, without it, to clear it.
+    if (blocked) {
+      log.info(`no longer blocked (was ${blocked.reason}): ${blocked.message}`);
+      return { requeueAfterMs: 0 };
+    }
     const requeue = acted ? AFTER_ACTION_REQUEUE_MS : result.requeueAfterMs;
     return requeue === undefined ? {} : { requeueAfterMs: requeue };
+  }
+
+  /**
+   * A read or an action failed. One a person must fix is recorded on the Release (the
+   * Progressing condition, an Event) and logged once; then, as for any failure, the
+   * work queue backs off. `stored` is the Release as last written in this reconcile.
+   */
+  async #reportBlocked(key: string, stored: Release, error: unknown, log: Logger): Promise<never> {
+    const { block, isNew } = this.#blocks.failed(key, error);
+    if (!block) throw error;
+    if (isNew) log.warn({ reason: block.reason }, `blocked (${block.reason}): ${block.message}`);
+    const result = recordBlocked({ release: stored, now: this.#clock().toISOString(), blocked: block });
+    if (JSON.stringify(result.status) !== JSON.stringify(stored.status ?? {})) {
+      let written: Awaited<ReturnType<ReconcilerDeps["statusWriter"]["writeStatus"]>>;
+      try {
+        written = await this.#deps.statusWriter.writeStatus(stored, result.status);
+      } catch (writeError) {
+        return this.#reportUnwritable(key, stored, writeError, log);
+      }
+      if (written.outcome === "written") this.#announce(stored, result.actions);
+    }
+    throw new ReleaseBlockedError(block);
+  }
+
+  /** No status can say that the status cannot be written: an Event (if it may be made) and the log do. */
+  async #reportUnwritable(key: string, raw: Release, error: unknown, log: Logger): Promise<never> {
+    const { block, isNew } = this.#blocks.statusFailed(key, error);
+    if (!block) throw error;
+    if (isNew) {
+      log.warn({ reason: block.reason }, `cannot write the status (${block.reason}): ${block.message}`);
+      void this.#deps.events.record(raw, "Warning", block.reason, block.message);
+    }
+    throw new ReleaseBlockedError(block);
+  }
+
+  /** A status write succeeded: if it could not be made before, say that it can again. */
+  #statusWritable(key: string, raw: Release, log: Logger): void {
+    const ended: BlockedObservation | undefined = this.#blocks.statusWritten(key);
+    if (!ended) return;
+    const message = `the controller can write the status again (was ${ended.reason}: ${ended.message})`;
+    log.info(message);
+    void this.#deps.events.record(raw, "Normal", BLOCK_CLEARED_REASON, message.slice(0, 1024));
+  }
+
+  #announce(release: Release, actions: Action[]): void {
+    for (const action of actions) {
+      if (action.type === "emitEvent")
+        void this.#deps.events.record(release, action.eventType, action.reason, action.message);
+    }
   }
 
   #validate(raw: Release): ReturnType<typeof validateRelease> {

@@ -35,7 +35,7 @@ export function createContext(input: EngineInput): DecisionContext {
   };
 }
 
-function emptyStatus(): ReleaseStatus {
+export function emptyStatus(): ReleaseStatus {
   return { stages: [], approvals: [], transitions: [], conditions: [] };
 }
 

@@ -1,11 +1,19 @@
 import { nextAnalysisAtMs, requestAnalysisIfDue } from "./analysis.ts";
-import { createContext, isTerminal, parseTime, phaseOf, type DecisionContext } from "./context.ts";
+import {
+  createContext,
+  emptyStatus,
+  isTerminal,
+  parseTime,
+  phaseOf,
+  toTimestamp,
+  type DecisionContext,
+} from "./context.ts";
 import { converge } from "./converge.ts";
 import { step } from "./lifecycle.ts";
-import { updateConditions } from "./record.ts";
+import { recordBlock, updateConditions, type BlockContext } from "./record.ts";
 import { isBaking, stageAt } from "./position.ts";
 import { parseDuration } from "../api/index.ts";
-import type { EngineInput, EngineResult } from "./types.ts";
+import type { BlockedObservation, EngineResult, EngineInput } from "./types.ts";
 import { notReadySinceMs, workloadNotReady } from "./world.ts";
 
 /** Waiting for a workload or the router to converge. */
@@ -43,6 +51,28 @@ export function decide(input: EngineInput): EngineResult {
     actions: [...convergence.actions, ...(analysis ? [analysis] : []), ...ctx.announcements],
     ...(requeueAfterMs === undefined ? {} : { requeueAfterMs }),
   };
+}
+
+/**
+ * For a reconcile that could not observe the cluster (a route that does not exist, a
+ * read the controller may not make): nothing can be decided, but the block is recorded
+ * in the Progressing condition and the message, and announced once. Pure, like decide().
+ */
+export function recordBlocked(input: {
+  release: EngineInput["release"];
+  now: string;
+  blocked: BlockedObservation;
+}): EngineResult {
+  const before = input.release.status;
+  if (before && isTerminal(phaseOf(before))) return { status: structuredClone(before), actions: [] };
+  const ctx: BlockContext = {
+    release: input.release,
+    now: toTimestamp(parseTime(input.now, "now")),
+    status: before ? structuredClone(before) : emptyStatus(),
+    announcements: [],
+  };
+  recordBlock(ctx, input.blocked);
+  return { status: ctx.status, actions: ctx.announcements };
 }
 
 /** Steps until the status stops changing: one call does everything these observations allow. */

@@ -1,7 +1,7 @@
 import type { ReleasePhase, ReleaseSpec } from "../api/index.ts";
 import { clip, qualifiedName, type DecisionContext } from "./context.ts";
 import { transition } from "./record.ts";
-import { canaryName, describeVersion, stableName } from "./world.ts";
+import { canaryName, describeVersion, missingContainers, stableName } from "./world.ts";
 
 // What must be true before the release may move: no other release of the target
 // in the way, an open change window (or an emergency that may pass it), a stable
@@ -44,6 +44,12 @@ function start(ctx: DecisionContext, passingClosedWindow: boolean): void {
       `the stable Deployment ${stableRef} does not exist: nothing to release onto`,
       "failed",
     );
+    return;
+  }
+  // Checked before anything is changed: a canary of a container that does not exist
+  // would never become Ready (the condition Valid=False says which, see record.ts).
+  if (missingContainers(ctx)) {
+    transition(ctx, "Pending", "not started: spec.images does not fit the stable Deployment");
     return;
   }
   if (plan.requiresKnownPrevious && !stable.version) {

@@ -1,9 +1,11 @@
 // The release state machine: decide(release, plan, observations) → status, actions,
 // when to look again. Pure; the controller observes and executes around it.
-export { decide, BLOCKED_RETRY_MS, CONVERGE_RETRY_MS, WINDOW_RETRY_MS } from "./decide.ts";
+export { decide, recordBlocked, BLOCKED_RETRY_MS, CONVERGE_RETRY_MS, WINDOW_RETRY_MS } from "./decide.ts";
+export { blockedBy, BLOCK_CLEARED_REASON } from "./record.ts";
 export type {
   Action,
   AlertObservation,
+  BlockedObservation,
   ChangeWindowObservation,
   EngineInput,
   EngineResult,

@@ -1,6 +1,7 @@
 import {
   BAKE_STAGE_NAME,
   STATUS_LIMITS,
+  releasePhases,
   type Condition,
   type ReleasePhase,
   type ReleaseStatus,
@@ -8,8 +9,8 @@ import {
   type stageOutcomes,
 } from "../api/index.ts";
 import { clip, isTerminal, phaseOf, type DecisionContext } from "./context.ts";
-import type { Action } from "./types.ts";
-import { WORKLOADS_READY, workloadNotReady } from "./world.ts";
+import type { Action, BlockedObservation } from "./types.ts";
+import { WORKLOADS_READY, missingContainers, workloadNotReady } from "./world.ts";
 
 // The release's record: phase transitions (each with its event and, where on-call
 // must know, its notification), stage records and conditions, all bounded so the
@@ -102,6 +103,96 @@ export function exitCurrentStage(ctx: DecisionContext, outcome: StageOutcome): v
   }
 }
 
+// ---- blocks: what stops the release that a person must fix ----
+
+/** The Event reason once a block recorded in the Progressing condition is gone. */
+export const BLOCK_CLEARED_REASON = "Unblocked";
+const BLOCK_MESSAGE_MAX = 1024;
+const BLOCK_NOTE = "blocked: ";
+
+/** What recording a block needs of a decision: no observations (there may be none). */
+export type BlockContext = Pick<DecisionContext, "release" | "now" | "status" | "announcements">;
+
+/** The block the stored Progressing condition records (its reason is not a phase), if any. */
+export function blockedBy(
+  status: Pick<ReleaseStatus, "conditions"> | undefined,
+): BlockedObservation | undefined {
+  const condition = status?.conditions?.find((candidate) => candidate.type === "Progressing");
+  if (!condition || condition.status !== "False") return undefined;
+  if ((releasePhases as readonly string[]).includes(condition.reason)) return undefined;
+  return { reason: condition.reason, message: condition.message };
+}
+
+/** What blocks the release now: what the controller observed, or, before the start, a target it does not fit. */
+function currentBlock(ctx: DecisionContext): BlockedObservation | undefined {
+  const observed = ctx.observations.blocked;
+  if (observed) return { reason: observed.reason, message: clip(observed.message, BLOCK_MESSAGE_MAX) };
+  if (ctx.status.startedAt !== undefined) return undefined;
+  const mismatch = missingContainers(ctx);
+  return mismatch ? { reason: "TargetInvalid", message: clip(mismatch, BLOCK_MESSAGE_MAX) } : undefined;
+}
+
+/**
+ * Puts `block` (or its absence) into the message and the Progressing condition's place,
+ * and announces a new block (Warning, its reason) or the end of one (Normal, Unblocked).
+ * The message while blocked is "blocked: <why>; <what the release waits for>", so the
+ * note can be taken off again even where a step left the message as it was.
+ */
+function applyBlock(ctx: BlockContext, block: BlockedObservation | undefined): void {
+  const status = ctx.status;
+  const before = blockedBy(status);
+  let message = status.message;
+  const note = before ? `${BLOCK_NOTE}${before.message}` : undefined;
+  if (message !== undefined && note !== undefined && message.startsWith(note)) {
+    message = message.slice(note.length).replace(/^; /, "");
+  }
+  if (block) message = `${BLOCK_NOTE}${block.message}${message ? `; ${message}` : ""}`;
+  if (message !== undefined) status.message = clip(message, MESSAGE_MAX);
+  if (block && (before?.reason !== block.reason || before.message !== block.message)) {
+    ctx.announcements.push({
+      type: "emitEvent",
+      eventType: "Warning",
+      reason: block.reason,
+      message: block.message,
+    });
+  } else if (!block && before) {
+    ctx.announcements.push({
+      type: "emitEvent",
+      eventType: "Normal",
+      reason: BLOCK_CLEARED_REASON,
+      message: clip(
+        `the controller can act again (was ${before.reason}: ${before.message})`,
+        EVENT_MESSAGE_MAX,
+      ),
+    });
+  }
+}
+
+/**
+ * The status with only the block recorded: for a reconcile that could not observe the
+ * cluster, so nothing else can be decided. Conditions other than Progressing stay.
+ */
+export function recordBlock(ctx: BlockContext, block: BlockedObservation): void {
+  const fitted = { reason: block.reason, message: clip(block.message, BLOCK_MESSAGE_MAX) };
+  applyBlock(ctx, fitted);
+  const status = ctx.status;
+  status.phase ??= "Pending";
+  const before = status.conditions.find((existing) => existing.type === "Progressing");
+  const generation = ctx.release.metadata.generation;
+  const progressing: Condition = {
+    type: "Progressing",
+    status: "False",
+    reason: fitted.reason,
+    message: fitted.message,
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+    lastTransitionTime: before?.status === "False" ? before.lastTransitionTime : ctx.now,
+  };
+  // In its place, so the next decide() finds the conditions in the order it writes them.
+  status.conditions = before
+    ? status.conditions.map((existing) => (existing === before ? progressing : existing))
+    : [...status.conditions, progressing];
+}
+
 // ---- conditions ----
 
 /** Phases in which the controller is actively moving the release (or its rollback) forward. */
@@ -110,17 +201,31 @@ const MOVING_PHASES: readonly ReleasePhase[] = ["Progressing", "Baking", "Rollin
 export function updateConditions(ctx: DecisionContext): void {
   const status = ctx.status;
   const phase = phaseOf(status);
+  const block = currentBlock(ctx);
+  applyBlock(ctx, block);
   const message = status.message ?? "";
   const { plan } = ctx;
   const stagesText = plan.stages.map((stage) => `${stage.name} ${stage.weight}%`).join(", ");
+  // A Release that does not fit its target (a container the Deployment lacks, a route
+  // without the stable Service) is invalid against it, however valid its spec alone.
+  const misfit = block && (block.reason === "TargetInvalid" || block.reason === "RouteInvalid");
   const wanted: Omit<Condition, "lastTransitionTime">[] = [
-    {
-      type: "Valid",
-      status: "True",
-      reason: "Resolved",
-      message: `${plan.preset ? `preset ${plan.preset}` : "inline stages"}: ${stagesText}`,
-    },
-    { type: "Progressing", status: MOVING_PHASES.includes(phase) ? "True" : "False", reason: phase, message },
+    misfit
+      ? { type: "Valid", status: "False", reason: block.reason, message: block.message }
+      : {
+          type: "Valid",
+          status: "True",
+          reason: "Resolved",
+          message: `${plan.preset ? `preset ${plan.preset}` : "inline stages"}: ${stagesText}`,
+        },
+    block
+      ? { type: "Progressing", status: "False", reason: block.reason, message: block.message }
+      : {
+          type: "Progressing",
+          status: MOVING_PHASES.includes(phase) ? "True" : "False",
+          reason: phase,
+          message,
+        },
     { type: "Ready", status: phase === "Succeeded" ? "True" : "False", reason: phase, message },
     {
       type: "RolledBack",
@@ -147,6 +252,12 @@ export function updateConditions(ctx: DecisionContext): void {
           },
     );
   }
+  setConditions(ctx, wanted);
+}
+
+/** Replaces the conditions of these types (they go first, in this order); the others stay. */
+function setConditions(ctx: DecisionContext, wanted: Omit<Condition, "lastTransitionTime">[]): void {
+  const status = ctx.status;
   const generation = ctx.release.metadata.generation;
   const managed = wanted.map((condition): Condition => {
     const before = status.conditions.find((existing) => existing.type === condition.type);

@@ -50,6 +50,20 @@ export interface ChangeWindowObservation {
   note: string;
 }
 
+/**
+ * Why the controller cannot move the release on its own: it may not do what the next
+ * step needs (Forbidden), an object the Release names is missing or does not fit it
+ * (TargetNotFound, TargetInvalid, RouteNotFound, RouteInvalid), or the API keeps
+ * refusing (ApiError). The controller classifies the failures of its reads and writes;
+ * the engine records the block in the Progressing condition and announces it.
+ */
+export interface BlockedObservation {
+  /** The condition reason, one word: Forbidden, TargetNotFound, RouteNotFound, … */
+  reason: string;
+  /** One line a person can act on. */
+  message: string;
+}
+
 export interface Observations {
   /** The time of this reconcile, ISO 8601. The engine reads no clock. */
   now: string;
@@ -68,6 +82,8 @@ export interface Observations {
   changeWindow: ChangeWindowObservation;
   /** Another, older, active Release of the same target that this one must wait for. */
   blockingRelease?: string;
+  /** The controller's last attempt to act for this release failed in a way a person must fix. */
+  blocked?: BlockedObservation;
 }
 
 export type Action =

@@ -1,5 +1,5 @@
 import type { ReleaseStatus } from "../api/index.ts";
-import { phaseOf, type DecisionContext } from "./context.ts";
+import { phaseOf, qualifiedName, type DecisionContext } from "./context.ts";
 import { isBaking, isGAStage } from "./position.ts";
 import type { WorkloadObservation } from "./types.ts";
 
@@ -20,6 +20,25 @@ export function runsImages(workload: WorkloadObservation, images: Record<string,
   return (
     workload.exists &&
     Object.entries(images).every(([container, image]) => workload.images[container] === image)
+  );
+}
+
+/**
+ * The containers spec.images names that the stable Deployment does not have, said as a
+ * person must read it; undefined when they all exist (or there is no stable to look at).
+ */
+export function missingContainers(ctx: DecisionContext): string | undefined {
+  const stable = ctx.observations.stable;
+  if (!stable.exists) return undefined;
+  const unknown = Object.keys(ctx.release.spec.images).filter(
+    (container) => !Object.hasOwn(stable.images, container),
+  );
+  if (unknown.length === 0) return undefined;
+  const names = unknown.map((container) => `"${container}"`).join(", ");
+  const known = Object.keys(stable.images).join(", ") || "none";
+  return (
+    `spec.images names container${unknown.length > 1 ? "s" : ""} ${names}, which Deployment ` +
+    `${qualifiedName(ctx.release, stableName(ctx))} does not have (its containers: ${known})`
   );
 }
 

@@ -17,6 +17,8 @@ export function apiStatusCode(error: unknown): number | undefined {
 interface StatusDetails {
   reason?: string;
   message?: string;
+  /** The object the server was asked about: name, API group, and `kind` (the resource, plural). */
+  details?: { name?: string; group?: string; kind?: string };
 }
 
 /** The Kubernetes Status the server sent with an error, parsed from ApiException's string body. */
@@ -38,9 +40,26 @@ export function apiErrorStatus(error: unknown): StatusDetails | undefined {
 }
 
 function pickStatus(status: Record<string, unknown>): StatusDetails {
+  const details = status.details && typeof status.details === "object" ? status.details : undefined;
+  const text = (key: string): string | undefined => {
+    const value = (details as Record<string, unknown> | undefined)?.[key];
+    return typeof value === "string" && value !== "" ? value : undefined;
+  };
+  const name = text("name");
+  const group = text("group");
+  const kind = text("kind");
   return {
     reason: typeof status.reason === "string" ? status.reason : undefined,
     message: typeof status.message === "string" ? status.message : undefined,
+    ...(name || group || kind
+      ? {
+          details: {
+            ...(name ? { name } : {}),
+            ...(group ? { group } : {}),
+            ...(kind ? { kind } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -60,7 +79,9 @@ export function describeApiError(error: unknown): string {
   }
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
-    if (cause instanceof Error) {
+    // A wrapper made by apiError() already says what the API answered; the cause's own
+    // message would be client-node's multi-line dump (HTTP-Code, Body, Headers).
+    if (cause instanceof Error && apiStatusCode(cause) === undefined) {
       const causeCode = (cause as { code?: unknown }).code;
       const detail =
         typeof causeCode === "string" && !cause.message.includes(causeCode)
@@ -80,4 +101,105 @@ export const isConflict = (error: unknown): boolean => apiStatusCode(error) === 
 /** Wraps an API failure with what was being done, keeping the original as the cause. */
 export function apiError(action: string, error: unknown): Error {
   return new Error(`${action}: ${describeApiError(error)}`, { cause: error });
+}
+
+/** What the controller asked the API server to do, where the error itself cannot tell. */
+export interface ApiRequest {
+  /** The RBAC verb: get, list, watch, create, update, patch, delete. */
+  verb: string;
+  /** The resource, plural, with its subresource if any: "deployments", "releases/status". */
+  resource: string;
+  /** The API group; "" or absent for the core group. */
+  group?: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** The innermost error in a chain of `cause`s that carries an HTTP status: the API's own answer. */
+export function findApiError(error: unknown): unknown {
+  let current: unknown = error;
+  let found: unknown = undefined;
+  for (let depth = 0; depth < 10 && current && typeof current === "object"; depth++) {
+    if (apiStatusCode(current) !== undefined) found = current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return found;
+}
+
+// kube-apiserver's RBAC denial: `User "…" cannot patch resource "httproutes" in API group
+// "gateway.networking.k8s.io" in the namespace "shop"` (no namespace part cluster-wide).
+const FORBIDDEN_PATTERN =
+  /User "([^"]+)" cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?/;
+const SERVICE_ACCOUNT_USER = /^system:serviceaccount:([^:]+):([^:]+)$/;
+
+/**
+ * One sentence a person can act on, for a failed API call: what the controller may not
+ * do or what failed (verb, resource, namespace, name), then the code and the API
+ * server's own message from its Status. Never client-node's dump. `request` fills in
+ * what the server's answer does not say (it names the verb only in a 403).
+ *
+ *   the controller may not patch httproutes.gateway.networking.k8s.io "checkout" in namespace
+ *   shop: grant patch on httproutes.gateway.networking.k8s.io to ServiceAccount
+ *   glidepath-system/glidepath-controller (403 Forbidden: User "…" cannot patch resource …)
+ */
+export function describeApiFailure(error: unknown, request?: ApiRequest): string {
+  const answer = findApiError(error) ?? error;
+  const code = apiStatusCode(answer);
+  if (code === undefined) return oneLine(describeApiError(error));
+  const status = apiErrorStatus(answer);
+  const serverSaid = oneLine(describeApiError(answer));
+  const denial = code === 403 ? FORBIDDEN_PATTERN.exec(status?.message ?? "") : null;
+  const verb = denial?.[2] ?? request?.verb;
+  const resource = denial?.[3] ?? request?.resource ?? status?.details?.kind;
+  const group = denial ? denial[4] : (request?.group ?? status?.details?.group);
+  const namespace = denial?.[5] ?? request?.namespace;
+  const name = status?.details?.name ?? request?.name;
+  const what = resource ? resourceRef(resource, group) : "the object";
+  const object = `${what}${name ? ` "${name}"` : ""}${namespace ? ` in namespace ${namespace}` : ""}`;
+  switch (code) {
+    case 401:
+      return `the API server did not accept the controller's credentials (${serverSaid}): check the token of its ServiceAccount`;
+    case 403: {
+      const user = denial?.[1];
+      const account = user ? SERVICE_ACCOUNT_USER.exec(user) : null;
+      const subject = account
+        ? `ServiceAccount ${account[1]}/${account[2]}`
+        : user
+          ? `user ${user}`
+          : "the controller's ServiceAccount";
+      const action = verb ?? "use";
+      return `the controller may not ${action} ${object}: grant ${action} on ${what} to ${subject} (${serverSaid})`;
+    }
+    case 404:
+      return `${object} does not exist (${serverSaid})`;
+    default:
+      return `${verb ? `${verb} ` : ""}${object} failed: ${serverSaid}`;
+  }
+}
+
+/** "deployments.apps", "services", "releases.glidepath.dev/status": as kubectl and RBAC rules name them. */
+function resourceRef(resource: string, group: string | undefined): string {
+  const [plural, subresource] = resource.split("/", 2);
+  return `${plural}${group ? `.${group}` : ""}${subresource ? `/${subresource}` : ""}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** Why a referenced object stops a release: the condition reason a person sees. */
+export type TargetErrorReason = "TargetNotFound" | "TargetInvalid" | "RouteNotFound" | "RouteInvalid";
+
+/**
+ * An object the Release names is missing or does not fit it (a container the Deployment
+ * lacks, a route with no rule to the stable Service). Retrying alone will not help: a
+ * person must change the Release or the object.
+ */
+export class TargetError extends Error {
+  readonly reason: TargetErrorReason;
+  constructor(reason: TargetErrorReason, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TargetError";
+    this.reason = reason;
+  }
 }

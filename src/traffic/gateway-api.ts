@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { z } from "zod";
-import { apiError, isConflict, isNotFound } from "../kube/errors.ts";
+import { TargetError, apiError, isConflict, isNotFound } from "../kube/errors.ts";
 import { canaryServiceName, releaseKey, releaseNamespace } from "../workload/names.ts";
 import type { ReleaseRef } from "../workload/names.ts";
 import { assertWeight } from "./router.ts";
@@ -125,7 +125,8 @@ export function rulesWithCanaryWeight(
     rule.backendRefs = refs;
   }
   if (matched === 0) {
-    throw new Error(
+    throw new TargetError(
+      "RouteInvalid",
       `HTTPRoute ${routeName(route)} has no rule with a backendRef to Service ${backends.stableService}; ` +
         `expected at least one (rules: ${describeRules(route.spec.rules ?? [])})`,
     );
@@ -339,7 +340,11 @@ export class GatewayApiRouter implements TrafficRouter {
       });
     } catch (error) {
       if (isNotFound(error)) {
-        throw new Error(`${this.#who} (spec.traffic.gatewayAPI.httpRoute) does not exist`, { cause: error });
+        throw new TargetError(
+          "RouteNotFound",
+          `${this.#who} (spec.traffic.gatewayAPI.httpRoute) does not exist`,
+          { cause: error },
+        );
       }
       throw apiError(`${this.#who}: reading it`, error);
     }

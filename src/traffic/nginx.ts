@@ -6,7 +6,7 @@ import type {
   V1IngressBackend,
   V1IngressRule,
 } from "@kubernetes/client-node";
-import { apiError, isConflict, isNotFound } from "../kube/errors.ts";
+import { TargetError, apiError, isConflict, isNotFound } from "../kube/errors.ts";
 import { MANAGED_BY_LABELS } from "../workload/canary.ts";
 import {
   CANARY_ROLE,
@@ -66,7 +66,8 @@ export function buildCanaryIngress(
   }
   const defaultBackend = toCanary(stableIngress.spec?.defaultBackend);
   if (rules.length === 0 && !defaultBackend) {
-    throw new Error(
+    throw new TargetError(
+      "RouteInvalid",
       `Release ${releaseKey(release)}: Ingress ${releaseNamespace(release)}/${stableName} (spec.traffic.nginx.ingress) ` +
         `has no path or default backend that leads to Service ${stableService}`,
     );
@@ -192,7 +193,8 @@ export class NginxRouter implements TrafficRouter {
     const context = `${this.#who}: setting the canary weight to ${canaryWeight}%`;
     const stable = await this.#read(this.#stableName, context);
     if (!stable) {
-      throw new Error(
+      throw new TargetError(
+        "RouteNotFound",
         `${context}: the stable Ingress ${this.#namespace}/${this.#stableName} (spec.traffic.nginx.ingress) does not exist`,
       );
     }
@@ -271,7 +273,8 @@ export class NginxRouter implements TrafficRouter {
 function assertOurs(existing: V1Ingress, context: string): void {
   const metadata = existing.metadata;
   if (metadata?.labels?.[RELEASE_LABEL] === undefined && !isOwnedByARelease(metadata?.ownerReferences)) {
-    throw new Error(
+    throw new TargetError(
+      "RouteInvalid",
       `${context}: an Ingress of that name exists and Glidepath did not make it (no ${RELEASE_LABEL} label, ` +
         `no Release owner); rename or delete it`,
     );

@@ -1,6 +1,6 @@
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { AppsV1Api, V1Deployment } from "@kubernetes/client-node";
-import { apiError, isNotFound } from "../kube/errors.ts";
+import { TargetError, apiError, isNotFound } from "../kube/errors.ts";
 import { deploymentConverged } from "../workload/health.ts";
 import {
   REQUESTED_WEIGHT_ANNOTATION,
@@ -88,7 +88,7 @@ export class ReplicasRouter implements TrafficRouter {
     assertWeight(canaryWeight, this.#who);
     const context = `${this.#who}: setting the canary weight to ${canaryWeight}%`;
     const stable = await this.#read(this.#release.spec.target.deployment, context);
-    if (!stable) throw new Error(`${context}: the stable Deployment does not exist`);
+    if (!stable) throw new TargetError("TargetNotFound", `${context}: the stable Deployment does not exist`);
     const stableReplicas = stable.spec?.replicas ?? 1;
     const replicas = canaryReplicasForWeight(
       canaryWeight,

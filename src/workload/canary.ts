@@ -21,6 +21,7 @@ import {
   withCanarySuffix,
 } from "./names.ts";
 import type { ReleaseRef } from "./names.ts";
+import { TargetError } from "../kube/errors.ts";
 
 // Pure builders: the canary Deployment and Service, made from the stable ones.
 //
@@ -74,25 +75,29 @@ export function canaryLabelRewrites(
   const selector = stableService.spec?.selector ?? {};
   const podLabels = stable.spec?.template.metadata?.labels ?? {};
   if (Object.keys(selector).length === 0) {
-    throw new Error(
+    throw new TargetError(
+      "TargetInvalid",
       `Release ${releaseKey(release)}: Service ${serviceName} has no selector; Glidepath needs a Service that selects the pods of Deployment ${deploymentName}`,
     );
   }
   const mismatched = Object.entries(selector).filter(([key, value]) => podLabels[key] !== value);
   if (mismatched.length > 0) {
-    throw new Error(
+    throw new TargetError(
+      "TargetInvalid",
       `Release ${releaseKey(release)}: Service ${serviceName} selects ${formatLabels(selector)}, ` +
         `but the pods of Deployment ${deploymentName} are labelled ${formatLabels(podLabels)}`,
     );
   }
   if (VERSION_LABEL in selector) {
-    throw new Error(
+    throw new TargetError(
+      "TargetInvalid",
       `Release ${releaseKey(release)}: Service ${serviceName} selects on the "${VERSION_LABEL}" label, ` +
         `which every release changes; remove it from the Service's selector`,
     );
   }
   if (selectorKeys(stable.spec?.selector).includes(VERSION_LABEL)) {
-    throw new Error(
+    throw new TargetError(
+      "TargetInvalid",
       `Release ${releaseKey(release)}: Deployment ${deploymentName}'s selector uses the "${VERSION_LABEL}" label, ` +
         `which promotion changes on its pods; remove it from the selector`,
     );
@@ -166,7 +171,10 @@ export function buildCanaryService(
   const serviceName = objectName(stableService, "Service");
   const ports = stableService.spec?.ports ?? [];
   if (ports.length === 0)
-    throw new Error(`Release ${releaseKey(release)}: Service ${serviceName} has no ports`);
+    throw new TargetError(
+      "TargetInvalid",
+      `Release ${releaseKey(release)}: Service ${serviceName} has no ports`,
+    );
   return {
     apiVersion: "v1",
     kind: "Service",
@@ -219,7 +227,8 @@ export function withImages<T extends { containers: V1Container[]; initContainers
   const known = new Set(all.map((container) => container.name));
   const unknown = Object.keys(images).filter((name) => !known.has(name));
   if (unknown.length > 0) {
-    throw new Error(
+    throw new TargetError(
+      "TargetInvalid",
       `${who}: spec.images names container${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `"${n}"`).join(", ")}, ` +
         `which Deployment ${deploymentName} does not have (its containers: ${[...known].join(", ")})`,
     );

@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { AppsV1Api, CoreV1Api, V1Deployment, V1Service } from "@kubernetes/client-node";
 import type { WorkloadObservation } from "../engine/types.ts";
-import { apiError, apiStatusCode, isConflict, isNotFound } from "../kube/errors.ts";
+import { TargetError, apiError, apiStatusCode, isConflict, isNotFound } from "../kube/errors.ts";
 import { buildCanary } from "./canary.ts";
 import type { CanaryObjects } from "./canary.ts";
 import { MISSING_WORKLOAD, labelSelectorString, observeWorkload, ownedPods } from "./health.ts";
@@ -81,12 +81,14 @@ export class WorkloadManager {
       ),
     ]);
     if (!stable) {
-      throw new Error(
+      throw new TargetError(
+        "TargetNotFound",
         `Release ${releaseKey(release)}: the stable Deployment ${namespace}/${stableName} (spec.target.deployment) does not exist`,
       );
     }
     if (!stableService) {
-      throw new Error(
+      throw new TargetError(
+        "TargetNotFound",
         `Release ${releaseKey(release)}: the stable Service ${namespace}/${serviceName} (spec.target.service) does not exist`,
       );
     }
@@ -175,7 +177,7 @@ export class WorkloadManager {
         () => this.#apps.readNamespacedDeployment({ name, namespace }),
         context,
       );
-      if (!stable) throw new Error(`${context}: it does not exist`);
+      if (!stable) throw new TargetError("TargetNotFound", `${context}: it does not exist`);
       const patch = stableTemplatePatch(stable, images, version, context);
       if (patch.length === 0) return;
       try {
@@ -302,7 +304,8 @@ export class WorkloadManager {
 function assertManaged(existing: V1Deployment | V1Service, context: string): void {
   const metadata = existing.metadata;
   if (metadata?.labels?.[RELEASE_LABEL] === undefined && !isOwnedByARelease(metadata?.ownerReferences)) {
-    throw new Error(
+    throw new TargetError(
+      "TargetInvalid",
       `${context}: a ${existing.kind ?? "object"} of that name exists and Glidepath did not make it ` +
         `(no ${RELEASE_LABEL} label, no Release owner); rename or delete it`,
     );

@@ -1,4 +1,5 @@
 import type { V1Deployment } from "@kubernetes/client-node";
+import { TargetError } from "../kube/errors.ts";
 import { VERSION_LABEL } from "./names.ts";
 
 // Promote and revert touch only the stable pod template's images and its version
@@ -47,7 +48,8 @@ export function stableTemplatePatch(
   }
   if (missing.length > 0) {
     const known = lists.flatMap(({ containers }) => containers.map((container) => container.name));
-    throw new Error(
+    throw new TargetError(
+      "TargetInvalid",
       `${who}: Deployment ${name} has no container ${missing.map((n) => `"${n}"`).join(", ")} ` +
         `(its containers: ${known.join(", ")})`,
     );
