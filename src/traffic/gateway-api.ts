@@ -5,7 +5,7 @@ import { z } from "zod";
 import { apiError, isConflict, isNotFound } from "../kube/errors.ts";
 import { canaryServiceName, releaseKey, releaseNamespace } from "../workload/names.ts";
 import type { ReleaseRef } from "../workload/names.ts";
-import { assertWeight } from "./router.ts";
+import { assertWeight, RouterObjectMissingError } from "./router.ts";
 import type { RouterObservation, TrafficRouter } from "./router.ts";
 
 // Gateway API HTTPRoute (gateway.networking.k8s.io/v1): in every rule that sends to
@@ -339,7 +339,9 @@ export class GatewayApiRouter implements TrafficRouter {
       });
     } catch (error) {
       if (isNotFound(error)) {
-        throw new Error(`${this.#who} (spec.traffic.gatewayAPI.httpRoute) does not exist`, { cause: error });
+        throw new RouterObjectMissingError(`${this.#who} (spec.traffic.gatewayAPI.httpRoute) does not exist`, {
+          cause: error,
+        });
       }
       throw apiError(`${this.#who}: reading it`, error);
     }

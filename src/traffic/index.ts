@@ -14,6 +14,7 @@ import type { TrafficRouter } from "./router.ts";
 // there is no router. createTrafficRouter picks the one spec.traffic names.
 
 export type { RouterObservation, TrafficRouter } from "./router.ts";
+export { RouterObjectMissingError } from "./router.ts";
 export {
   GatewayApiRouter,
   HTTPROUTE,

@@ -28,3 +28,11 @@ export function assertWeight(canaryWeight: number, who: string): void {
     throw new Error(`${who}: a canary weight is a whole percentage from 0 to 100, not ${canaryWeight}`);
   }
 }
+
+/** The router's own object (an HTTPRoute) does not exist: there is no weight to read or set. */
+export class RouterObjectMissingError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RouterObjectMissingError";
+  }
+}
