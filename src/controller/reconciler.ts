@@ -128,7 +128,8 @@ export class ReleaseReconciler {
     );
     this.#recordAlertLatency(key, release, result.status);
     // Finished: nothing of this release carries traffic any more.
-    if (isFinished(result.status) && hasRouteRestoreFinalizer(stored)) await this.#deps.finalizers.remove(stored);
+    if (isFinished(result.status) && hasRouteRestoreFinalizer(stored))
+      await this.#deps.finalizers.remove(stored);
     const requeue = acted ? AFTER_ACTION_REQUEUE_MS : result.requeueAfterMs;
     return requeue === undefined ? {} : { requeueAfterMs: requeue };
   }

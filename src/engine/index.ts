@@ -1,12 +1,6 @@
 // The release state machine: decide(release, plan, observations) → status, actions,
 // when to look again. Pure; the controller observes and executes around it.
-export {
-  decide,
-  BLOCKED_RETRY_MS,
-  CONVERGE_RETRY_MS,
-  SERVICE_RETRY_MS,
-  WINDOW_RETRY_MS,
-} from "./decide.ts";
+export { decide, BLOCKED_RETRY_MS, CONVERGE_RETRY_MS, SERVICE_RETRY_MS, WINDOW_RETRY_MS } from "./decide.ts";
 export { decideDeletion, DELETION_RETRY_MS } from "./deletion.ts";
 export type {
   Action,

@@ -137,7 +137,8 @@ export function updateConditions(ctx: DecisionContext): void {
             type: WORKLOADS_READY,
             status: "False",
             reason: notReady.reason,
-            message: notReady.message ?? `${notReady.workload} is not Ready${notReady.on} (${notReady.readiness})`,
+            message:
+              notReady.message ?? `${notReady.workload} is not Ready${notReady.on} (${notReady.readiness})`,
           }
         : {
             type: WORKLOADS_READY,
@@ -147,7 +148,10 @@ export function updateConditions(ctx: DecisionContext): void {
           },
     );
   }
-  announceCanaryService(ctx, wanted.find((condition) => condition.type === WORKLOADS_READY));
+  announceCanaryService(
+    ctx,
+    wanted.find((condition) => condition.type === WORKLOADS_READY),
+  );
   const generation = ctx.release.metadata.generation;
   const managed = wanted.map((condition): Condition => {
     const before = status.conditions.find((existing) => existing.type === condition.type);

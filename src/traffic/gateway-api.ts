@@ -339,9 +339,12 @@ export class GatewayApiRouter implements TrafficRouter {
       });
     } catch (error) {
       if (isNotFound(error)) {
-        throw new RouterObjectMissingError(`${this.#who} (spec.traffic.gatewayAPI.httpRoute) does not exist`, {
-          cause: error,
-        });
+        throw new RouterObjectMissingError(
+          `${this.#who} (spec.traffic.gatewayAPI.httpRoute) does not exist`,
+          {
+            cause: error,
+          },
+        );
       }
       throw apiError(`${this.#who}: reading it`, error);
     }

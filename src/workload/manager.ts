@@ -273,7 +273,10 @@ export class WorkloadManager {
       assertManaged(existing, context);
       if (!isDeepStrictEqual(plain(existing.spec?.selector), plain(desiredSpec.selector))) {
         // A Deployment's selector is immutable: the old canary goes, a new one is made.
-        await this.#deleteDeployment(existing, `${context}: deleting the old canary (its selector cannot change)`);
+        await this.#deleteDeployment(
+          existing,
+          `${context}: deleting the old canary (its selector cannot change)`,
+        );
         await sleep(200 * attempt);
         if (last)
           throw new Error(`${context}: the old canary, whose selector differs, is still being deleted`);

@@ -47,7 +47,10 @@ function workloadsReady(release: Release) {
 
 async function canaryServiceExists(scenario: ServiceScenario): Promise<boolean> {
   try {
-    await kubeClients().core.readNamespacedService({ name: "checkout-canary", namespace: scenario.namespace });
+    await kubeClients().core.readNamespacedService({
+      name: "checkout-canary",
+      namespace: scenario.namespace,
+    });
     return true;
   } catch (error) {
     if ((error as { code?: number }).code === 404) return false;

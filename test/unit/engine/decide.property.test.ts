@@ -293,7 +293,8 @@ function checkInvariants(
   }
   const isServiceEvent = (reason: string) => reason.startsWith("CanaryService");
   const phaseEvents = result.actions.filter(
-    (action) => action.type === "emitEvent" && action.reason !== "StageEntered" && !isServiceEvent(action.reason),
+    (action) =>
+      action.type === "emitEvent" && action.reason !== "StageEntered" && !isServiceEvent(action.reason),
   );
   expect(phaseEvents).toHaveLength(added);
   // The canary Service is said to be missing (or back) once, when WorkloadsReady says so first.
