@@ -85,6 +85,7 @@ export const notificationEvents = [
   "awaitingApproval",
   "succeeded",
   "paused",
+  "deleted",
 ] as const;
 export type NotificationEvent = (typeof notificationEvents)[number];
 

@@ -13,6 +13,11 @@ import { dnsLabelSchema, labelValueSchema, promLabelNameSchema } from "./names.t
 export const API_GROUP = "glidepath.dev";
 export const API_VERSION = "v1alpha1";
 export const RELEASE_KIND = "Release";
+/**
+ * On every active Release (the controller adds it when the release starts, removes it when
+ * the release ends): a deleted Release stays until its traffic is back on stable.
+ */
+export const ROUTE_RESTORE_FINALIZER = "glidepath.dev/route-restore";
 
 /** CEL rules travel in the zod metadata, so the CRD generator finds them beside the zod check. */
 function cel(...rules: { rule: string; message: string }[]) {
@@ -525,6 +530,22 @@ export const releaseStatusSchema = z.object({
     .default([]),
   transitionsDropped: z.int().min(0).optional(),
   conditions: z.array(conditionSchema).max(STATUS_LIMITS.conditions).default([]),
+  deletion: z
+    .object({
+      requestedAt: timestampSchema.describe("metadata.deletionTimestamp: when the Release was deleted."),
+      noticedAt: timestampSchema.describe("When the controller saw the deletion."),
+      phase: z.enum(releasePhases).describe("The phase the release was in."),
+      stage: z.string().max(63).optional().describe("The stage it was in, if any."),
+      canaryWeight: z.int().min(0).max(100).describe("The canary weight the router held then."),
+      trafficRestoredAt: timestampSchema
+        .optional()
+        .describe("When all traffic was confirmed on stable; the canary goes after it."),
+      verification: z.string().max(1024).optional().describe("How the restoration was verified."),
+    })
+    .optional()
+    .describe(
+      "Set when the Release is deleted while active: traffic goes back to stable before the finalizer goes.",
+    ),
 });
 export type ReleaseStatus = z.infer<typeof releaseStatusSchema>;
 
@@ -536,6 +557,8 @@ const objectMetaSchema = z
     generation: z.number().optional(),
     resourceVersion: z.string().optional(),
     creationTimestamp: z.string().optional(),
+    deletionTimestamp: z.string().optional(),
+    finalizers: z.array(z.string()).optional(),
     labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional(),
   })

@@ -9,6 +9,7 @@ import {
   Informer,
   LeaderElector,
   makeKubeClients,
+  ReleaseFinalizers,
   ReleaseStatusWriter,
   WorkQueue,
   type KubeClients,
@@ -132,6 +133,7 @@ export class Controller {
           requestTimeoutMs: parseDuration(config.prometheus.timeout),
         }),
       minimumRateWindowMs: parseDuration(config.prometheus.minimumRateWindow),
+      finalizers: new ReleaseFinalizers({ customObjects: this.clients.customObjects }),
       statusWriter: this.#rememberingWrites(
         new ReleaseStatusWriter({ customObjects: this.clients.customObjects }),
       ),

@@ -11,7 +11,7 @@ export interface ReleaseEventRecorder {
 }
 
 export interface Notification {
-  event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused";
+  event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused" | "deleted";
   message: string;
   release: Release;
 }

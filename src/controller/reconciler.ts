@@ -18,6 +18,7 @@ import {
 import {
   BLOCK_CLEARED_REASON,
   decide,
+  decideDeletion,
   recordBlocked,
   type Action,
   type BlockedObservation,
@@ -29,7 +30,12 @@ import type { TrafficRouter } from "../traffic/index.ts";
 import type { WorkloadManager } from "../workload/index.ts";
 import { evaluateChangeWindow } from "./change-window.ts";
 import { MeasurementInbox } from "./measurement-inbox.ts";
-import type { ReleaseStatusWriter } from "../kube/index.ts";
+import {
+  hasRouteRestoreFinalizer,
+  isRouteNotFound,
+  type ReleaseFinalizers,
+  type ReleaseStatusWriter,
+} from "../kube/index.ts";
 import type { AlertInbox, Notifier, ReleaseEventRecorder } from "./ports.ts";
 import { BlockTracker, ReleaseBlockedError } from "./blocked.ts";
 import { findBlockingRelease } from "./target-lock.ts";
@@ -57,6 +63,8 @@ export interface ReconcilerDeps {
   /** The shortest {{interval}} of a query (controller configuration prometheus.minimumRateWindow). */
   minimumRateWindowMs?: number;
   statusWriter: Pick<ReleaseStatusWriter, "writeStatus">;
+  /** The route-restore finalizer: on while a release may have moved traffic, off when it ends. */
+  finalizers: Pick<ReleaseFinalizers, "add" | "remove">;
   events: ReleaseEventRecorder;
   notifier: Notifier;
   alerts: AlertInbox;
@@ -98,13 +106,16 @@ export class ReleaseReconciler {
       return {};
     }
     const log = this.#deps.logger.child(releaseLogFields(raw));
+    if (raw.metadata.deletionTimestamp !== undefined) return this.#reconcileDeletion(key, raw, log);
     const validation = this.#validate(raw);
     if (!validation.ok) return this.#reportInvalid(raw, validation.issues, log);
     const { release, plan } = validation;
     // A finished release never changes again (decide() agrees): no need to look at the cluster.
-    if (release.status?.phase !== undefined && terminalPhases.includes(release.status.phase)) {
+    if (isFinished(release.status)) {
       this.#measurements.forget(key);
       this.#blocks.forget(key);
+      // Its finalizer, if a crash came between the last status write and its removal.
+      if (hasRouteRestoreFinalizer(raw)) await this.#deps.finalizers.remove(raw);
       return {};
     }
 
@@ -121,14 +132,27 @@ export class ReleaseReconciler {
       plan,
       observations: blocked ? { ...observations, blocked } : observations,
     });
-    /** The Release as stored after this reconcile's write: a block found later is written over it. */
+    /** The Release as stored after this reconcile's writes: a block found later is written over it. */
     let stored: Release = raw;
+    // The finalizer goes on before the release first changes the cluster (its status says
+    // started before any action is carried out), so deleting it from then on restores traffic.
+    if (holdsTraffic(result.status) && !hasRouteRestoreFinalizer(raw)) {
+      let added: Awaited<ReturnType<ReconcilerDeps["finalizers"]["add"]>>;
+      try {
+        added = await this.#deps.finalizers.add(raw);
+      } catch (error) {
+        return this.#reportBlocked(key, raw, error, log);
+      }
+      if (added.outcome === "conflict") return { requeueAfterMs: 0 };
+      if (added.outcome === "gone") return {};
+      stored = added.release;
+    }
     if (JSON.stringify(result.status) !== JSON.stringify(release.status ?? {})) {
       let written: Awaited<ReturnType<ReconcilerDeps["statusWriter"]["writeStatus"]>>;
       try {
-        written = await this.#deps.statusWriter.writeStatus(raw, result.status);
+        written = await this.#deps.statusWriter.writeStatus(stored, result.status);
       } catch (error) {
-        return this.#reportUnwritable(key, raw, error, log);
+        return this.#reportUnwritable(key, stored, error, log);
       }
       if (written.outcome === "conflict") return { requeueAfterMs: 0 };
       if (written.outcome === "gone") return {};
@@ -157,6 +181,9 @@ export class ReleaseReconciler {
     }
     this.#blocks.succeeded(key);
     this.#recordAlertLatency(key, release, result.status);
+    // Finished: nothing of this release carries traffic any more.
+    if (isFinished(result.status) && hasRouteRestoreFinalizer(stored))
+      await this.#deps.finalizers.remove(stored);
     // The block held until now: decide again at once, without it, to clear it.
     if (blocked) {
       log.info(`no longer blocked (was ${blocked.reason}): ${blocked.message}`);
@@ -215,6 +242,53 @@ export class ReleaseReconciler {
     }
   }
 
+  /**
+   * A deleted Release that holds our finalizer: traffic back to stable and confirmed, the
+   * canary removed, then the finalizer (decideDeletion). Without the finalizer (never
+   * started, or finished) there is nothing to put back: the garbage collector does the rest.
+   */
+  async #reconcileDeletion(key: string, raw: Release, log: Logger): Promise<ReconcileOutcome> {
+    if (!hasRouteRestoreFinalizer(raw)) {
+      this.#measurements.forget(key);
+      this.#blocks.forget(key);
+      return {};
+    }
+    const validation = this.#validate(raw);
+    if (!validation.ok) {
+      // No valid spec, no router to ask: holding the Release would hold it forever.
+      const message = `Release deleted with an invalid spec: traffic could not be checked or restored (${validation.issues
+        .map((issue) => `${issue.path}: ${issue.message}`)
+        .join("; ")})`;
+      log.warn({ issues: validation.issues }, message);
+      void this.#deps.events.record(raw, "Warning", "Deleted", message);
+      await this.#deps.finalizers.remove(raw);
+      this.#measurements.forget(key);
+      return {};
+    }
+    const { release, plan } = validation;
+    const observations = await this.#observe(key, release, { deleting: true });
+    const result = decideDeletion({ release, plan, observations });
+    if (JSON.stringify(result.status) !== JSON.stringify(release.status ?? {})) {
+      const written = await this.#deps.statusWriter.writeStatus(raw, result.status);
+      if (written.outcome === "conflict") return { requeueAfterMs: 0 };
+      if (written.outcome === "gone") return {};
+      const before = release.status?.deletion;
+      const after = result.status.deletion;
+      if (after && !before) log.warn({ deletion: after }, `Release deleted: ${result.status.message}`);
+      if (after?.trafficRestoredAt && !before?.trafficRestoredAt)
+        log.info({ deletion: after }, `Release deleted: ${result.status.message}`);
+    }
+    const announcements = result.actions.filter(isAnnouncement);
+    await this.#execute(
+      key,
+      release,
+      plan,
+      [...announcements, ...result.actions.filter((action) => !isAnnouncement(action))],
+      log,
+    );
+    return result.requeueAfterMs === undefined ? {} : { requeueAfterMs: result.requeueAfterMs };
+  }
+
   #validate(raw: Release): ReturnType<typeof validateRelease> {
     const validation = validateRelease(raw, this.#deps.strategy);
     if (!validation.ok) return validation;
@@ -266,23 +340,31 @@ export class ReleaseReconciler {
     return written.outcome === "conflict" ? { requeueAfterMs: 0 } : {};
   }
 
-  async #observe(key: string, release: Release): Promise<Observations> {
+  async #observe(key: string, release: Release, options: { deleting?: boolean } = {}): Promise<Observations> {
     const now = this.#clock().toISOString();
     const router = this.#deps.routerFor(release);
-    const [stable, canary, traffic] = await Promise.all([
+    const [stable, canary, canaryService, traffic] = await Promise.all([
       this.#deps.workloads.observe(release, "stable"),
       this.#deps.workloads.observe(release, "canary"),
-      router.observe(),
+      this.#deps.workloads.observeCanaryService(release),
+      router.observe().catch((error: unknown) => {
+        // A deleted Release whose route is gone has no traffic to restore; it must not stay forever.
+        if (options.deleting && isRouteNotFound(error))
+          return { canaryWeight: 0, verified: true, requestedWeight: 0, missing: error.message };
+        throw error;
+      }),
     ]);
     const blocking = findBlockingRelease(release, this.#deps.releases.list());
     return {
       now,
       stable,
       canary,
+      canaryService,
       traffic: {
         canaryWeight: traffic.canaryWeight,
         verified: traffic.verified,
         requestedWeight: traffic.requestedWeight,
+        ...("missing" in traffic && traffic.missing !== undefined ? { missing: traffic.missing } : {}),
       },
       measurements: this.#measurements.pending(key),
       queries: this.#measurements.queries(key),
@@ -324,6 +406,19 @@ export class ReleaseReconciler {
           await workloads.revertStable(release, action.images, action.version);
           changedCluster = true;
           break;
+        case "removeCanary":
+          await this.#removeCanary(release);
+          changedCluster = true;
+          break;
+        case "releaseFinalizer":
+          await this.#deps.finalizers.remove(release);
+          this.#measurements.forget(key);
+          this.#deps.metrics.canaryWeight.remove({
+            namespace: release.metadata.namespace ?? "",
+            release: release.metadata.name,
+          });
+          log.info("finalizer removed: the Release may go");
+          break;
         case "runAnalysis":
           await this.#analyse(key, release, plan, action.subject);
           changedCluster = true;
@@ -338,6 +433,17 @@ export class ReleaseReconciler {
       log.debug({ action }, "carried out");
     }
     return changedCluster;
+  }
+
+  /** What the router added for the canary (a route's backendRef, the canary Ingress), then the canary itself. */
+  async #removeCanary(release: Release): Promise<void> {
+    try {
+      await this.#deps.routerFor(release).cleanup();
+    } catch (error) {
+      // The route is gone, and with it anything that pointed at the canary.
+      if (!isRouteNotFound(error)) throw error;
+    }
+    await this.#deps.workloads.removeCanary(release);
   }
 
   async #analyse(
@@ -398,4 +504,13 @@ export class ReleaseReconciler {
       log.info({ stage: after.currentStage.name, weight: after.currentStage.weight }, "entered stage");
     }
   }
+}
+
+function isFinished(status: ReleaseStatus | undefined): boolean {
+  return status?.phase !== undefined && terminalPhases.includes(status.phase);
+}
+
+/** Started and not finished: the release may have moved traffic, so deleting it must put it back. */
+function holdsTraffic(status: ReleaseStatus): boolean {
+  return status.startedAt !== undefined && !isFinished(status);
 }

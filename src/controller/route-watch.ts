@@ -3,16 +3,19 @@ import type { Logger } from "pino";
 import { Informer } from "../kube/index.ts";
 import type { TargetIndex, WatchedKind } from "./target-index.ts";
 
-// The routers' objects, watched so a weight someone else changes (a hand edit, another
+// The routers' objects (and the canary Services they send to), watched so a weight someone else changes (a hand edit, another
 // tool, a GitOps sync of the old manifest) is put back at once, not at the release's
 // next timer. Each event wakes the Releases that depend on the object (TargetIndex);
 // their reconcile reads the router and the engine asks for the weight again.
 // These caches are not part of readiness: a cluster without the Gateway API CRDs still
 // runs Releases of the other routers (the informer keeps retrying and says why).
 
-const WATCHED: { kind: WatchedKind; path: string }[] = [
+const WATCHED: { kind: WatchedKind; path: string; labelSelector?: string }[] = [
   { kind: "httproute", path: "/apis/gateway.networking.k8s.io/v1/httproutes" },
   { kind: "ingress", path: "/apis/networking.k8s.io/v1/ingresses" },
+  // Only the canary Services Glidepath made: one deleted mid-stage must take its share
+  // back to stable at once, not at the end of a long hold.
+  { kind: "service", path: "/api/v1/services", labelSelector: "app.kubernetes.io/managed-by=glidepath" },
 ];
 
 export interface RouteWatchOptions {
@@ -30,13 +33,14 @@ export class RouteWatch {
 
   constructor(options: RouteWatchOptions) {
     const namespaces = options.namespaces.length > 0 ? options.namespaces : [undefined];
-    for (const { kind, path } of WATCHED) {
+    for (const { kind, path, labelSelector } of WATCHED) {
       for (const namespace of namespaces) {
         const informer = new Informer<KubernetesObject>({
           kubeConfig: options.kubeConfig,
           path,
           logger: options.logger,
           ...(namespace ? { namespace } : {}),
+          ...(labelSelector ? { labelSelector } : {}),
         });
         informer.on((change) => {
           for (const key of options.targets.releasesWatching(kind, change.object)) options.wake(key);

@@ -1,13 +1,13 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Release } from "../api/index.ts";
-import { canaryDeploymentName, canaryIngressName } from "../workload/index.ts";
+import { canaryDeploymentName, canaryIngressName, canaryServiceName } from "../workload/index.ts";
 
 /** The kinds of object a Release depends on, each watched by its own informer. */
-export type WatchedKind = "deployment" | "httproute" | "ingress";
+export type WatchedKind = "deployment" | "httproute" | "ingress" | "service";
 
 /**
  * Which Releases care about which object: the stable and canary Deployments, the
- * HTTPRoute, the stable and canary Ingress. An event on one of them wakes exactly
+ * canary Service, the HTTPRoute, the stable and canary Ingress. An event on one of them wakes exactly
  * those Releases, so no scan is needed and a change someone else makes (a weight
  * edited by hand, a Deployment scaled) is noticed at once rather than at the next timer.
  */
@@ -60,6 +60,8 @@ function objectsOf(release: Release): string[] {
     indexKey("deployment", namespace, target),
     indexKey("deployment", namespace, canaryDeploymentName(target)),
   ];
+  const service = spec?.target?.service;
+  if (typeof service === "string") objects.push(indexKey("service", namespace, canaryServiceName(service)));
   const route = spec?.traffic?.gatewayAPI?.httpRoute;
   if (typeof route === "string") objects.push(indexKey("httproute", namespace, route));
   const ingress = spec?.traffic?.nginx?.ingress;

@@ -4,6 +4,7 @@ import { isBaking, isGAStage } from "./position.ts";
 import type { Action } from "./types.ts";
 import {
   canaryScaledDown,
+  canaryServiceProblem,
   desiredCanaryReplicas,
   routerHolds,
   runsImages,
@@ -33,23 +34,35 @@ export function converge(ctx: DecisionContext): Convergence {
 }
 
 function convergeCanary(ctx: DecisionContext): Convergence {
-  const { canary, stable } = ctx.observations;
+  const { canary, stable, canaryService } = ctx.observations;
   const { spec } = ctx.release;
   const actions: Action[] = [];
   let settled = true;
 
   const replicas = desiredCanaryReplicas(ctx);
-  if (!runsImages(canary, spec.images) || (replicas !== undefined && canary.desiredReplicas !== replicas)) {
+  const serviceProblem = canaryServiceProblem(ctx);
+  const missingService = serviceProblem !== undefined && !canaryService.exists;
+  if (
+    !runsImages(canary, spec.images) ||
+    (replicas !== undefined && canary.desiredReplicas !== replicas) ||
+    missingService
+  ) {
     // Where the replica split owns the count, new images keep it (never below one pod).
     const keep = Math.max(1, canary.exists ? canary.desiredReplicas : 1);
     actions.push({ type: "ensureCanary", images: spec.images, replicas: replicas ?? keep });
     settled = false;
-  } else if (!canary.ready) settled = false;
+  } else if (!canary.ready || serviceProblem) settled = false;
 
   // No stage until the canary is Ready, so the router is only ever pointed at a Ready canary.
   // (The replica split has nothing to point before the first stage: the one pod is the split.)
+  // A canary Service that cannot take traffic gets none: its share goes back to stable first,
+  // before the canary is ensured again (which may be what keeps failing).
   if (ctx.status.currentStage || !splitsByReplicas(ctx)) {
-    settled = convergeWeight(ctx, ctx.status.currentStage?.weight ?? 0, actions) && settled;
+    const weight = serviceProblem ? 0 : (ctx.status.currentStage?.weight ?? 0);
+    const weightActions: Action[] = [];
+    settled = convergeWeight(ctx, weight, weightActions) && settled;
+    if (serviceProblem) actions.unshift(...weightActions);
+    else actions.push(...weightActions);
   }
 
   // At GA the canary takes all traffic while stable rolls to the new version unloaded.

@@ -13,13 +13,15 @@ import { step } from "./lifecycle.ts";
 import { recordBlock, updateConditions, type BlockContext } from "./record.ts";
 import { isBaking, stageAt } from "./position.ts";
 import { parseDuration } from "../api/index.ts";
-import type { BlockedObservation, EngineResult, EngineInput } from "./types.ts";
-import { notReadySinceMs, workloadNotReady } from "./world.ts";
+import type { BlockedObservation, EngineInput, EngineResult } from "./types.ts";
+import { canaryServiceProblem, notReadySinceMs, workloadNotReady } from "./world.ts";
 
 /** Waiting for a workload or the router to converge. */
 export const CONVERGE_RETRY_MS = 5_000;
 /** Waiting for another release of the same target to finish. */
 export const BLOCKED_RETRY_MS = 30_000;
+/** Waiting for the canary Service's endpoints: no watch event says when they are ready. */
+export const SERVICE_RETRY_MS = 1_000;
 /** Waiting for a change window whose next opening is unknown. */
 export const WINDOW_RETRY_MS = 60_000;
 
@@ -106,7 +108,8 @@ function requeueAfter(ctx: DecisionContext, settled: boolean): number | undefine
     if (opensMs !== undefined && opensMs > nowMs) at(opensMs);
     else delays.push(WINDOW_RETRY_MS);
   }
-  if (!settled) delays.push(CONVERGE_RETRY_MS);
+  const waitingForService = phase !== "RollingBack" && !isBaking(ctx) && canaryServiceProblem(ctx);
+  if (!settled) delays.push(waitingForService ? SERVICE_RETRY_MS : CONVERGE_RETRY_MS);
   at(nextAnalysisAtMs(ctx));
 
   const current = status.currentStage;

@@ -1,7 +1,15 @@
 // The release state machine: decide(release, plan, observations) → status, actions,
 // when to look again. Pure; the controller observes and executes around it.
-export { decide, recordBlocked, BLOCKED_RETRY_MS, CONVERGE_RETRY_MS, WINDOW_RETRY_MS } from "./decide.ts";
+export {
+  decide,
+  recordBlocked,
+  BLOCKED_RETRY_MS,
+  CONVERGE_RETRY_MS,
+  SERVICE_RETRY_MS,
+  WINDOW_RETRY_MS,
+} from "./decide.ts";
 export { blockedBy, BLOCK_CLEARED_REASON } from "./record.ts";
+export { decideDeletion, DELETION_RETRY_MS } from "./deletion.ts";
 export type {
   Action,
   AlertObservation,
@@ -10,6 +18,7 @@ export type {
   EngineInput,
   EngineResult,
   Observations,
+  ServiceObservation,
   TrafficObservation,
   WorkloadObservation,
 } from "./types.ts";

@@ -242,7 +242,8 @@ export function updateConditions(ctx: DecisionContext): void {
             type: WORKLOADS_READY,
             status: "False",
             reason: notReady.reason,
-            message: `${notReady.workload} is not Ready${notReady.on} (${notReady.readiness})`,
+            message:
+              notReady.message ?? `${notReady.workload} is not Ready${notReady.on} (${notReady.readiness})`,
           }
         : {
             type: WORKLOADS_READY,
@@ -252,6 +253,10 @@ export function updateConditions(ctx: DecisionContext): void {
           },
     );
   }
+  announceCanaryService(
+    ctx,
+    wanted.find((condition) => condition.type === WORKLOADS_READY),
+  );
   setConditions(ctx, wanted);
 }
 
@@ -273,4 +278,37 @@ function setConditions(ctx: DecisionContext, wanted: Omit<Condition, "lastTransi
     (existing) => !wanted.some((condition) => condition.type === existing.type),
   );
   status.conditions = [...managed, ...others].slice(0, STATUS_LIMITS.conditions);
+}
+
+const CANARY_SERVICE_REASONS: readonly string[] = ["CanaryServiceMissing", "CanaryServiceNotReady"];
+
+/**
+ * A canary Service that cannot take traffic is said once when it is noticed and once when
+ * it is back; the WorkloadsReady condition in status remembers which was said last.
+ */
+function announceCanaryService(
+  ctx: DecisionContext,
+  workloads: Omit<Condition, "lastTransitionTime"> | undefined,
+): void {
+  const before = ctx.status.conditions.find((condition) => condition.type === WORKLOADS_READY);
+  const wasProblem = before !== undefined && CANARY_SERVICE_REASONS.includes(before.reason);
+  const isProblem = workloads !== undefined && CANARY_SERVICE_REASONS.includes(workloads.reason);
+  if (isProblem && before?.reason !== workloads.reason) {
+    ctx.announcements.push({
+      type: "emitEvent",
+      eventType: "Warning",
+      reason: workloads.reason,
+      message: clip(workloads.message, EVENT_MESSAGE_MAX),
+    });
+  } else if (wasProblem && !isProblem) {
+    const service = ctx.observations.canaryService;
+    // Not when a rollback or the bake merely stopped asking about it.
+    if (!service.exists || service.readyEndpoints === 0) return;
+    ctx.announcements.push({
+      type: "emitEvent",
+      eventType: "Normal",
+      reason: "CanaryServiceReady",
+      message: `the canary Service ${service.name} is back (${service.readyEndpoints} ready endpoints): the canary may take traffic again`,
+    });
+  }
 }

@@ -15,6 +15,7 @@ import {
   canaryName,
   canaryReady,
   canaryScaledDown,
+  canaryServiceProblem,
   readiness,
   stableName,
   stableOnNewVersion,
@@ -68,6 +69,11 @@ function stepCanaryStart(ctx: DecisionContext): void {
     );
     return;
   }
+  const serviceProblem = canaryServiceProblem(ctx);
+  if (serviceProblem) {
+    setMessage(ctx, `starting: waiting: ${serviceProblem.message}`);
+    return;
+  }
   advanceTo(ctx, 0, undefined, `the canary ${canaryName(ctx)} is Ready`);
 }
 
@@ -118,8 +124,12 @@ function advanceBlocker(ctx: DecisionContext, isGA: boolean): string | undefined
       ? `the stable ${stableName(ctx)} to be Ready on ${ctx.release.spec.version} (${readiness(stable)})`
       : undefined;
   }
-  // More traffic only ever goes to a Ready canary.
-  return canaryReady(ctx) ? undefined : `the canary ${canaryName(ctx)} to be Ready (${readiness(canary)})`;
+  // More traffic only ever goes to a Ready canary, through a Service that can take it.
+  if (!canaryReady(ctx)) return `the canary ${canaryName(ctx)} to be Ready (${readiness(canary)})`;
+  const serviceProblem = canaryServiceProblem(ctx);
+  return serviceProblem
+    ? `the canary Service ${ctx.observations.canaryService.name} to take traffic (${serviceProblem.readiness})`
+    : undefined;
 }
 
 /** Leaves the running stage (if any) for stage `target`, unless that stage waits for an approval. */

@@ -31,6 +31,20 @@ export interface TrafficObservation {
    * beside 3 stable holds 25%).
    */
   requestedWeight?: number;
+  /**
+   * The router's own object (the HTTPRoute) does not exist: nothing routes through it, so
+   * there is no weight to hold or restore. Said only while the Release is being deleted.
+   */
+  missing?: string;
+}
+
+/** The canary Service, which the Gateway API and NGINX routers send the canary's share to. */
+export interface ServiceObservation {
+  /** `<service>-canary`, for messages. */
+  name: string;
+  exists: boolean;
+  /** Ready addresses in its Endpoints: where the router's requests can actually go. */
+  readyEndpoints: number;
 }
 
 export interface AlertObservation {
@@ -69,6 +83,7 @@ export interface Observations {
   now: string;
   stable: WorkloadObservation;
   canary: WorkloadObservation;
+  canaryService: ServiceObservation;
   traffic: TrafficObservation;
   /**
    * Measurements taken since status.currentStage.lastAnalysisAt (older ones are ignored).
@@ -98,9 +113,13 @@ export type Action =
   | { type: "revertStable"; images: Record<string, string>; version?: string }
   /** Run the analysis now; its measurements come back in the next observations. */
   | { type: "runAnalysis"; subject: "canary" | "stable" }
+  /** Deleted Release: remove what the router added for the canary, then the canary Deployment and Service. */
+  | { type: "removeCanary" }
+  /** Deleted Release: traffic is back on stable, the Release may go (its finalizer is removed). */
+  | { type: "releaseFinalizer" }
   | {
       type: "notify";
-      event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused";
+      event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused" | "deleted";
       message: string;
     }
   | { type: "emitEvent"; eventType: "Normal" | "Warning"; reason: string; message: string };

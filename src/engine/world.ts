@@ -1,5 +1,5 @@
 import type { ReleaseStatus } from "../api/index.ts";
-import { phaseOf, qualifiedName, type DecisionContext } from "./context.ts";
+import { isTerminal, phaseOf, qualifiedName, type DecisionContext } from "./context.ts";
 import { isBaking, isGAStage } from "./position.ts";
 import type { WorkloadObservation } from "./types.ts";
 
@@ -64,6 +64,42 @@ export function canaryReady(ctx: DecisionContext): boolean {
   return canary.ready && runsImages(canary, ctx.release.spec.images);
 }
 
+/** The router sends the canary's share to the canary Service (Gateway API, NGINX); the replica split does not. */
+export function routesToCanaryService(ctx: DecisionContext): boolean {
+  return !splitsByReplicas(ctx);
+}
+
+export interface CanaryServiceProblem {
+  reason: "CanaryServiceMissing" | "CanaryServiceNotReady";
+  /** "the canary Service checkout-canary is missing". */
+  message: string;
+  readiness: string;
+}
+
+/**
+ * Why the canary Service cannot take traffic, if it cannot: it does not exist, or no
+ * Ready pod is behind it. No weight may go to the canary then.
+ */
+export function canaryServiceProblem(ctx: DecisionContext): CanaryServiceProblem | undefined {
+  if (!routesToCanaryService(ctx)) return undefined;
+  const service = ctx.observations.canaryService;
+  if (!service.exists) {
+    return {
+      reason: "CanaryServiceMissing",
+      message: `the canary Service ${service.name} is missing`,
+      readiness: "not found",
+    };
+  }
+  if (service.readyEndpoints === 0) {
+    return {
+      reason: "CanaryServiceNotReady",
+      message: `the canary Service ${service.name} has no ready endpoints`,
+      readiness: "0 ready endpoints",
+    };
+  }
+  return undefined;
+}
+
 export function canaryScaledDown(ctx: DecisionContext): boolean {
   const canary = ctx.observations.canary;
   return !canary.exists || canary.desiredReplicas === 0;
@@ -113,12 +149,14 @@ export function describeVersion(ref: VersionRef): string {
 }
 
 export interface NotReady {
-  reason: "CanaryNotReady" | "StableNotReady";
+  reason: "CanaryNotReady" | "StableNotReady" | CanaryServiceProblem["reason"];
   /** "the canary checkout-canary", "the stable checkout". */
   workload: string;
   /** " on 2.4.0", or empty. */
   on: string;
   readiness: string;
+  /** The condition's message, when "<workload> is not Ready (<readiness>)" would not say it. */
+  message?: string;
 }
 
 /** The workload the current step relies on that is not Ready, if any. */
@@ -144,6 +182,18 @@ export function workloadNotReady(ctx: DecisionContext): NotReady | undefined {
       workload: `the canary ${canaryName(ctx)}`,
       on: "",
       readiness: readiness(observations.canary),
+    };
+  }
+  // Asked only on the way forward: a finished release sends the canary nothing.
+  const forward = !isBaking(ctx) && !isTerminal(phaseOf(status));
+  const serviceProblem = forward ? canaryServiceProblem(ctx) : undefined;
+  if (serviceProblem) {
+    return {
+      reason: serviceProblem.reason,
+      workload: `the canary Service ${observations.canaryService.name}`,
+      on: "",
+      readiness: serviceProblem.readiness,
+      message: `${serviceProblem.message}: no traffic goes to the canary until it can take it`,
     };
   }
   if ((isBaking(ctx) || isGAStage(ctx)) && !(stableOnNewVersion(ctx) && stable.ready)) {

@@ -203,3 +203,8 @@ export class TargetError extends Error {
     this.reason = reason;
   }
 }
+
+/** The router's own object (an HTTPRoute, the stable Ingress) does not exist: there is no route to restore. */
+export function isRouteNotFound(error: unknown): error is TargetError {
+  return error instanceof TargetError && error.reason === "RouteNotFound";
+}

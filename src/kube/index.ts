@@ -15,8 +15,17 @@ export { LeaderElector } from "./leader-election.ts";
 export type { LeaderElectionOptions, LeadershipEnd } from "./leader-election.ts";
 export { RELEASE_PLURAL, ReleaseStatusWriter, StatusWriteError } from "./status-writer.ts";
 export type { ReleaseReadState, StatusWriteResult } from "./status-writer.ts";
+export { ReleaseFinalizers, hasRouteRestoreFinalizer } from "./finalizers.ts";
+export type { FinalizerAddResult, FinalizerOptions } from "./finalizers.ts";
 export { EventRecorder } from "./events.ts";
 export type { EventRecorderOptions, EventSubject, EventType } from "./events.ts";
-export { apiError, apiStatusCode, describeApiError, isConflict, isNotFound } from "./errors.ts";
+export {
+  apiError,
+  apiStatusCode,
+  describeApiError,
+  isConflict,
+  isNotFound,
+  isRouteNotFound,
+} from "./errors.ts";
 export { formatMicroTime, parseMicroTime, toMicroTime } from "./micro-time.ts";
 export type { BackoffPolicy } from "./backoff.ts";

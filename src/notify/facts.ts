@@ -38,6 +38,8 @@ const EVENT_TEXT: Record<NotificationEvent, { verb: string; phase: string; sever
   paused: { verb: "paused", phase: "Paused", severity: "warning" },
   awaitingApproval: { verb: "waits for approval", phase: "AwaitingApproval", severity: "info" },
   succeeded: { verb: "succeeded", phase: "Succeeded", severity: "info" },
+  // Not a phase the Release records: it is gone once its traffic is back on stable.
+  deleted: { verb: "deleted mid-release, traffic back on stable", phase: "Deleted", severity: "warning" },
 };
 
 export function describeNotification(notification: Notification, now: Date): NotificationFacts {

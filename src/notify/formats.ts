@@ -16,6 +16,7 @@ const SLACK_EMOJI: Record<NotificationFacts["event"], string> = {
   paused: ":double_vertical_bar:",
   awaitingApproval: ":raised_hand:",
   succeeded: ":white_check_mark:",
+  deleted: ":wastebasket:",
 };
 
 /** Slack's mrkdwn needs &, < and > escaped; nothing else is special in plain text. */
@@ -88,6 +89,7 @@ export const NOTIFICATION_ALERT_NAMES: Record<NotificationFacts["event"], string
   paused: "GlidepathReleasePaused",
   awaitingApproval: "GlidepathReleaseAwaitingApproval",
   succeeded: "GlidepathReleaseSucceeded",
+  deleted: "GlidepathReleaseDeleted",
 };
 
 /**

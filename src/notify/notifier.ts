@@ -42,7 +42,7 @@ interface Channel {
 }
 
 /** Events a notifier gets unless it lists its own: on-call paging is for trouble only. */
-const DEFAULT_ALERTMANAGER_EVENTS: NotificationEvent[] = ["rolledBack", "failed"];
+const DEFAULT_ALERTMANAGER_EVENTS: NotificationEvent[] = ["rolledBack", "failed", "deleted"];
 
 export class OnCallNotifier implements Notifier {
   readonly #channels: Channel[];

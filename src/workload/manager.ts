@@ -2,7 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { AppsV1Api, CoreV1Api, V1Deployment, V1Service } from "@kubernetes/client-node";
-import type { WorkloadObservation } from "../engine/types.ts";
+import { RELEASE_KIND } from "../api/index.ts";
+import type { ServiceObservation, WorkloadObservation } from "../engine/types.ts";
 import { TargetError, apiError, apiStatusCode, isConflict, isNotFound } from "../kube/errors.ts";
 import { buildCanary } from "./canary.ts";
 import type { CanaryObjects } from "./canary.ts";
@@ -11,6 +12,7 @@ import type { HealthOptions } from "./health.ts";
 import {
   RELEASE_LABEL,
   canaryDeploymentName,
+  canaryServiceName,
   isOwnedByARelease,
   releaseKey,
   releaseNamespace,
@@ -135,6 +137,63 @@ export class WorkloadManager {
     return this.#patchStable(release, images, version, "reverting");
   }
 
+  /**
+   * The canary Service and how many Ready addresses its Endpoints hold: what the routers
+   * send the canary's share to.
+   */
+  async observeCanaryService(release: ReleaseRef): Promise<ServiceObservation> {
+    const namespace = releaseNamespace(release);
+    const name = canaryServiceName(release.spec.target.service);
+    const context = `Release ${releaseKey(release)}: observing the canary Service ${namespace}/${name}`;
+    const [service, endpoints] = await Promise.all([
+      this.#read(() => this.#core.readNamespacedService({ name, namespace }), context),
+      this.#read(
+        () => this.#core.readNamespacedEndpoints({ name, namespace }),
+        `${context}: reading its Endpoints`,
+      ),
+    ]);
+    const readyEndpoints = (endpoints?.subsets ?? []).reduce(
+      (sum, subset) => sum + (subset.addresses?.length ?? 0),
+      0,
+    );
+    return { name, exists: service !== undefined, readyEndpoints: service ? readyEndpoints : 0 };
+  }
+
+  /**
+   * Deletes the canary Deployment and Service of a deleted Release (the garbage collector
+   * would too, but only once the Release is gone: this way they are gone before it).
+   */
+  async removeCanary(release: ReleaseRef): Promise<void> {
+    const namespace = releaseNamespace(release);
+    const deployment = canaryDeploymentName(release.spec.target.deployment);
+    const service = canaryServiceName(release.spec.target.service);
+    const context = `Release ${releaseKey(release)}: removing the canary`;
+    const [existingDeployment, existingService] = await Promise.all([
+      this.#read(() => this.#apps.readNamespacedDeployment({ name: deployment, namespace }), context),
+      this.#read(() => this.#core.readNamespacedService({ name: service, namespace }), context),
+    ]);
+    // Only what this Release owns: a later Release may have taken the canary over already.
+    if (existingDeployment && ownedBy(existingDeployment, release)) {
+      await this.#deleteDeployment(
+        existingDeployment,
+        `${context} Deployment ${namespace}/${deployment}: deleting it`,
+      );
+    }
+    if (existingService && ownedBy(existingService, release)) {
+      const uid = existingService.metadata?.uid;
+      try {
+        await this.#core.deleteNamespacedService({
+          name: service,
+          namespace,
+          body: { preconditions: uid ? { uid } : undefined },
+        });
+      } catch (error) {
+        if (!isNotFound(error) && !isConflict(error))
+          throw apiError(`${context} Service ${namespace}/${service}`, error);
+      }
+    }
+  }
+
   /** The stable or canary Deployment and its own Pods, as the engine sees them. */
   async observe(release: ReleaseRef, role: WorkloadRole): Promise<WorkloadObservation> {
     const namespace = releaseNamespace(release);
@@ -216,7 +275,10 @@ export class WorkloadManager {
       assertManaged(existing, context);
       if (!isDeepStrictEqual(plain(existing.spec?.selector), plain(desiredSpec.selector))) {
         // A Deployment's selector is immutable: the old canary goes, a new one is made.
-        await this.#deleteDeployment(existing, context);
+        await this.#deleteDeployment(
+          existing,
+          `${context}: deleting the old canary (its selector cannot change)`,
+        );
         await sleep(200 * attempt);
         if (last)
           throw new Error(`${context}: the old canary, whose selector differs, is still being deleted`);
@@ -237,7 +299,8 @@ export class WorkloadManager {
     }
   }
 
-  async #deleteDeployment(existing: V1Deployment, context: string): Promise<void> {
+  /** Deletes this Deployment (by uid, so not one made since under its name); `action` names it in errors. */
+  async #deleteDeployment(existing: V1Deployment, action: string): Promise<void> {
     const { name = "", namespace = "", uid } = existing.metadata ?? {};
     try {
       await this.#apps.deleteNamespacedDeployment({
@@ -248,7 +311,7 @@ export class WorkloadManager {
       });
     } catch (error) {
       if (!isNotFound(error) && !isConflict(error)) {
-        throw apiError(`${context}: deleting the old canary (its selector cannot change)`, error);
+        throw apiError(action, error);
       }
     }
   }
@@ -298,6 +361,17 @@ export class WorkloadManager {
       throw apiError(context, error);
     }
   }
+}
+
+/** The object's controller owner is this Release (by uid when the Release has one). */
+function ownedBy(object: V1Deployment | V1Service, release: ReleaseRef): boolean {
+  return (object.metadata?.ownerReferences ?? []).some(
+    (owner) =>
+      owner.controller === true &&
+      owner.kind === RELEASE_KIND &&
+      owner.name === release.metadata.name &&
+      (release.metadata.uid === undefined || owner.uid === release.metadata.uid),
+  );
 }
 
 /** A canary name that something other than Glidepath uses is not ours to overwrite. */

@@ -11,7 +11,7 @@ import {
   type ReleaseStatus,
   type Verdict,
 } from "../../../src/api/index.ts";
-import type { Observations, WorkloadObservation } from "../../../src/engine/index.ts";
+import type { Observations, ServiceObservation, WorkloadObservation } from "../../../src/engine/index.ts";
 
 // Small builders for engine scenarios: a release parsed by the real schema, its
 // plan resolved by the real validator against the shipped strategy file, and
@@ -116,12 +116,18 @@ export function aReadyCanary(overrides: Partial<WorkloadObservation> = {}): Work
   };
 }
 
+/** The canary Service with a Ready pod behind it (or as told). */
+export function aCanaryService(overrides: Partial<ServiceObservation> = {}): ServiceObservation {
+  return { name: "checkout-canary", exists: true, readyEndpoints: 4, ...overrides };
+}
+
 /** A healthy cluster before the release: stable 2.3.1, no canary, everything on stable, window open. */
 export function observationsAt(nowMs: number, overrides: Partial<Observations> = {}): Observations {
   return {
     now: iso(nowMs),
     stable: aStable(),
     canary: noCanary(),
+    canaryService: aCanaryService(),
     traffic: { canaryWeight: 0, verified: true },
     measurements: [],
     alerts: [],

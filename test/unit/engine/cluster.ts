@@ -32,6 +32,10 @@ export interface Cluster {
   replicaSplit: boolean;
   /** The weight last asked, which the replica split only approximates. */
   requestedWeight?: number;
+  /** The canary Service exists (ensureCanary makes it). */
+  canaryService: boolean;
+  /** Creating the canary Service fails (no permission, the Service IP range full). */
+  canaryServiceFails: boolean;
 }
 
 export function aCluster(stable: WorkloadObservation = aStable()): Cluster {
@@ -43,6 +47,8 @@ export function aCluster(stable: WorkloadObservation = aStable()): Cluster {
     canaryCrashLoop: false,
     canaryNeverReady: false,
     replicaSplit: false,
+    canaryService: false,
+    canaryServiceFails: false,
   };
 }
 
@@ -59,7 +65,16 @@ export function carryOut(
   for (const action of actions) {
     switch (action.type) {
       case "ensureCanary":
-        next = { ...next, canary: canaryPods(next, action.images, action.replicas) };
+        next = {
+          ...next,
+          canary: canaryPods(next, action.images, action.replicas),
+          canaryService: next.canaryService || !next.canaryServiceFails,
+        };
+        break;
+      case "removeCanary":
+        next = { ...next, canary: noCanary(), canaryService: false };
+        break;
+      case "releaseFinalizer":
         break;
       case "scaleCanary":
         next = { ...next, canary: canaryPods(next, next.canary.images, action.replicas) };
@@ -183,6 +198,11 @@ export function observe(cluster: Cluster, nowMs: number, extras: WorldExtras = {
     now: iso(nowMs),
     stable: cluster.stable,
     canary: cluster.canary,
+    canaryService: {
+      name: "checkout-canary",
+      exists: cluster.canaryService,
+      readyEndpoints: cluster.canaryService && cluster.canary.exists ? cluster.canary.readyReplicas : 0,
+    },
     traffic: cluster.replicaSplit
       ? {
           canaryWeight: reachedCanaryWeight(

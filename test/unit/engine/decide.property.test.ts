@@ -44,7 +44,8 @@ interface RandomTick {
   verdictRolls: number[];
   command: Command;
   alert: boolean;
-  crash: "none" | "canary" | "stable" | "stall";
+  /** "service": the canary Service is deleted and cannot be made again (no permission, no IP left). */
+  crash: "none" | "canary" | "stable" | "stall" | "service";
   window: "open" | "closed" | "frozen";
   blocked: boolean;
 }
@@ -91,6 +92,7 @@ const tickArb: fc.Arbitrary<RandomTick> = fc.record({
     { arbitrary: fc.constant("canary" as const), weight: 1 },
     { arbitrary: fc.constant("stable" as const), weight: 1 },
     { arbitrary: fc.constant("stall" as const), weight: 1 },
+    { arbitrary: fc.constant("service" as const), weight: 1 },
   ),
   window: fc.oneof(
     { arbitrary: fc.constant("open" as const), weight: 12 },
@@ -289,10 +291,20 @@ function checkInvariants(
     expect(newEntries.at(-1)?.to).toBe(phaseOf(status));
     newEntries.slice(1).forEach((entry, index) => expect(entry.from).toBe(newEntries[index]?.to));
   }
+  const isServiceEvent = (reason: string) => reason.startsWith("CanaryService");
   const phaseEvents = result.actions.filter(
-    (action) => action.type === "emitEvent" && action.reason !== "StageEntered",
+    (action) =>
+      action.type === "emitEvent" && action.reason !== "StageEntered" && !isServiceEvent(action.reason),
   );
   expect(phaseEvents).toHaveLength(added);
+  // The canary Service is said to be missing (or back) once, when WorkloadsReady says so first.
+  const workloadsReason = (s: ReleaseStatus | undefined) =>
+    s?.conditions.find((condition) => condition.type === "WorkloadsReady")?.reason;
+  const serviceEvents = result.actions.filter(
+    (action) => action.type === "emitEvent" && isServiceEvent(action.reason),
+  );
+  if (workloadsReason(status) === workloadsReason(before)) expect(serviceEvents).toEqual([]);
+  expect(serviceEvents.length).toBeLessThanOrEqual(1);
 
   // No stage is skipped unless a person promoted in this very reconcile.
   const stageIndex = (name: string) =>
@@ -329,12 +341,20 @@ function expectRolledBack(
   expect(observations.stable.version).toBe(status.previous?.version);
 }
 
-/** Canary weights only rise; they drop, to 0 and for good, only on rollback or once stable took over. */
+/**
+ * Canary weights only rise; they drop, to 0 and for good, only on rollback or once stable
+ * took over — or, until it can take traffic again, while the canary Service cannot (missing,
+ * or no Ready pod behind it): no weight ever goes to a Service that cannot take it.
+ */
 function trackWeights(run: Run, result: EngineResult, observations: Observations): Run {
   let { highestWeight, weightWithdrawn } = run;
+  const service = observations.canaryService;
+  const serviceDown =
+    run.release.spec.traffic.replicas === undefined && (!service.exists || service.readyEndpoints === 0);
   for (const action of result.actions) {
     if (action.type !== "setWeight") continue;
     if (action.canaryWeight > 0) {
+      expect(serviceDown).toBe(false);
       expect(weightWithdrawn).toBe(false);
       expect(action.canaryWeight).toBeGreaterThanOrEqual(highestWeight);
       // More traffic only ever goes to a canary seen Ready on the new images.
@@ -345,6 +365,7 @@ function trackWeights(run: Run, result: EngineResult, observations: Observations
       highestWeight = action.canaryWeight;
     } else if (highestWeight > 0) {
       const phase = phaseOf(result.status);
+      if (serviceDown && phase !== "RollingBack" && result.status.bakeStartedAt === undefined) continue;
       expect(phase === "RollingBack" || result.status.bakeStartedAt !== undefined).toBe(true);
       weightWithdrawn = true;
     }
@@ -357,6 +378,7 @@ function troubleFor(step: RandomTick, release: Release) {
   return (cluster: Cluster): Cluster => {
     if (step.crash === "canary") return crashCanary(cluster);
     if (step.crash === "stall") return stallCanary(cluster);
+    if (step.crash === "service") return { ...cluster, canaryService: false, canaryServiceFails: true };
     if (step.crash === "stable" && cluster.stable.version === release.spec.version)
       return crashStable(cluster);
     return cluster;

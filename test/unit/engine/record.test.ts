@@ -67,7 +67,11 @@ describe("given decide has just run", () => {
       release: { ...release, status: started.status },
       plan: planFor(release),
       observations: observe(
-        { ...aCluster(), canary: { ...aCluster().stable, images: release.spec.images, version: "2.4.0" } },
+        {
+          ...aCluster(),
+          canary: { ...aCluster().stable, images: release.spec.images, version: "2.4.0" },
+          canaryService: true,
+        },
         T0 + 30 * SECOND,
       ),
     });
