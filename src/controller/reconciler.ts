@@ -33,6 +33,7 @@ import { MeasurementInbox } from "./measurement-inbox.ts";
 import {
   hasRouteRestoreFinalizer,
   isRouteNotFound,
+  parseObjectKey,
   type ReleaseFinalizers,
   type ReleaseStatusWriter,
 } from "../kube/index.ts";
@@ -101,8 +102,7 @@ export class ReleaseReconciler {
   async reconcile(key: string): Promise<ReconcileOutcome> {
     const raw = this.#deps.releases.get(key) as Release | undefined;
     if (!raw) {
-      this.#measurements.forget(key);
-      this.#blocks.forget(key);
+      this.#forget(key);
       return {};
     }
     const log = this.#deps.logger.child(releaseLogFields(raw));
@@ -112,8 +112,7 @@ export class ReleaseReconciler {
     const { release, plan } = validation;
     // A finished release never changes again (decide() agrees): no need to look at the cluster.
     if (isFinished(release.status)) {
-      this.#measurements.forget(key);
-      this.#blocks.forget(key);
+      this.#forget(key);
       // Its finalizer, if a crash came between the last status write and its removal.
       if (hasRouteRestoreFinalizer(raw)) await this.#deps.finalizers.remove(raw);
       return {};
@@ -249,8 +248,7 @@ export class ReleaseReconciler {
    */
   async #reconcileDeletion(key: string, raw: Release, log: Logger): Promise<ReconcileOutcome> {
     if (!hasRouteRestoreFinalizer(raw)) {
-      this.#measurements.forget(key);
-      this.#blocks.forget(key);
+      this.#forget(key);
       return {};
     }
     const validation = this.#validate(raw);
@@ -262,7 +260,7 @@ export class ReleaseReconciler {
       log.warn({ issues: validation.issues }, message);
       void this.#deps.events.record(raw, "Warning", "Deleted", message);
       await this.#deps.finalizers.remove(raw);
-      this.#measurements.forget(key);
+      this.#forget(key);
       return {};
     }
     const { release, plan } = validation;
@@ -412,11 +410,7 @@ export class ReleaseReconciler {
           break;
         case "releaseFinalizer":
           await this.#deps.finalizers.remove(release);
-          this.#measurements.forget(key);
-          this.#deps.metrics.canaryWeight.remove({
-            namespace: release.metadata.namespace ?? "",
-            release: release.metadata.name,
-          });
+          this.#forget(key);
           log.info("finalizer removed: the Release may go");
           break;
         case "runAnalysis":
@@ -474,6 +468,14 @@ export class ReleaseReconciler {
       this.#deps.metrics.measurements.inc({ metric: measurement.metric, verdict: measurement.verdict });
     }
     this.#measurements.add(key, round);
+  }
+
+  /** A Release that is gone, finished or going: nothing of it stays in memory or in /metrics. */
+  #forget(key: string): void {
+    this.#measurements.forget(key);
+    this.#blocks.forget(key);
+    const { namespace, name } = parseObjectKey(key);
+    this.#deps.metrics.canaryWeight.remove({ namespace: namespace ?? "", release: name });
   }
 
   #recordMetrics(release: Release, status: ReleaseStatus): void {
