@@ -225,12 +225,24 @@ function noteScaling(ctx: DecisionContext, previous: Previous): void {
   const last = ctx.status.stableChanges?.findLast((change) => change.kind === "replicas")?.replicas;
   const before = last ?? previous.replicas;
   if (before === undefined || before === stable.desiredReplicas) return;
-  const by = stable.writers?.replicas;
+  const by = replicasWriter(ctx);
   note(ctx, "replicas", "StableScaled", {
     message: `the stable Deployment ${stableRef(ctx)} was scaled from ${before} to ${stable.desiredReplicas} replicas${by ? ` by ${by}` : ""}: not a change of what runs, so the release goes on (the canary is sized from it)`,
     replicas: stable.desiredReplicas,
     ...(by === undefined ? {} : { by }),
   });
+}
+
+/**
+ * Who scaled stable, if the API server recorded it: a scale through the /scale subresource
+ * (kubectl scale, an HPA) leaves spec.replicas with its old manager before Kubernetes 1.22,
+ * so a manager that last wrote before the release started did not make this change.
+ */
+function replicasWriter(ctx: DecisionContext): string | undefined {
+  const writers = ctx.observations.stable.writers;
+  const startedAt = ctx.status.startedAt;
+  if (!writers?.replicas || !writers.replicasAt || startedAt === undefined) return undefined;
+  return Date.parse(writers.replicasAt) >= Date.parse(startedAt) - 1_000 ? writers.replicas : undefined;
 }
 
 function note(

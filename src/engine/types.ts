@@ -15,6 +15,8 @@ export interface FieldWriters {
   /** The newest write to the pod template by anyone but Glidepath. */
   template?: string;
   replicas?: string;
+  /** When that manager last wrote (managedFields time): scaling through /scale leaves no entry before Kubernetes 1.22. */
+  replicasAt?: string;
 }
 
 /** A Deployment as the engine needs to see it. */

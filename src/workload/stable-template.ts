@@ -58,7 +58,12 @@ export function fieldWriters(entries: readonly V1ManagedFieldsEntry[]): FieldWri
     const manager = entry.manager;
     if (manager === undefined) continue;
     const spec = child(entry.fieldsV1 as Fields | undefined, "f:spec");
-    if (child(spec, "f:replicas")) writers.replicas = manager;
+    if (child(spec, "f:replicas")) {
+      writers.replicas = manager;
+      const time = entryTime(entry);
+      if (time > 0) writers.replicasAt = new Date(time).toISOString();
+      else delete writers.replicasAt;
+    }
     const template = child(spec, "f:template");
     if (!template) continue;
     if (manager !== GLIDEPATH_FIELD_MANAGER) writers.template = manager;

@@ -146,6 +146,9 @@ describe.concurrent("someone edits the stable Deployment during a release", () =
           message: expect.stringContaining("scaled from 2 to 5 replicas"),
         }),
       ]);
+      // kubectl scale goes through /scale, which on this 1.20 API server leaves spec.replicas with
+      // the manager that created the Deployment: that one is not blamed for the change.
+      expect(end.status?.stableChanges?.[0]?.by).toBeUndefined();
       expect(condition(end, "StableDrifted")?.status).toBe("False");
       expect((await scenario.events(name)).map((event) => event.reason)).toContain("StableScaled");
     }));

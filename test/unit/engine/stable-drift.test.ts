@@ -203,7 +203,7 @@ describe("given a release at its 10% stage over stable 2.3.1", () => {
         stable: {
           ...atTen.cluster.stable,
           desiredReplicas: 8,
-          writers: { images: {}, replicas: "kubectl-scale" },
+          writers: { images: {}, replicas: "kubectl-scale", replicasAt: iso(atTen.nowMs) },
         },
       },
     });
@@ -222,6 +222,25 @@ describe("given a release at its 10% stage over stable 2.3.1", () => {
     const end = runUntil(scaled, isTerminal, {}, 1000);
     expect(statusOf(end).phase).toBe("Succeeded");
     expect(statusOf(end).stableChanges).toHaveLength(1);
+  });
+
+  it("when the scale left no field manager (the /scale subresource before Kubernetes 1.22), then it names nobody", () => {
+    const atTen = runUntil(simulation(), inStage("early-adopter"), {}, 1000);
+    const scaled = tick(atTen, {
+      advanceMs: SECOND,
+      cluster: {
+        stable: {
+          ...atTen.cluster.stable,
+          desiredReplicas: 8,
+          // The manager that created the Deployment, long before the release.
+          writers: { images: {}, replicas: "helm", replicasAt: iso(atTen.nowMs - 60 * MINUTE) },
+        },
+      },
+    });
+    const note = statusOf(scaled).stableChanges?.[0];
+    expect(note).toMatchObject({ kind: "replicas", replicas: 8 });
+    expect(note?.by).toBeUndefined();
+    expect(note?.message).toContain("scaled from 4 to 8 replicas: not a change of what runs");
   });
 
   it("when the unexpected image was written by Glidepath itself, then it is not someone else's edit", () => {

@@ -96,6 +96,7 @@ describe("who wrote stable's fields", () => {
       images: { checkout: "kubectl-set", envoy: "helm" },
       version: "glidepath",
       replicas: "helm",
+      replicasAt: "2026-03-01T09:00:00.000Z",
       template: "kubectl-set",
     });
   });
