@@ -130,6 +130,45 @@ describe.concurrent("someone edits the stable Deployment during a release", () =
       expect(await stableImage(scenario)).toBe(imageOf("2.4.0"));
     }));
 
+  it("a hotfix on the promoted stable during the bake pauses it too; an abort then restores what ran before", () =>
+    withService("drift-bake", {}, async (scenario) => {
+      const name = "checkout-2-4-0";
+      await scenario.release(name, "2.4.0", {
+        stages: [
+          { name: "canary", weight: 10, hold: "2s", minMeasurements: 1 },
+          { name: "ga", weight: 100, hold: "0s" },
+        ],
+        bake: "5m",
+      });
+      await scenario.waitForRelease(name, "baking", (release) => release.status?.phase === "Baking");
+      expect(await stableImage(scenario)).toBe(imageOf("2.4.0"));
+
+      await setImageByHand(scenario);
+      const paused = await scenario.waitForPhase(name, ["Paused", ...FINISHED], { timeoutMs: 30_000 });
+      expect(paused.status?.phase, paused.status?.message).toBe("Paused");
+      expect(paused.status?.message).toContain(
+        `changed by kubectl-set: container checkout: ${imageOf("2.4.0")} → ${HOTFIX}`,
+      );
+      // Analysis of stable goes on; the promotion is not put back over the hotfix.
+      const held = await scenario.waitForRelease(
+        name,
+        "more analysis rounds while paused",
+        (release) => passes(release) >= passes(paused) + 2,
+      );
+      expect(held.status?.phase).toBe("Paused");
+      expect(await stableImage(scenario)).toBe(HOTFIX);
+
+      await scenario.control(name, { abort: { by: "carol", at: new Date().toISOString() } });
+      const end = await scenario.waitForPhase(name, FINISHED);
+      expect(end.status?.phase, end.status?.message).toBe("RolledBack");
+      // The release had promoted stable: its rollback restores what stable ran before it.
+      expect(end.status?.rollback?.restored).toEqual({
+        version: STABLE_VERSION,
+        images: { checkout: imageOf(STABLE_VERSION) },
+      });
+      expect(await stableImage(scenario)).toBe(imageOf(STABLE_VERSION));
+    }));
+
   it("scaling stable from 2 to 5 is noted and the release goes on", () =>
     withService("drift-scale", {}, async (scenario) => {
       const name = "checkout-2-4-0";
