@@ -326,6 +326,13 @@ export const controlSchema = z
       .array(z.object({ by: personSchema, at: timestampSchema, comment: z.string().max(1000).optional() }))
       .max(20)
       .optional(),
+    resume: z
+      .object({ by: personSchema, at: timestampSchema })
+      .optional()
+      .describe(
+        "Go on after the controller paused the release because someone else edited the stable Deployment: " +
+          "accept stable as it is now.",
+      ),
   })
   .describe("Commands from people, written by the glidepath CLI.");
 
@@ -395,6 +402,7 @@ export const STATUS_LIMITS = {
   measurementsPerStage: 10,
   transitions: 50,
   conditions: 8,
+  stableChanges: 10,
 } as const;
 
 export const measurementSchema = z.object({
@@ -458,6 +466,37 @@ const versionRefSchema = z.object({
   images: z.record(z.string(), z.string()),
 });
 
+/** stable's pod template apart from its images and version label, hashed (src/workload/stable-template.ts). */
+const templateHashSchema = z.string().max(64);
+
+const previousSchema = versionRefSchema.extend({
+  replicas: z.int().min(0).optional().describe("stable's replicas when the release started."),
+  template: templateHashSchema
+    .optional()
+    .describe(
+      "Hash of stable's pod template apart from images and the version label, as this release expects it: " +
+        "any other change is someone else's.",
+    ),
+});
+
+export const stableChangeKinds = ["images", "template", "replicas", "accepted", "restored"] as const;
+
+/** A change to the stable Deployment that Glidepath did not make, as the release noted it. */
+export const stableChangeSchema = z.object({
+  at: timestampSchema,
+  kind: z.enum(stableChangeKinds),
+  by: z
+    .string()
+    .max(256)
+    .optional()
+    .describe(
+      "Who: the field manager that last wrote the changed field (metadata.managedFields), or the person who accepted it.",
+    ),
+  replicas: z.int().min(0).optional().describe("kind replicas: the new count."),
+  message: z.string().max(1024),
+});
+export type StableChange = z.infer<typeof stableChangeSchema>;
+
 export const releaseStatusSchema = z.object({
   phase: z.enum(releasePhases).optional(),
   message: z.string().max(2048).optional(),
@@ -474,7 +513,36 @@ export const releaseStatusSchema = z.object({
     })
     .optional(),
   stages: z.array(stageRecordSchema).max(STATUS_LIMITS.stages).default([]),
-  previous: versionRefSchema.optional().describe("What a rollback restores, captured before any change."),
+  previous: previousSchema
+    .optional()
+    .describe(
+      "What stable ran just before this release touched it: what a rollback restores. Captured at the start; " +
+        "replaced by what stable runs when a person accepts someone else's edit before the promotion.",
+    ),
+  stableDrift: z
+    .object({
+      detectedAt: timestampSchema,
+      by: z.string().max(256).optional(),
+      message: z.string().max(1024),
+      images: z.record(z.string(), z.string()).describe("What stable ran when the edit was seen."),
+      version: z.string().max(128).optional(),
+      template: templateHashSchema.optional(),
+      resumeSeen: timestampSchema.optional().describe("spec.control.resume.at when the edit was seen."),
+      promoteSeen: timestampSchema.optional().describe("spec.control.promote.at when the edit was seen."),
+      accepted: z
+        .object({ by: personSchema, at: timestampSchema })
+        .optional()
+        .describe("A person let the release go on after the promotion: it puts its version back on stable."),
+    })
+    .optional()
+    .describe(
+      "An edit of the stable Deployment by someone else that the release is paused on, until a person resumes or promotes it.",
+    ),
+  stableChanges: z
+    .array(stableChangeSchema)
+    .max(STATUS_LIMITS.stableChanges)
+    .optional()
+    .describe("Changes to the stable Deployment that Glidepath did not make, noted during the release."),
   promotedAt: timestampSchema.optional().describe("When the stable Deployment got the new images."),
   bakeStartedAt: timestampSchema.optional(),
   rollback: z

@@ -85,7 +85,19 @@ export function planControl(release: Release, request: ControlRequest): ControlD
         `paused release ${name}; analysis goes on and a failure still rolls back`,
         request.reason,
       );
-    case "resume":
+    case "resume": {
+      // A release the controller paused because someone else edited stable goes on only
+      // with a person's word, which spec.control.resume carries (who and when).
+      const drift = release.status?.stableDrift;
+      const acceptDrift =
+        drift && !drift.accepted ? { resume: { by: request.by, at: request.at } } : undefined;
+      if (acceptDrift && !control.paused)
+        return patch(
+          release,
+          request,
+          acceptDrift,
+          `resumed release ${name} over an edit of its stable Deployment: ${drift?.message ?? ""}`,
+        );
       if (!control.paused) {
         if (phase === "Paused")
           return refuse(
@@ -95,7 +107,8 @@ export function planControl(release: Release, request: ControlRequest): ControlD
           );
         return { kind: "noop", summary: `release ${name} is not paused` };
       }
-      return patch(release, request, { paused: null }, `resumed release ${name}`);
+      return patch(release, request, { paused: null, ...acceptDrift }, `resumed release ${name}`);
+    }
     case "promote": {
       const pending = control.promote && control.promote.at !== release.status?.handledPromoteAt;
       if (pending && Boolean(control.promote?.full) === request.full)

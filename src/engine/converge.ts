@@ -1,5 +1,6 @@
 import { isTerminal, phaseOf, type DecisionContext } from "./context.ts";
 import { stableNeedsRevert } from "./rollback.ts";
+import { unacceptedDrift } from "./stable-watch.ts";
 import { isBaking, isGAStage } from "./position.ts";
 import type { Action } from "./types.ts";
 import {
@@ -65,8 +66,9 @@ function convergeCanary(ctx: DecisionContext): Convergence {
     else actions.push(...weightActions);
   }
 
-  // At GA the canary takes all traffic while stable rolls to the new version unloaded.
-  if (isGAStage(ctx)) {
+  // At GA the canary takes all traffic while stable rolls to the new version unloaded;
+  // never over someone else's edit a person has not seen.
+  if (isGAStage(ctx) && !unacceptedDrift(ctx)) {
     if (!stableOnNewVersion(ctx)) {
       actions.push({ type: "promoteStable", images: spec.images, version: spec.version });
       settled = false;
@@ -80,10 +82,13 @@ function convergePromoted(ctx: DecisionContext): Convergence {
   const { spec } = ctx.release;
   const actions: Action[] = [];
   let settled = true;
-  if (!stableOnNewVersion(ctx)) {
-    actions.push({ type: "promoteStable", images: spec.images, version: spec.version });
-    settled = false;
-  } else if (!stable.ready) settled = false;
+  // While someone else's edit holds the release, stable is left as they made it.
+  if (!unacceptedDrift(ctx)) {
+    if (!stableOnNewVersion(ctx)) {
+      actions.push({ type: "promoteStable", images: spec.images, version: spec.version });
+      settled = false;
+    } else if (!stable.ready) settled = false;
+  }
   const trafficOnStable = convergeWeight(ctx, 0, actions);
   settled = trafficOnStable && settled;
   // Scale the canary down only once the router confirms it gets nothing, so no request is dropped.

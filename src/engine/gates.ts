@@ -61,9 +61,13 @@ function start(ctx: DecisionContext, passingClosedWindow: boolean): void {
     );
     return;
   }
+  // Exactly what stable ran before this release could touch it: what a rollback restores,
+  // and what someone else's edit is told apart from.
   status.previous ??= {
     ...(stable.version === undefined ? {} : { version: stable.version }),
     images: { ...stable.images },
+    replicas: stable.desiredReplicas,
+    ...(stable.templateHash === undefined ? {} : { template: stable.templateHash }),
   };
   status.startedAt = ctx.now;
   if (passingClosedWindow) {

@@ -10,8 +10,10 @@ export {
 } from "./decide.ts";
 export { blockedBy, BLOCK_CLEARED_REASON } from "./record.ts";
 export { decideDeletion, DELETION_RETRY_MS } from "./deletion.ts";
+export { GLIDEPATH_FIELD_MANAGER } from "./types.ts";
 export type {
   Action,
+  FieldWriters,
   AlertObservation,
   BlockedObservation,
   ChangeWindowObservation,

@@ -3,6 +3,7 @@ import { isTerminal, phaseOf, type DecisionContext } from "./context.ts";
 import { pendingPromote, phaseAfterPause, recordApprovals, stepBeforeStart } from "./gates.ts";
 import { transition } from "./record.ts";
 import { abortRequest, findRollbackTrigger, startRollback, stepRollingBack } from "./rollback.ts";
+import { driftPauseMessage, unacceptedDrift, watchStable } from "./stable-watch.ts";
 import { judgeCurrent, recordProgressFacts, stepForward } from "./stages.ts";
 
 // One pass of the state machine, in order of precedence: terminal phases stay,
@@ -39,8 +40,15 @@ export function step(ctx: DecisionContext): void {
     startRollback(ctx, rollback);
     return;
   }
+  watchStable(ctx);
   if (control?.paused) {
     transition(ctx, "Paused", HUMAN_PAUSE);
+    return;
+  }
+  // Someone else changed what stable runs: nothing moves until a person has looked.
+  const drift = unacceptedDrift(ctx);
+  if (drift) {
+    transition(ctx, "Paused", driftPauseMessage(ctx, drift), "paused");
     return;
   }
   const promote = pendingPromote(ctx);

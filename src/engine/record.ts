@@ -62,7 +62,7 @@ function appendTransition(status: ReleaseStatus, entry: ReleaseStatus["transitio
 }
 
 /** Keeps the first entry (how it began) and the newest ones; returns how many were dropped. */
-function dropOldestAfterFirst(list: unknown[], limit: number): number {
+export function dropOldestAfterFirst(list: unknown[], limit: number): number {
   const excess = list.length - limit;
   if (excess <= 0) return 0;
   list.splice(1, excess);
@@ -195,6 +195,9 @@ export function recordBlock(ctx: BlockContext, block: BlockedObservation): void 
 
 // ---- conditions ----
 
+/** True while someone else's edit of the stable Deployment holds the release. */
+export const STABLE_DRIFTED = "StableDrifted";
+
 /** Phases in which the controller is actively moving the release (or its rollback) forward. */
 const MOVING_PHASES: readonly ReleasePhase[] = ["Progressing", "Baking", "RollingBack"];
 
@@ -257,6 +260,21 @@ export function updateConditions(ctx: DecisionContext): void {
     ctx,
     wanted.find((condition) => condition.type === WORKLOADS_READY),
   );
+  if (status.startedAt !== undefined) {
+    const drift = status.stableDrift;
+    wanted.push(
+      drift && !drift.accepted
+        ? { type: STABLE_DRIFTED, status: "True", reason: "EditedBySomeoneElse", message: drift.message }
+        : {
+            type: STABLE_DRIFTED,
+            status: "False",
+            reason: drift ? "Accepted" : "AsExpected",
+            message: drift?.accepted
+              ? `${drift.accepted.by} let the release go on over: ${drift.message}`
+              : "stable runs what this release expects",
+          },
+    );
+  }
   setConditions(ctx, wanted);
 }
 

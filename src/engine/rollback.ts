@@ -7,8 +7,10 @@ import type { AlertObservation, WorkloadObservation } from "./types.ts";
 import {
   canaryName,
   canaryScaledDown,
+  describeImages,
   describeVersion,
   readiness,
+  releaseTouchedStable,
   runsImages,
   stableName,
   notReadySinceMs,
@@ -156,17 +158,28 @@ export function stepRollingBack(ctx: DecisionContext): void {
   }
   const waitingFor = rollbackOutstanding(ctx, previous);
   if (waitingFor.length === 0) {
+    const stable = ctx.observations.stable;
+    // Before the promotion this release never wrote stable: whatever stable runs now (a
+    // person's hotfix included) is what the traffic went back to, and it is left as it is.
+    const leftAsItIs = !releaseTouchedStable(ctx) && !stableOnPrevious(ctx, previous);
+    const restored = leftAsItIs
+      ? { ...(stable.version === undefined ? {} : { version: stable.version }), images: { ...stable.images } }
+      : { ...(previous.version === undefined ? {} : { version: previous.version }), images: previous.images };
     status.rollback = {
       ...rollback,
-      restored: previous,
+      restored,
       completedAt: ctx.now,
       verified: true,
-      verification: `stable ${stableName(ctx)} Ready on ${describeVersion(previous)}, all traffic on stable, canary scaled to 0`,
+      verification: leftAsItIs
+        ? `all traffic on stable ${stableName(ctx)}, which this release never changed (it runs ${describeImages(stable.images)}, left as someone else set it), canary scaled to 0`
+        : `stable ${stableName(ctx)} Ready on ${describeVersion(previous)}, all traffic on stable, canary scaled to 0`,
     };
     transition(
       ctx,
       "RolledBack",
-      `rolled back to ${describeVersion(previous)}: ${rollback.reason}`,
+      leftAsItIs
+        ? `rolled back: all traffic on stable ${stableName(ctx)}, left as someone else set it (${describeImages(stable.images)}): ${rollback.reason}`
+        : `rolled back to ${describeVersion(previous)}: ${rollback.reason}`,
       "rolledBack",
     );
     return;
@@ -195,6 +208,8 @@ function rollbackOutstanding(ctx: DecisionContext, previous: VersionRef): string
   else if (!traffic.verified) outstanding.push("the router to confirm weight 0");
   if (!canaryScaledDown(ctx))
     outstanding.push(`${canaryName(ctx)} to scale to 0 (${canary.desiredReplicas} replicas)`);
+  // Stable is this rollback's business only if this release changed it.
+  if (!releaseTouchedStable(ctx)) return outstanding;
   if (!stableOnPrevious(ctx, previous))
     outstanding.push(`${stableName(ctx)} to run ${describeVersion(previous)}`);
   else if (!stable.ready) outstanding.push(`${stableName(ctx)} to be Ready (${readiness(stable)})`);
@@ -203,6 +218,5 @@ function rollbackOutstanding(ctx: DecisionContext, previous: VersionRef): string
 
 /** Stable was changed by this release, so a rollback must put it back. */
 export function stableNeedsRevert(ctx: DecisionContext, previous: VersionRef): boolean {
-  const touched = ctx.status.promotedAt !== undefined || stableOnNewImages(ctx);
-  return touched && !stableOnPrevious(ctx, previous);
+  return releaseTouchedStable(ctx) && !stableOnPrevious(ctx, previous);
 }

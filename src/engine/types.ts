@@ -3,6 +3,22 @@ import type { Measurement, Release, ReleasePlan, ReleaseStatus, RollbackTrigger 
 // The engine's contract: what the controller observed (input) and what it must
 // carry out (output). Plain data only, so the engine is tested with plain values.
 
+/** The field manager Glidepath writes the stable Deployment with: its own edits are never someone else's. */
+export const GLIDEPATH_FIELD_MANAGER = "glidepath";
+
+/** Who last wrote the fields a release watches on stable: metadata.managedFields managers. */
+export interface FieldWriters {
+  /** Container name → manager of its image. */
+  images: Record<string, string>;
+  /** The pod template's version label. */
+  version?: string;
+  /** The newest write to the pod template by anyone but Glidepath. */
+  template?: string;
+  replicas?: string;
+  /** When that manager last wrote (managedFields time): scaling through /scale leaves no entry before Kubernetes 1.22. */
+  replicasAt?: string;
+}
+
 /** A Deployment as the engine needs to see it. */
 export interface WorkloadObservation {
   exists: boolean;
@@ -10,6 +26,13 @@ export interface WorkloadObservation {
   images: Record<string, string>;
   /** The pod template's `version` label, when it has one. */
   version?: string;
+  /**
+   * A hash of the pod template apart from its images and version label (which promote and
+   * revert set): a change of it is someone else's edit of what runs.
+   */
+  templateHash?: string;
+  /** Who last wrote the watched fields (read only for stable). */
+  writers?: FieldWriters;
   desiredReplicas: number;
   readyReplicas: number;
   /** Updated, available and not rolling: the Deployment has converged on its template. */

@@ -1,6 +1,6 @@
 import type { ReleaseStatus } from "../api/index.ts";
 import { isTerminal, phaseOf, qualifiedName, type DecisionContext } from "./context.ts";
-import { isBaking, isGAStage } from "./position.ts";
+import { gaIndex, isBaking, isGAStage } from "./position.ts";
 import type { WorkloadObservation } from "./types.ts";
 
 // Questions about the observed cluster, asked in the terms of this release.
@@ -115,6 +115,26 @@ export function stableOnNewVersion(ctx: DecisionContext): boolean {
   return stableOnNewImages(ctx) && ctx.observations.stable.version === ctx.release.spec.version;
 }
 
+/**
+ * The release has asked for stable's promotion (it entered GA), so stable is its to put
+ * back. Before that it never wrote stable: a rollback leaves stable as it is.
+ */
+export function releaseTouchedStable(ctx: DecisionContext): boolean {
+  const { status } = ctx;
+  return (
+    status.promotedAt !== undefined ||
+    status.bakeStartedAt !== undefined ||
+    status.currentStage?.index === gaIndex(ctx)
+  );
+}
+
+/** "checkout=registry.example.com/checkout:9.9.9", for messages about what really runs. */
+export function describeImages(images: Record<string, string>): string {
+  return Object.entries(images)
+    .map(([container, image]) => `${container}=${image}`)
+    .join(", ");
+}
+
 export function stableOnPrevious(ctx: DecisionContext, previous: VersionRef): boolean {
   const stable = ctx.observations.stable;
   return (
@@ -140,12 +160,7 @@ export function readiness(workload: WorkloadObservation): string {
 
 /** "2.3.1", or the images when the version label is missing. */
 export function describeVersion(ref: VersionRef): string {
-  return (
-    ref.version ??
-    Object.entries(ref.images)
-      .map(([container, image]) => `${container}=${image}`)
-      .join(", ")
-  );
+  return ref.version ?? describeImages(ref.images);
 }
 
 export interface NotReady {
@@ -172,6 +187,7 @@ export function workloadNotReady(ctx: DecisionContext): NotReady | undefined {
   });
   if (phaseOf(status) === "RollingBack") {
     const previous = status.previous;
+    if (!releaseTouchedStable(ctx)) return undefined;
     if (previous && !(stableOnPrevious(ctx, previous) && stable.ready))
       return stableNotReady(describeVersion(previous));
     return undefined;
@@ -196,6 +212,8 @@ export function workloadNotReady(ctx: DecisionContext): NotReady | undefined {
       message: `${serviceProblem.message}: no traffic goes to the canary until it can take it`,
     };
   }
+  // While someone else's edit of stable holds the release, stable is not this release's to wait for.
+  if (status.stableDrift !== undefined && !status.stableDrift.accepted) return undefined;
   if ((isBaking(ctx) || isGAStage(ctx)) && !(stableOnNewVersion(ctx) && stable.ready)) {
     return stableNotReady(release.spec.version);
   }

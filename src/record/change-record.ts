@@ -23,6 +23,8 @@ export interface ChangeRecord {
   approvals: { by: string; at: string; comment?: string }[];
   stages: NonNullable<Release["status"]>["stages"];
   rollback?: NonNullable<Release["status"]>["rollback"];
+  /** Edits of the stable Deployment that Glidepath did not make, and who let the release go on over them. */
+  stableChanges: NonNullable<NonNullable<Release["status"]>["stableChanges"]>;
   transitions: NonNullable<Release["status"]>["transitions"];
 }
 
@@ -50,6 +52,7 @@ export function changeRecord(release: Release): ChangeRecord {
     approvals: status?.approvals ?? [],
     stages: status?.stages ?? [],
     ...(status?.rollback === undefined ? {} : { rollback: status.rollback }),
+    stableChanges: status?.stableChanges ?? [],
     transitions: status?.transitions ?? [],
   };
 }
@@ -158,6 +161,14 @@ function renderMarkdown(record: ChangeRecord): string {
     if (rb.completedAt) lines.push(`- completed: ${rb.completedAt}`);
     if (rb.verified !== undefined)
       lines.push(`- verified: ${yesNo(rb.verified)}${rb.verification ? ` (${rb.verification})` : ""}`);
+    lines.push("");
+  }
+
+  if (record.stableChanges.length > 0) {
+    lines.push("## Changes to stable by others", "");
+    for (const change of record.stableChanges) {
+      lines.push(`- ${change.at} **${change.kind}**${change.by ? ` (${change.by})` : ""}: ${change.message}`);
+    }
     lines.push("");
   }
 

@@ -7,6 +7,7 @@ import type {
 } from "@kubernetes/client-node";
 import type { WorkloadObservation } from "../engine/types.ts";
 import { VERSION_LABEL } from "./names.ts";
+import { templateHash } from "./stable-template.ts";
 
 // Pure health reading: what the engine sees of a Deployment and its Pods.
 
@@ -60,6 +61,7 @@ export function observeWorkload(
     exists: true,
     images,
     ...(version !== undefined ? { version } : {}),
+    templateHash: templateHash(template),
     desiredReplicas: deployment.spec?.replicas ?? 1,
     readyReplicas: deployment.status?.readyReplicas ?? 0,
     ready: deploymentConverged(deployment),

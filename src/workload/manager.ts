@@ -3,7 +3,12 @@ import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { AppsV1Api, CoreV1Api, V1Deployment, V1Service } from "@kubernetes/client-node";
 import { RELEASE_KIND } from "../api/index.ts";
-import type { ServiceObservation, WorkloadObservation } from "../engine/types.ts";
+import {
+  GLIDEPATH_FIELD_MANAGER,
+  type FieldWriters,
+  type ServiceObservation,
+  type WorkloadObservation,
+} from "../engine/types.ts";
 import { TargetError, apiError, apiStatusCode, isConflict, isNotFound } from "../kube/errors.ts";
 import { buildCanary } from "./canary.ts";
 import type { CanaryObjects } from "./canary.ts";
@@ -19,6 +24,7 @@ import {
 } from "./names.ts";
 import type { ReleaseRef } from "./names.ts";
 import { stableTemplatePatch } from "./stable-patch.ts";
+import { fieldWriters } from "./stable-template.ts";
 
 // The I/O half of src/workload: reads the stable objects, writes the canary ones, and
 // patches the stable Deployment on promote and revert. Every method states a desired
@@ -52,6 +58,8 @@ export class WorkloadManager {
   readonly #health: HealthOptions;
   readonly #attempts: number;
   readonly #cachedDeployment: WorkloadManagerOptions["cachedDeployment"];
+  /** Writers of each stable Deployment's fields, by its uid and generation (the cache drops managedFields). */
+  readonly #writers = new Map<string, { uid: string; generation: number; writers: FieldWriters }>();
 
   constructor(clients: WorkloadClients, options: WorkloadManagerOptions = {}) {
     this.#apps = clients.apps;
@@ -216,10 +224,39 @@ export class WorkloadManager {
         this.#apps.listNamespacedReplicaSet({ namespace, labelSelector, resourceVersion: "0" }),
         this.#core.listNamespacedPod({ namespace, labelSelector, resourceVersion: "0" }),
       ]);
-      return observeWorkload(deployment, ownedPods(deployment, replicaSets.items, pods.items), this.#health);
+      const observed = observeWorkload(
+        deployment,
+        ownedPods(deployment, replicaSets.items, pods.items),
+        this.#health,
+      );
+      if (role !== "stable") return observed;
+      const writers = await this.#stableWriters(deployment, context);
+      return writers ? { ...observed, writers } : observed;
     } catch (error) {
       throw apiError(`${context}: listing its ReplicaSets and Pods (${labelSelector})`, error);
     }
+  }
+
+  /**
+   * Who last wrote stable's watched fields. The cached copy carries no managedFields, so
+   * they are read from the API server once per generation (every spec change is one).
+   */
+  async #stableWriters(deployment: V1Deployment, context: string): Promise<FieldWriters | undefined> {
+    const managed = deployment.metadata?.managedFields;
+    if (managed && managed.length > 0) return fieldWriters(managed);
+    const { name = "", namespace = "", uid = "", generation = 0 } = deployment.metadata ?? {};
+    const key = `${namespace}/${name}`;
+    const known = this.#writers.get(key);
+    if (known && known.uid === uid && known.generation >= generation) return known.writers;
+    const fresh = await this.#read(() => this.#apps.readNamespacedDeployment({ name, namespace }), context);
+    if (!fresh) return undefined;
+    const writers = fieldWriters(fresh.metadata?.managedFields ?? []);
+    this.#writers.set(key, {
+      uid: fresh.metadata?.uid ?? "",
+      generation: fresh.metadata?.generation ?? 0,
+      writers,
+    });
+    return writers;
   }
 
   async #patchStable(
@@ -240,8 +277,14 @@ export class WorkloadManager {
       const patch = stableTemplatePatch(stable, images, version, context);
       if (patch.length === 0) return;
       try {
-        // JSON Patch is client-node's default content type for patch calls.
-        await this.#apps.patchNamespacedDeployment({ name, namespace, body: patch });
+        // JSON Patch is client-node's default content type for patch calls. The field manager
+        // tells Glidepath's own edits of stable from a person's (managedFields).
+        await this.#apps.patchNamespacedDeployment({
+          name,
+          namespace,
+          body: patch,
+          fieldManager: GLIDEPATH_FIELD_MANAGER,
+        });
         return;
       } catch (error) {
         // 409/422: the Deployment changed under us (a failed `test`); read it again.

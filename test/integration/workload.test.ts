@@ -128,6 +128,7 @@ describe("a canary behind a traffic router", () => {
       readyReplicas: 2,
       ready: true,
       progressDeadlineExceeded: false,
+      templateHash: expect.any(String),
     });
     const stable = await workloads.observe(release, "stable");
     expect(stable).toMatchObject({ images: OLD, version: "2.3.1", readyReplicas: 2, ready: true });
@@ -169,6 +170,7 @@ describe("a canary behind a traffic router", () => {
 
   it("promotes: the stable Deployment gets the new image and version, rolls out and becomes ready", async () => {
     const before = await apps.readNamespacedDeployment({ name: "checkout", namespace });
+    const observedBefore = await workloads.observe(release, "stable");
     await workloads.promoteStable(release, NEW, "2.4.0");
     const stable = await observed(
       release,
@@ -177,6 +179,9 @@ describe("a canary behind a traffic router", () => {
       "stable promoted and ready",
     );
     expect(stable).toMatchObject({ images: NEW, version: "2.4.0", readyReplicas: 2 });
+    // Written as Glidepath, and the rest of the template is as it was: no one else's edit.
+    expect(stable.writers).toMatchObject({ images: { checkout: "glidepath" }, version: "glidepath" });
+    expect(stable.templateHash).toBe(observedBefore.templateHash);
 
     // Only the image and the version label changed in the template.
     const after = await apps.readNamespacedDeployment({ name: "checkout", namespace });

@@ -172,4 +172,29 @@ describe("what no longer applies is refused with exit 4", () => {
       "promote it to accept the stage as it is, or abort it",
     );
   });
+
+  it("resumes a release the controller paused over someone else's edit of stable, with who and when", () => {
+    const drift = {
+      detectedAt: iso(T0),
+      by: "kubectl-set",
+      message: "the stable Deployment shop/checkout was changed by kubectl-set: container checkout: a → b",
+      images: { checkout: "b" },
+    };
+    const driftPause = aReleaseInStage("2.5.0", "2.4.0", T0, 1, {
+      status: {
+        phase: "Paused",
+        message: `paused so that nothing overwrites it: ${drift.message}`,
+        stableDrift: drift,
+      },
+    });
+    const decision = planControl(driftPause, { action: "resume", by: "rita", at });
+    expect(patched(decision).spec).toEqual({ control: { resume: { by: "rita", at } } });
+    expect(decision.kind === "patch" && decision.summary).toContain("changed by kubectl-set");
+
+    // Paused by a person as well: one resume ends both.
+    const both = withControl(driftPause, { paused: true });
+    expect(patched(planControl(both, { action: "resume", by: "rita", at })).spec).toEqual({
+      control: { paused: null, resume: { by: "rita", at } },
+    });
+  });
 });

@@ -65,7 +65,7 @@ describe("given a standard release over a healthy stable 2.3.1", () => {
       ["bake", "passed"],
     ]);
     expect(weights(allActions(end))).toEqual([1, 10, 50, 100, 0]);
-    expect(status.previous).toEqual({ version: "2.3.1", images: STABLE_IMAGES });
+    expect(status.previous).toEqual({ version: "2.3.1", images: STABLE_IMAGES, replicas: 4 });
     expect(status.promotedAt).toBeDefined();
     expect(status.finishedAt).toBeDefined();
     expect(end.cluster.stable).toMatchObject({ images: NEW_IMAGES, version: "2.4.0" });

@@ -181,6 +181,7 @@ describe("given the conditions of a release", () => {
       "Ready",
       "RolledBack",
       "WorkloadsReady",
+      "StableDrifted",
     ]);
   });
 });

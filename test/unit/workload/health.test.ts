@@ -7,6 +7,7 @@ import {
   observeWorkload,
   ownedPods,
 } from "../../../src/workload/index.ts";
+import { templateHash } from "../../../src/workload/stable-template.ts";
 import { pod, replicaSet, running, stableDeployment, waiting } from "./objects.ts";
 
 function withStatus(status: V1Deployment["status"], generation = 7): V1Deployment {
@@ -26,6 +27,7 @@ describe("reading a Deployment", () => {
         envoy: "envoyproxy/envoy:v1.30.0",
       },
       version: "2.3.1",
+      templateHash: templateHash(stableDeployment().spec?.template),
       desiredReplicas: 4,
       readyReplicas: 4,
       ready: true,
