@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { backoffDelayMs } from "./backoff.ts";
 import type { BackoffPolicy } from "./backoff.ts";
 import { describeApiError } from "./errors.ts";
+import { LONGEST_REQUEUE_MS, timerDelay } from "./timer-delay.ts";
 
 /** What a reconcile asks for next; nothing means "done until something changes". */
 export interface ReconcileResult {
@@ -91,7 +92,9 @@ export class WorkQueue {
       this.add(key);
       return;
     }
-    const at = Date.now() + delayMs;
+    // A far deadline is looked at again within the hour and recomputed, never overflows a timer.
+    const delay = timerDelay(delayMs, LONGEST_REQUEUE_MS);
+    const at = Date.now() + delay;
     const waiting = this.#delayed.get(key);
     if (waiting) {
       if (waiting.at <= at) return;
@@ -100,7 +103,7 @@ export class WorkQueue {
     const timer = setTimeout(() => {
       this.#delayed.delete(key);
       this.add(key);
-    }, delayMs);
+    }, delay);
     this.#delayed.set(key, { at, timer });
   }
 
@@ -161,7 +164,7 @@ export class WorkQueue {
                 `work queue shut down with ${this.#inFlight.size} reconcile(s) still running after ${timeoutMs} ms`,
               );
               resolve(false);
-            }, timeoutMs);
+            }, timerDelay(timeoutMs));
       const previous = this.#drained;
       this.#drained = () => {
         previous?.();
