@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { durationSchema } from "./duration.ts";
+import { boundedDuration } from "./duration.ts";
 import { dnsLabelSchema } from "./names.ts";
-import { alertMatchSchema, changeTypes, metricSchema, stagesSchema } from "./release.ts";
+import { alertMatchSchema, changeTypes, DURATION_LIMITS, metricSchema, stagesSchema } from "./release.ts";
 import { formatIssues, type ValidationIssue } from "./validation.ts";
 
 // rollout/rollout-strategy.json: the stage plans and defaults a cluster uses.
@@ -11,7 +11,11 @@ import { formatIssues, type ValidationIssue } from "./validation.ts";
 export const presetSchema = z.object({
   description: z.string().max(500),
   stages: stagesSchema,
-  bake: durationSchema.optional().describe("Overrides defaults.bake for releases on this preset."),
+  bake: boundedDuration(
+    "bake",
+    DURATION_LIMITS.bake,
+    "Overrides defaults.bake for releases on this preset.",
+  ).optional(),
   requiresRollbackPlan: z.boolean().default(false),
   requiresKnownPrevious: z
     .boolean()
@@ -25,9 +29,17 @@ export type Preset = z.infer<typeof presetSchema>;
 export const strategyFileSchema = z.object({
   $schema: z.string().optional(),
   defaults: z.object({
-    analysisInterval: durationSchema,
-    progressDeadline: durationSchema,
-    bake: durationSchema,
+    analysisInterval: boundedDuration(
+      "analysisInterval",
+      DURATION_LIMITS.analysisInterval,
+      "Time between analysis rounds.",
+    ),
+    progressDeadline: boundedDuration(
+      "progressDeadline",
+      DURATION_LIMITS.progressDeadline,
+      "How long new pods may take to become Ready.",
+    ),
+    bake: boundedDuration("bake", DURATION_LIMITS.bake, "Monitoring after GA."),
     metrics: z.array(metricSchema).min(1).max(20),
     alerts: alertMatchSchema,
   }),
