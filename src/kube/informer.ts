@@ -309,7 +309,10 @@ export class Informer<T extends KubernetesObject> {
         labelSelector: this.#options.labelSelector,
         fieldSelector: this.#options.fieldSelector,
         pageSize: this.#options.pageSize,
-        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timerDelay(this.#options.listTimeoutMs ?? 60_000))]),
+        signal: AbortSignal.any([
+          abort.signal,
+          AbortSignal.timeout(timerDelay(this.#options.listTimeoutMs ?? 60_000)),
+        ]),
       });
       if (this.#stopped) return;
       for (const item of listed.items) this.#transform(item);
