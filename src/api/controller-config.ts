@@ -103,6 +103,7 @@ export const notificationEvents = [
   "succeeded",
   "paused",
   "deleted",
+  "freeze",
 ] as const;
 export type NotificationEvent = (typeof notificationEvents)[number];
 

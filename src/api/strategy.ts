@@ -21,8 +21,18 @@ export const presetSchema = z.object({
     .boolean()
     .default(false)
     .describe("Refuse to start unless the stable Deployment's current version can be captured."),
-  mayPassFreeze: z.boolean().default(false).describe("May start during a change freeze; the record says so."),
-  postMortemDue: z.boolean().default(false).describe("Mark the record: a post-mortem is due."),
+  mayPassFreeze: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Releases of this change type may start during a change freeze; the record says so. Only a change type's preset sets it.",
+    ),
+  postMortemDue: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Mark the records of this change type: a post-mortem is due. Only a change type's preset sets it.",
+    ),
 });
 export type Preset = z.infer<typeof presetSchema>;
 
@@ -52,6 +62,20 @@ export const strategyFileSchema = z.object({
             path: [type],
             message: `a preset for the change type "${type}" is required`,
           });
+        }
+      }
+      // Policy belongs to the change type, whatever stages a Release uses (plan.ts): on
+      // another preset these flags would be silently ignored, so they are refused.
+      for (const [name, preset] of Object.entries(presets)) {
+        if ((changeTypes as readonly string[]).includes(name)) continue;
+        for (const flag of ["mayPassFreeze", "postMortemDue", "requiresKnownPrevious"] as const) {
+          if (preset?.[flag]) {
+            ctx.addIssue({
+              code: "custom",
+              path: [name, flag],
+              message: `only the preset of a change type (${changeTypes.join(", ")}) sets ${flag}: the change type decides it, whatever stages a Release uses`,
+            });
+          }
         }
       }
     },

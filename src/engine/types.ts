@@ -129,7 +129,8 @@ export type Action =
   | { type: "releaseFinalizer" }
   | {
       type: "notify";
-      event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused" | "deleted";
+      /** freeze: a change freeze began while the release is in flight. */
+      event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused" | "deleted" | "freeze";
       message: string;
     }
   | { type: "emitEvent"; eventType: "Normal" | "Warning"; reason: string; message: string };
