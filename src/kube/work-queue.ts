@@ -88,12 +88,13 @@ export class WorkQueue {
   /** Queues `key` after `delayMs`; if it is already waiting, the sooner time wins. */
   addAfter(key: string, delayMs: number): void {
     if (this.#shuttingDown) return;
-    if (!(delayMs > 0)) {
+    // A far deadline is looked at again within the hour and recomputed, never overflows a
+    // timer; a NaN (a bug) waits the hour rather than spinning.
+    const delay = timerDelay(delayMs, LONGEST_REQUEUE_MS);
+    if (delay === 0) {
       this.add(key);
       return;
     }
-    // A far deadline is looked at again within the hour and recomputed, never overflows a timer.
-    const delay = timerDelay(delayMs, LONGEST_REQUEUE_MS);
     const at = Date.now() + delay;
     const waiting = this.#delayed.get(key);
     if (waiting) {

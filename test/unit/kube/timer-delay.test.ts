@@ -70,3 +70,18 @@ describe("long waits stay long", () => {
     expect(ended).toBe(true);
   });
 });
+
+describe("a requeue that is not a number", () => {
+  it("waits rather than spins", async () => {
+    const queue = new WorkQueue({ logger: pino({ level: "silent" }) });
+    queues.push(queue);
+    let reconciles = 0;
+    queue.start(async () => {
+      reconciles += 1;
+      return { requeueAfterMs: Number.NaN };
+    });
+    queue.add("shop/checkout");
+    await sleep(200);
+    expect(reconciles).toBe(1);
+  });
+});
