@@ -112,7 +112,8 @@ describe("change window and freeze edges", () => {
 
   it("a freeze that begins mid-release is said (condition, Event, notification) and, with holdBetweenStages, no stage is entered while it lasts", () =>
     withService("freeze-inflight", {}, async (scenario) => {
-      const from = Date.now() + 22_000;
+      // The freeze begins after the release starts and before it can reach GA (two 15 s holds).
+      const from = Date.now() + 25_000;
       const to = from + 25_000;
       await withController(
         {
@@ -129,8 +130,8 @@ describe("change window and freeze edges", () => {
         async (controller) => {
           await scenario.release("checkout-2-0-0", "2.0.0", {
             stages: [
-              { name: "canary", weight: 10, hold: "8s", minMeasurements: 1 },
-              { name: "early-adopter", weight: 50, hold: "8s", minMeasurements: 1 },
+              { name: "canary", weight: 10, hold: "15s", minMeasurements: 1 },
+              { name: "early-adopter", weight: 50, hold: "15s", minMeasurements: 1 },
               { name: "ga", weight: 100, hold: "0s" },
             ],
           });
