@@ -9,6 +9,7 @@ import {
   type QueryOptions,
   type QueryResult,
 } from "./provider.ts";
+import { timerDelay } from "../kube/timer-delay.ts";
 
 // The MetricsProvider for Prometheus (and API-compatible backends: Thanos, Mimir,
 // VictoriaMetrics). Instant queries as POST form bodies with Prometheus's own
@@ -79,7 +80,7 @@ export class PrometheusClient implements MetricsProvider {
         const delayMs = backoffDelayMs(attempt - 1, this.#retry, Math.random());
         if (Date.now() + delayMs >= deadline) break;
         try {
-          await sleep(delayMs, undefined, { signal: options.signal });
+          await sleep(timerDelay(delayMs), undefined, { signal: options.signal });
         } catch {
           throw new MetricsQueryError({
             kind: "cancelled",
@@ -112,7 +113,7 @@ export class PrometheusClient implements MetricsProvider {
   }
 
   async #attempt(promql: string, timeoutMs: number, callerSignal?: AbortSignal): Promise<QueryResult> {
-    const timeoutSignal = AbortSignal.timeout(timeoutMs);
+    const timeoutSignal = AbortSignal.timeout(timerDelay(timeoutMs));
     const signal = callerSignal ? AbortSignal.any([callerSignal, timeoutSignal]) : timeoutSignal;
     const form = new URLSearchParams({
       query: promql,

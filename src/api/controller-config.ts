@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { validate as isCronExpression } from "node-cron";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { durationSchema } from "./duration.ts";
+import { boundedDuration } from "./duration.ts";
 import { dnsLabelSchema } from "./names.ts";
 import { formatIssues, type ValidationIssue } from "./validation.ts";
 
@@ -12,7 +12,8 @@ const cronSchema = z
   .string()
   .min(1)
   .max(128)
-  .refine((expression) => isCronExpression(expression), {
+  // Five fields: windows open on a minute; a seconds field would be honoured only at second 0.
+  .refine((expression) => expression.trim().split(/\s+/).length === 5 && isCronExpression(expression), {
     message: 'must be a cron expression such as "0 9 * * 1-5" (minute hour day-of-month month day-of-week)',
   });
 
@@ -21,8 +22,11 @@ export const changeWindowSchema = z.object({
   /** When the window opens. */
   cron: cronSchema,
   /** How long it stays open. */
-  duration: durationSchema,
+  duration: boundedDuration("duration", { max: "168h" }, "How long the window stays open."),
 });
+
+/** What a freeze does to releases that started before it began. */
+export const freezeInFlightPolicies = ["continue", "holdBetweenStages"] as const;
 
 export const changeFreezeSchema = z
   .object({
@@ -30,10 +34,17 @@ export const changeFreezeSchema = z
     reason: z.string().max(500).default(""),
     /** A recurring freeze: starts at each cron match and lasts `duration`. */
     cron: cronSchema.optional(),
-    duration: durationSchema.optional(),
+    duration: boundedDuration("duration", { max: "744h" }, "How long each freeze lasts.").optional(),
     /** A one-off freeze between two instants. */
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
+    /**
+     * Releases already in flight when the freeze begins: `continue` (they carry on; a
+     * condition, an Event and a notification say the freeze is on) or `holdBetweenStages`
+     * (they finish the stage they are in and enter the next only after the freeze).
+     * Rollbacks are never held, nor changes whose type may pass a freeze.
+     */
+    inFlight: z.enum(freezeInFlightPolicies).default("continue"),
   })
   .superRefine((freeze, ctx) => {
     const recurring = freeze.cron !== undefined || freeze.duration !== undefined;
@@ -48,6 +59,12 @@ export const changeFreezeSchema = z
       ctx.addIssue({ code: "custom", path: [], message: "a recurring freeze needs both cron and duration" });
     } else if (oneOff && (freeze.from === undefined || freeze.to === undefined)) {
       ctx.addIssue({ code: "custom", path: [], message: "a one-off freeze needs both from and to" });
+    } else if (oneOff && Date.parse(freeze.to as string) <= Date.parse(freeze.from as string)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["to"],
+        message: `to (${freeze.to}) must be after from (${freeze.from})`,
+      });
     }
   });
 
@@ -75,7 +92,7 @@ export const alertmanagerHookSchema = z.object({
     .max(4 * 1024 * 1024)
     .default(1024 * 1024),
   /** How long a matched alert waits in memory for its release to act, and how long a repeat is recognised. */
-  retention: durationSchema.default("1h"),
+  retention: boundedDuration("retention", { max: "24h" }, "How long a matched alert is kept.").default("1h"),
 });
 export type AlertmanagerHookConfig = z.infer<typeof alertmanagerHookSchema>;
 
@@ -86,6 +103,7 @@ export const notificationEvents = [
   "succeeded",
   "paused",
   "deleted",
+  "freeze",
 ] as const;
 export type NotificationEvent = (typeof notificationEvents)[number];
 
@@ -95,7 +113,7 @@ const notifierCommon = {
   /** Which events it receives; default: all (Alertmanager: rolledBack and failed). */
   events: z.array(z.enum(notificationEvents)).min(1).optional(),
   /** Per attempt. */
-  timeout: durationSchema.default("5s"),
+  timeout: boundedDuration("timeout", { min: "1ms", max: "5m" }, "Per attempt.").default("5s"),
   /** Attempts in all, the first included. */
   attempts: z.int().min(1).max(10).default(4),
 };
@@ -142,7 +160,7 @@ export const notifierSchema = z.discriminatedUnion("type", [
       /** Extra labels on every alert (e.g. team), for the organisation's routing. */
       labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string().max(1024)).default({}),
       /** The alert's endsAt: how long it stays active unless sent again. */
-      resolveAfter: durationSchema.default("1h"),
+      resolveAfter: boundedDuration("resolveAfter", { max: "720h" }, "The alert's endsAt.").default("1h"),
     })
     .strict(),
 ]);
@@ -156,13 +174,17 @@ export const controllerConfigSchema = z.object({
   prometheus: z
     .object({
       url: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:9090"),
-      timeout: durationSchema.default("10s"),
+      timeout: boundedDuration("timeout", { min: "1ms", max: "5m" }, "Per query.").default("10s"),
       /**
        * The shortest {{interval}} a template looks back over, whatever the analysis
        * interval: rate() needs about four scrapes in its window. The default suits a 15 s
        * scrape interval; with faster scrapes a shorter window sees a breach sooner.
        */
-      minimumRateWindow: durationSchema.default("1m"),
+      minimumRateWindow: boundedDuration(
+        "minimumRateWindow",
+        { min: "1s", max: "1h" },
+        "The shortest {{interval}}.",
+      ).default("1m"),
     })
     .default({ url: "http://127.0.0.1:9090", timeout: "10s", minimumRateWindow: "1m" }),
   changeWindows: z
@@ -178,9 +200,9 @@ export const controllerConfigSchema = z.object({
       enabled: z.boolean().default(true),
       leaseName: dnsLabelSchema.default("glidepath-controller"),
       leaseNamespace: dnsLabelSchema.default("glidepath-system"),
-      leaseDuration: durationSchema.default("15s"),
-      renewDeadline: durationSchema.default("10s"),
-      retryPeriod: durationSchema.default("2s"),
+      leaseDuration: boundedDuration("leaseDuration", { min: "1s", max: "5m" }, "").default("15s"),
+      renewDeadline: boundedDuration("renewDeadline", { min: "1s", max: "5m" }, "").default("10s"),
+      retryPeriod: boundedDuration("retryPeriod", { min: "100ms", max: "1m" }, "").default("2s"),
     })
     .default({
       enabled: true,

@@ -12,6 +12,46 @@ export const durationSchema = z
 
 export type Duration = z.infer<typeof durationSchema>;
 
+/**
+ * A duration with a largest (and, where a short one would spin, a smallest) value.
+ * Unbounded durations overflowed Node's timers (a 600h hold fired every millisecond)
+ * and Date ("9999999999999999h" is an invalid time). The limits reach the CRD twice:
+ * in the description, and as a CEL rule for API servers that run CEL (1.25+).
+ */
+export function boundedDuration(field: string, limits: { max: string; min?: string }, description: string) {
+  const maxMs = parseDuration(limits.max);
+  const minMs = limits.min === undefined ? 0 : parseDuration(limits.min);
+  const range = limits.min === undefined ? `at most ${limits.max}` : `from ${limits.min} to ${limits.max}`;
+  const rules = [
+    {
+      rule: `duration(self) <= duration('${limits.max}')`,
+      message: `${field} must be at most ${limits.max}`,
+    },
+    ...(limits.min === undefined
+      ? []
+      : [
+          {
+            rule: `duration(self) >= duration('${limits.min}')`,
+            message: `${field} must be at least ${limits.min}`,
+          },
+        ]),
+  ];
+  return durationSchema
+    .superRefine((text, ctx) => {
+      if (!DURATION_PATTERN.test(text)) return;
+      const ms = parseDuration(text);
+      if (ms > maxMs)
+        ctx.addIssue({ code: "custom", message: `${field} must be at most ${limits.max}, not ${text}` });
+      else if (ms < minMs)
+        ctx.addIssue({ code: "custom", message: `${field} must be at least ${limits.min}, not ${text}` });
+    })
+    .meta({ description: `${description} ${capitalise(range)}.`.trim(), "x-kubernetes-validations": rules });
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** Milliseconds in a duration string that matched `durationSchema`. */
 export function parseDuration(text: string): number {
   if (!DURATION_PATTERN.test(text)) throw new Error(`not a duration: ${JSON.stringify(text)}`);

@@ -35,16 +35,23 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
 
   const presetName = spec.stages ? undefined : (spec.strategy ?? spec.changeRequest.type);
   const preset = presetName === undefined ? undefined : strategy.presets[presetName];
+  // The change type decides the policy (may it pass a freeze, is a post-mortem due, must
+  // the previous version be known); the preset or inline stages only say how traffic moves.
+  // An emergency with inline stages still passes a freeze; a standard change naming the
+  // emergency preset does not.
+  const policy = strategy.presets[spec.changeRequest.type];
   if (presetName !== undefined && !preset) {
     issues.push({
       path: spec.strategy ? "$.spec.strategy" : "$.spec.changeRequest.type",
       message: `no preset "${presetName}" in the rollout strategy file (presets: ${Object.keys(strategy.presets).join(", ")})`,
     });
   }
-  if (preset?.requiresRollbackPlan && !spec.changeRequest.rollbackPlan) {
+  const needsRollbackPlan = [preset, policy].find((candidate) => candidate?.requiresRollbackPlan);
+  if (needsRollbackPlan && !spec.changeRequest.rollbackPlan) {
+    const which = needsRollbackPlan === preset ? presetName : spec.changeRequest.type;
     issues.push({
       path: "$.spec.changeRequest.rollbackPlan",
-      message: `the preset "${presetName}" requires a rollbackPlan`,
+      message: `the preset "${which}" requires a rollbackPlan`,
     });
   }
   if (issues.length > 0) return { ok: false, issues };
@@ -64,9 +71,9 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
     bakeMs: parseDuration(spec.bake ?? preset?.bake ?? defaults.bake),
     metrics: spec.analysis?.metrics ?? defaults.metrics,
     alerts: spec.analysis?.alerts ?? defaults.alerts,
-    mayPassFreeze: preset?.mayPassFreeze ?? false,
-    postMortemDue: preset?.postMortemDue ?? false,
-    requiresKnownPrevious: preset?.requiresKnownPrevious ?? false,
+    mayPassFreeze: policy?.mayPassFreeze ?? false,
+    postMortemDue: policy?.postMortemDue ?? false,
+    requiresKnownPrevious: policy?.requiresKnownPrevious ?? false,
   };
   return { ok: true, release, plan };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { durationSchema } from "./duration.ts";
+import { boundedDuration } from "./duration.ts";
 import { metricUnits } from "./metric-units.ts";
 import { dnsLabelSchema, labelValueSchema, promLabelNameSchema } from "./names.ts";
 
@@ -24,6 +24,18 @@ function cel(...rules: { rule: string; message: string }[]) {
   return { "x-kubernetes-validations": rules };
 }
 
+/**
+ * The longest (and shortest) durations a Release and the strategy file may ask for: a
+ * month of hold or bake, an hour between analysis rounds (at least a second, or analysis
+ * would spin), a day for pods to become Ready.
+ */
+export const DURATION_LIMITS = {
+  hold: { max: "720h" },
+  bake: { max: "720h" },
+  analysisInterval: { min: "1s", max: "1h" },
+  progressDeadline: { max: "24h" },
+} as const;
+
 export const changeTypes = ["standard", "expedited", "emergency"] as const;
 export const riskLevels = ["low", "medium", "high"] as const;
 
@@ -45,7 +57,11 @@ export const stageSchema = z
   .object({
     name: dnsLabelSchema.describe("Stage name, e.g. canary, early-adopter, expansion, ga."),
     weight: z.int().min(1).max(100).describe("Percent of traffic on the new version during this stage."),
-    hold: durationSchema.describe("How long the stage is held and analysed before it may advance."),
+    hold: boundedDuration(
+      "hold",
+      DURATION_LIMITS.hold,
+      "How long the stage is held and analysed before it may advance.",
+    ),
     minMeasurements: z
       .int()
       .min(0)
@@ -218,9 +234,11 @@ export const alertMatchSchema = z
   .describe("Which Alertmanager alerts roll this release back.");
 
 export const analysisSchema = z.object({
-  interval: durationSchema
-    .optional()
-    .describe("Time between analysis rounds (default from the strategy file)."),
+  interval: boundedDuration(
+    "interval",
+    DURATION_LIMITS.analysisInterval,
+    "Time between analysis rounds (default from the strategy file).",
+  ).optional(),
   metrics: z
     .array(metricSchema)
     .max(20)
@@ -354,10 +372,16 @@ export const releaseSpecSchema = z
     stages: stagesSchema.optional().describe("Inline stages instead of a preset."),
     traffic: trafficSchema,
     analysis: analysisSchema.optional(),
-    progressDeadline: durationSchema
-      .optional()
-      .describe("How long new pods may take to become Ready before the release rolls back."),
-    bake: durationSchema.optional().describe("Monitoring after GA before the release counts as done."),
+    progressDeadline: boundedDuration(
+      "progressDeadline",
+      DURATION_LIMITS.progressDeadline,
+      "How long new pods may take to become Ready before the release rolls back.",
+    ).optional(),
+    bake: boundedDuration(
+      "bake",
+      DURATION_LIMITS.bake,
+      "Monitoring after GA before the release counts as done.",
+    ).optional(),
     changeRequest: changeRequestSchema,
     control: controlSchema.optional(),
   })

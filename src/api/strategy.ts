@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { durationSchema } from "./duration.ts";
+import { boundedDuration } from "./duration.ts";
 import { dnsLabelSchema } from "./names.ts";
-import { alertMatchSchema, changeTypes, metricSchema, stagesSchema } from "./release.ts";
+import { alertMatchSchema, changeTypes, DURATION_LIMITS, metricSchema, stagesSchema } from "./release.ts";
 import { formatIssues, type ValidationIssue } from "./validation.ts";
 
 // rollout/rollout-strategy.json: the stage plans and defaults a cluster uses.
@@ -11,23 +11,45 @@ import { formatIssues, type ValidationIssue } from "./validation.ts";
 export const presetSchema = z.object({
   description: z.string().max(500),
   stages: stagesSchema,
-  bake: durationSchema.optional().describe("Overrides defaults.bake for releases on this preset."),
+  bake: boundedDuration(
+    "bake",
+    DURATION_LIMITS.bake,
+    "Overrides defaults.bake for releases on this preset.",
+  ).optional(),
   requiresRollbackPlan: z.boolean().default(false),
   requiresKnownPrevious: z
     .boolean()
     .default(false)
     .describe("Refuse to start unless the stable Deployment's current version can be captured."),
-  mayPassFreeze: z.boolean().default(false).describe("May start during a change freeze; the record says so."),
-  postMortemDue: z.boolean().default(false).describe("Mark the record: a post-mortem is due."),
+  mayPassFreeze: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Releases of this change type may start during a change freeze; the record says so. Only a change type's preset sets it.",
+    ),
+  postMortemDue: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Mark the records of this change type: a post-mortem is due. Only a change type's preset sets it.",
+    ),
 });
 export type Preset = z.infer<typeof presetSchema>;
 
 export const strategyFileSchema = z.object({
   $schema: z.string().optional(),
   defaults: z.object({
-    analysisInterval: durationSchema,
-    progressDeadline: durationSchema,
-    bake: durationSchema,
+    analysisInterval: boundedDuration(
+      "analysisInterval",
+      DURATION_LIMITS.analysisInterval,
+      "Time between analysis rounds.",
+    ),
+    progressDeadline: boundedDuration(
+      "progressDeadline",
+      DURATION_LIMITS.progressDeadline,
+      "How long new pods may take to become Ready.",
+    ),
+    bake: boundedDuration("bake", DURATION_LIMITS.bake, "Monitoring after GA."),
     metrics: z.array(metricSchema).min(1).max(20),
     alerts: alertMatchSchema,
   }),
@@ -40,6 +62,20 @@ export const strategyFileSchema = z.object({
             path: [type],
             message: `a preset for the change type "${type}" is required`,
           });
+        }
+      }
+      // Policy belongs to the change type, whatever stages a Release uses (plan.ts): on
+      // another preset these flags would be silently ignored, so they are refused.
+      for (const [name, preset] of Object.entries(presets)) {
+        if ((changeTypes as readonly string[]).includes(name)) continue;
+        for (const flag of ["mayPassFreeze", "postMortemDue", "requiresKnownPrevious"] as const) {
+          if (preset?.[flag]) {
+            ctx.addIssue({
+              code: "custom",
+              path: [name, flag],
+              message: `only the preset of a change type (${changeTypes.join(", ")}) sets ${flag}: the change type decides it, whatever stages a Release uses`,
+            });
+          }
         }
       }
     },

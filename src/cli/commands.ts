@@ -32,6 +32,7 @@ import {
 import { observeStable, verifyRollback } from "./verify.ts";
 import { humanDuration } from "./table.ts";
 import { releaseHistory, renderHistory, renderReleaseList } from "./views.ts";
+import { timerDelay } from "../kube/timer-delay.ts";
 
 export interface CliIo {
   stdout: { write(text: string): unknown; isTTY?: boolean };
@@ -296,7 +297,7 @@ async function followUntilFinished(
   });
   const timers: NodeJS.Timeout[] = [];
   if (options.timeoutMs !== undefined)
-    timers.push(setTimeout(() => settle({ outcome: "timeout" }), options.timeoutMs));
+    timers.push(setTimeout(() => settle({ outcome: "timeout" }), timerDelay(options.timeoutMs)));
   if (options.onTick) timers.push(setInterval(options.onTick, 1_000));
   const onInterrupt = () => settle({ outcome: "interrupted" });
   session.io.interrupt?.addEventListener("abort", onInterrupt, { once: true });

@@ -14,6 +14,7 @@ import type { WorkloadObservation } from "../engine/types.ts";
 import type { KubeClients } from "../kube/index.ts";
 import { labelSelectorString, observeWorkload, ownedPods } from "../workload/index.ts";
 import type { VersionRef } from "./rollback-plan.ts";
+import { timerDelay } from "../kube/timer-delay.ts";
 
 export interface VerificationResult {
   ok: boolean;
@@ -141,7 +142,7 @@ export async function verifyRollback(
     options.onRound?.(last);
     if (last.ok || Date.now() + (options.intervalMs ?? 5_000) > deadline) return last;
     try {
-      await sleep(options.intervalMs ?? 5_000, undefined, { signal: options.signal });
+      await sleep(timerDelay(options.intervalMs ?? 5_000), undefined, { signal: options.signal });
     } catch {
       return undefined;
     }

@@ -11,7 +11,7 @@ export interface ReleaseEventRecorder {
 }
 
 export interface Notification {
-  event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused" | "deleted";
+  event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused" | "deleted" | "freeze";
   message: string;
   release: Release;
 }

@@ -9,6 +9,7 @@ import {
   type DecisionContext,
 } from "./context.ts";
 import { converge } from "./converge.ts";
+import { announceFreeze } from "./freeze.ts";
 import { step } from "./lifecycle.ts";
 import { recordBlock, updateConditions, type BlockContext } from "./record.ts";
 import { isBaking, stageAt } from "./position.ts";
@@ -45,6 +46,7 @@ export function decide(input: EngineInput): EngineResult {
   const generation = input.release.metadata.generation;
   if (generation !== undefined) ctx.status.observedGeneration = generation;
   const analysis = requestAnalysisIfDue(ctx);
+  announceFreeze(ctx);
   updateConditions(ctx);
   const convergence = converge(ctx);
   const requeueAfterMs = requeueAfter(ctx, convergence.settled);
@@ -108,6 +110,9 @@ function requeueAfter(ctx: DecisionContext, settled: boolean): number | undefine
     if (opensMs !== undefined && opensMs > nowMs) at(opensMs);
     else delays.push(WINDOW_RETRY_MS);
   }
+  // The next edge of a window or freeze: a release waiting starts, one in flight hears of a freeze, on time.
+  const edge = observations.changeWindow.changesAt;
+  if (edge !== undefined) at(parseTime(edge, "changeWindow.changesAt"));
   const waitingForService = phase !== "RollingBack" && !isBaking(ctx) && canaryServiceProblem(ctx);
   if (!settled) delays.push(waitingForService ? SERVICE_RETRY_MS : CONVERGE_RETRY_MS);
   at(nextAnalysisAtMs(ctx));

@@ -11,6 +11,7 @@ import {
 import { clip, isTerminal, phaseOf, type DecisionContext } from "./context.ts";
 import type { Action, BlockedObservation } from "./types.ts";
 import { WORKLOADS_READY, missingContainers, workloadNotReady } from "./world.ts";
+import { freezeCondition } from "./freeze.ts";
 
 // The release's record: phase transitions (each with its event and, where on-call
 // must know, its notification), stage records and conditions, all bounded so the
@@ -275,6 +276,8 @@ export function updateConditions(ctx: DecisionContext): void {
           },
     );
   }
+  const freeze = freezeCondition(ctx);
+  if (freeze) wanted.push(freeze);
   setConditions(ctx, wanted);
 }
 

@@ -1,6 +1,7 @@
 import { formatDuration, parseDuration } from "../api/index.ts";
 import { judgeStage, minMeasurementsFor, type StageVerdict } from "./analysis.ts";
 import { phaseOf, type DecisionContext } from "./context.ts";
+import { heldByFreeze } from "./freeze.ts";
 import { approvers, isApproved, type Promote } from "./gates.ts";
 import { gaIndex, isBaking, isGAStage, stageAt } from "./position.ts";
 import {
@@ -135,6 +136,11 @@ function advanceBlocker(ctx: DecisionContext, isGA: boolean): string | undefined
 /** Leaves the running stage (if any) for stage `target`, unless that stage waits for an approval. */
 function advanceTo(ctx: DecisionContext, target: number, promote: Promote | undefined, cause: string): void {
   const stage = stageAt(ctx, target);
+  const frozen = heldByFreeze(ctx, promote);
+  if (frozen) {
+    setMessage(ctx, `${cause}; ${frozen} before stage ${stage.name} (${stage.weight}%)`);
+    return;
+  }
   if (stage.requiresApproval && !isApproved(ctx)) {
     // The promote stays pending: it is carried out once a person approves.
     transition(

@@ -84,6 +84,16 @@ export interface ChangeWindowObservation {
   frozen: boolean;
   /** When the window next opens, for requeueing. */
   nextOpenAt?: string;
+  /** The next edge (a window or freeze begins or ends): the answer holds until then. */
+  changesAt?: string;
+  /** The freeze in force, for releases already in flight. */
+  freeze?: {
+    name: string;
+    /** When no freeze is in force any more, if within the controller's lookahead. */
+    endsAt?: string;
+    /** A freeze in force asks releases in flight to wait between stages (inFlight: holdBetweenStages). */
+    holdsInFlight: boolean;
+  };
   note: string;
 }
 
@@ -142,7 +152,8 @@ export type Action =
   | { type: "releaseFinalizer" }
   | {
       type: "notify";
-      event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused" | "deleted";
+      /** freeze: a change freeze began while the release is in flight. */
+      event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused" | "deleted" | "freeze";
       message: string;
     }
   | { type: "emitEvent"; eventType: "Normal" | "Warning"; reason: string; message: string };

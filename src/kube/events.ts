@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { API_GROUP, API_VERSION, RELEASE_KIND } from "../api/release.ts";
 import { abortWith } from "./client.ts";
 import { apiStatusCode, describeApiError } from "./errors.ts";
+import { timerDelay } from "./timer-delay.ts";
 
 export type EventType = "Normal" | "Warning";
 
@@ -115,7 +116,7 @@ export class EventRecorder {
     };
     return this.#core.createNamespacedEvent(
       { namespace, body },
-      abortWith(AbortSignal.timeout(this.#timeoutMs)),
+      abortWith(AbortSignal.timeout(timerDelay(this.#timeoutMs))),
     );
   }
 
@@ -132,7 +133,7 @@ export class EventRecorder {
         setHeaderOptions(
           "Content-Type",
           PatchStrategy.MergePatch,
-          abortWith(AbortSignal.timeout(this.#timeoutMs)),
+          abortWith(AbortSignal.timeout(timerDelay(this.#timeoutMs))),
         ),
       );
     } catch (error) {

@@ -29,3 +29,4 @@ export {
 } from "./errors.ts";
 export { formatMicroTime, parseMicroTime, toMicroTime } from "./micro-time.ts";
 export type { BackoffPolicy } from "./backoff.ts";
+export { LONGEST_REQUEUE_MS, LONGEST_TIMER_MS, timerDelay } from "./timer-delay.ts";

@@ -15,6 +15,7 @@ import { diffAgainstCache, objectKey } from "./cache-diff.ts";
 import type { InformerChange } from "./cache-diff.ts";
 import { apiErrorStatus, apiStatusCode, describeApiError } from "./errors.ts";
 import { collectionPath, listCollection } from "./list.ts";
+import { timerDelay } from "./timer-delay.ts";
 
 export type InformerHandler<T> = (change: InformerChange<T>) => void;
 
@@ -174,7 +175,7 @@ export class Informer<T extends KubernetesObject> {
               if (index >= 0) this.#syncWaiters.splice(index, 1);
               const last = this.#lastError ? `last error: ${this.#lastError}` : "no list has answered yet";
               reject(new Error(`informer ${this.#path} has not synced after ${timeoutMs} ms (${last})`));
-            }, timeoutMs);
+            }, timerDelay(timeoutMs));
       const waiter = {
         resolve: () => {
           clearTimeout(timer);
@@ -308,7 +309,10 @@ export class Informer<T extends KubernetesObject> {
         labelSelector: this.#options.labelSelector,
         fieldSelector: this.#options.fieldSelector,
         pageSize: this.#options.pageSize,
-        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(this.#options.listTimeoutMs ?? 60_000)]),
+        signal: AbortSignal.any([
+          abort.signal,
+          AbortSignal.timeout(timerDelay(this.#options.listTimeoutMs ?? 60_000)),
+        ]),
       });
       if (this.#stopped) return;
       for (const item of listed.items) this.#transform(item);
@@ -360,12 +364,12 @@ export class Informer<T extends KubernetesObject> {
       };
       const armWatchdog = (): void => {
         clearTimeout(watchdog);
-        watchdog = setTimeout(() => finish({ kind: "silent" }), watchdogMs);
+        watchdog = setTimeout(() => finish({ kind: "silent" }), timerDelay(watchdogMs));
       };
       this.#endWatch = () => finish({ kind: "stopped" });
       if (this.#relistIntervalMs > 0) {
         const dueInMs = Math.max(0, this.#lastListAt + this.#relistIntervalMs - Date.now());
-        relistTimer = setTimeout(() => finish({ kind: "relist-due" }), dueInMs);
+        relistTimer = setTimeout(() => finish({ kind: "relist-due" }), timerDelay(dueInMs));
       }
       armWatchdog();
       this.#watch

@@ -15,6 +15,7 @@ import { jitteredMs } from "./backoff.ts";
 import { abortWith } from "./client.ts";
 import { apiStatusCode, describeApiError } from "./errors.ts";
 import { parseMicroTime, toMicroTime } from "./micro-time.ts";
+import { timerDelay } from "./timer-delay.ts";
 
 export interface LeaderElectionOptions {
   coordination: CoordinationV1Api;
@@ -185,7 +186,7 @@ export class LeaderElector {
    * late answer is ignored: the Lease copy and renew time are only updated here).
    */
   async #attempt(deadline: number): Promise<AttemptResult> {
-    const remainingMs = Math.max(1, Math.round(deadline - performance.now()));
+    const remainingMs = timerDelay(Math.max(1, deadline - performance.now()));
     const startedAt = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<AttemptResult>((resolve) => {
@@ -335,7 +336,7 @@ export class LeaderElector {
     this.#stopLeading("released");
     const { coordination, namespace, name } = this.#options;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const options = abortWith(AbortSignal.timeout(this.#renewDeadlineMs));
+      const options = abortWith(AbortSignal.timeout(timerDelay(this.#renewDeadlineMs)));
       try {
         const current = this.#lease ?? (await coordination.readNamespacedLease({ name, namespace }, options));
         if (current.spec?.holderIdentity !== this.identity) return;

@@ -9,6 +9,7 @@ import { API_GROUP, API_VERSION, RELEASE_KIND } from "../api/release.ts";
 import type { Release, ReleaseStatus } from "../api/release.ts";
 import { abortWith } from "./client.ts";
 import { apiStatusCode, describeApiError } from "./errors.ts";
+import { timerDelay } from "./timer-delay.ts";
 
 export const RELEASE_PLURAL = "releases";
 
@@ -78,7 +79,7 @@ export class ReleaseStatusWriter {
     try {
       const written = (await this.#customObjects.replaceNamespacedCustomObjectStatus(
         { group: API_GROUP, version: API_VERSION, namespace, plural: RELEASE_PLURAL, name, body },
-        abortWith(AbortSignal.timeout(this.#timeoutMs)),
+        abortWith(AbortSignal.timeout(timerDelay(this.#timeoutMs))),
       )) as Release;
       return {
         outcome: "written",

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { backoffDelayMs } from "./backoff.ts";
 import type { BackoffPolicy } from "./backoff.ts";
 import { describeApiError } from "./errors.ts";
+import { LONGEST_REQUEUE_MS, timerDelay } from "./timer-delay.ts";
 
 /** What a reconcile asks for next; nothing means "done until something changes". */
 export interface ReconcileResult {
@@ -87,11 +88,14 @@ export class WorkQueue {
   /** Queues `key` after `delayMs`; if it is already waiting, the sooner time wins. */
   addAfter(key: string, delayMs: number): void {
     if (this.#shuttingDown) return;
-    if (!(delayMs > 0)) {
+    // A far deadline is looked at again within the hour and recomputed, never overflows a
+    // timer; a NaN (a bug) waits the hour rather than spinning.
+    const delay = timerDelay(delayMs, LONGEST_REQUEUE_MS);
+    if (delay === 0) {
       this.add(key);
       return;
     }
-    const at = Date.now() + delayMs;
+    const at = Date.now() + delay;
     const waiting = this.#delayed.get(key);
     if (waiting) {
       if (waiting.at <= at) return;
@@ -100,7 +104,7 @@ export class WorkQueue {
     const timer = setTimeout(() => {
       this.#delayed.delete(key);
       this.add(key);
-    }, delayMs);
+    }, delay);
     this.#delayed.set(key, { at, timer });
   }
 
@@ -161,7 +165,7 @@ export class WorkQueue {
                 `work queue shut down with ${this.#inFlight.size} reconcile(s) still running after ${timeoutMs} ms`,
               );
               resolve(false);
-            }, timeoutMs);
+            }, timerDelay(timeoutMs));
       const previous = this.#drained;
       this.#drained = () => {
         previous?.();

@@ -1,6 +1,7 @@
 import axios, { isAxiosError, type AxiosInstance } from "axios";
 import type { Logger } from "pino";
 import { backoffDelayMs, type BackoffPolicy } from "../kube/backoff.ts";
+import { timerDelay } from "../kube/timer-delay.ts";
 
 // Delivery of one notification to one endpoint, in the background: a few attempts with
 // jittered exponential backoff, on network errors, timeouts, 408, 429 and 5xx. Other
@@ -44,7 +45,7 @@ export async function attempt(
   try {
     const response = await http.post(request.url, request.body, {
       headers: { "content-type": "application/json", ...request.headers },
-      timeout: timeoutMs,
+      timeout: timerDelay(timeoutMs),
       responseType: "text",
     });
     return { ok: true, status: response.status };
@@ -107,7 +108,7 @@ export async function deliver(
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(done, timerDelay(ms));
     function done(): void {
       clearTimeout(timer);
       signal.removeEventListener("abort", done);

@@ -32,7 +32,8 @@ export interface NotificationFacts {
   rollback?: { trigger: string; reason: string; alert?: string };
 }
 
-const EVENT_TEXT: Record<NotificationEvent, { verb: string; phase: string; severity: Severity }> = {
+/** Without a phase of its own, an event reports the phase the release is in. */
+const EVENT_TEXT: Record<NotificationEvent, { verb: string; phase?: string; severity: Severity }> = {
   rolledBack: { verb: "rolled back", phase: "RolledBack", severity: "critical" },
   failed: { verb: "failed", phase: "Failed", severity: "critical" },
   paused: { verb: "paused", phase: "Paused", severity: "warning" },
@@ -40,6 +41,7 @@ const EVENT_TEXT: Record<NotificationEvent, { verb: string; phase: string; sever
   succeeded: { verb: "succeeded", phase: "Succeeded", severity: "info" },
   // Not a phase the Release records: it is gone once its traffic is back on stable.
   deleted: { verb: "deleted mid-release, traffic back on stable", phase: "Deleted", severity: "warning" },
+  freeze: { verb: "is in flight during a change freeze", severity: "warning" },
 };
 
 export function describeNotification(notification: Notification, now: Date): NotificationFacts {
@@ -58,7 +60,7 @@ export function describeNotification(notification: Notification, now: Date): Not
     message: notification.message,
     at: now.toISOString(),
     release: { namespace, name, ...(release.metadata.uid ? { uid: release.metadata.uid } : {}) },
-    phase: text.phase,
+    phase: text.phase ?? status?.phase ?? "Pending",
     target: spec.target.deployment,
     version: spec.version,
     ...(status?.previous?.version ? { previousVersion: status.previous.version } : {}),

@@ -17,6 +17,7 @@ const SLACK_EMOJI: Record<NotificationFacts["event"], string> = {
   awaitingApproval: ":raised_hand:",
   succeeded: ":white_check_mark:",
   deleted: ":wastebasket:",
+  freeze: ":snowflake:",
 };
 
 /** Slack's mrkdwn needs &, < and > escaped; nothing else is special in plain text. */
@@ -90,6 +91,7 @@ export const NOTIFICATION_ALERT_NAMES: Record<NotificationFacts["event"], string
   awaitingApproval: "GlidepathReleaseAwaitingApproval",
   succeeded: "GlidepathReleaseSucceeded",
   deleted: "GlidepathReleaseDeleted",
+  freeze: "GlidepathReleaseInFreeze",
 };
 
 /**

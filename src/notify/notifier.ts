@@ -12,6 +12,7 @@ import { createSecretReader, type SecretReader } from "../hooks/secret.ts";
 import { createHttpClient, deliver, DEFAULT_BACKOFF, type DeliveryRequest } from "./delivery.ts";
 import { describeNotification, type NotificationFacts } from "./facts.ts";
 import { alertmanagerAlerts, slackBody, webhookBody } from "./formats.ts";
+import { timerDelay } from "../kube/timer-delay.ts";
 
 // The on-call notifiers of the controller configuration behind the one Notifier port.
 // notify() returns at once: each configured notifier that wants the event gets its own
@@ -89,7 +90,7 @@ export class OnCallNotifier implements Notifier {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled(all),
-      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      new Promise((resolve) => (timer = setTimeout(resolve, timerDelay(timeoutMs)))),
     ]);
     clearTimeout(timer);
   }

@@ -3,7 +3,14 @@ import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { loadStrategyFile, releaseCrd, releaseSchema, validateRelease } from "../../../src/api/index.ts";
+import {
+  DURATION_LIMITS,
+  loadStrategyFile,
+  parseDuration,
+  releaseCrd,
+  releaseSchema,
+  validateRelease,
+} from "../../../src/api/index.ts";
 import { generatedFiles } from "../../../src/api/generated-files.ts";
 import { exampleRelease, malformedCases, type LooseSpec } from "../../fixtures/releases.ts";
 
@@ -114,12 +121,19 @@ const duration = fc
     maxLength: 3,
   })
   .map((parts) => parts.map(([n, unit]) => `${n}${unit}`).join(""));
+const durationWithin = (limits: { min?: string; max: string }) =>
+  duration.filter((text) => {
+    const ms = parseDuration(text);
+    return ms <= parseDuration(limits.max) && ms >= parseDuration(limits.min ?? "0s");
+  });
 const stages = fc
   .uniqueArray(fc.integer({ min: 1, max: 99 }), { maxLength: 5 })
   .map((weights) => [...weights.sort((a, b) => a - b), 100])
   .chain((weights) =>
     fc.tuple(
-      ...weights.map((weight, index) => duration.map((hold) => ({ name: `stage-${index}`, weight, hold }))),
+      ...weights.map((weight, index) =>
+        durationWithin(DURATION_LIMITS.hold).map((hold) => ({ name: `stage-${index}`, weight, hold })),
+      ),
     ),
   );
 const threshold = fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 });
@@ -139,7 +153,7 @@ const validRelease = fc
     container: dnsLabel,
     stages,
     metrics: fc.uniqueArray(metric, { maxLength: 3, selector: (m) => m.name }),
-    interval: duration,
+    interval: durationWithin(DURATION_LIMITS.analysisInterval),
     type: fc.constantFrom("standard", "expedited", "emergency"),
     risk: fc.constantFrom("low", "medium", "high"),
   })

@@ -292,9 +292,13 @@ function checkInvariants(
     newEntries.slice(1).forEach((entry, index) => expect(entry.from).toBe(newEntries[index]?.to));
   }
   const isServiceEvent = (reason: string) => reason.startsWith("CanaryService");
+  const freezeReasons = ["ChangeFreeze", "ChangeFreezeEnded"];
   const phaseEvents = result.actions.filter(
     (action) =>
-      action.type === "emitEvent" && action.reason !== "StageEntered" && !isServiceEvent(action.reason),
+      action.type === "emitEvent" &&
+      action.reason !== "StageEntered" &&
+      !isServiceEvent(action.reason) &&
+      !freezeReasons.includes(action.reason),
   );
   expect(phaseEvents).toHaveLength(added);
   // The canary Service is said to be missing (or back) once, when WorkloadsReady says so first.
@@ -305,6 +309,14 @@ function checkInvariants(
   );
   if (workloadsReason(status) === workloadsReason(before)) expect(serviceEvents).toEqual([]);
   expect(serviceEvents.length).toBeLessThanOrEqual(1);
+
+  // A freeze in flight is announced once, when the ChangeFreeze condition turns True.
+  const freezeOf = (s: ReleaseStatus | undefined) =>
+    s?.conditions.find((condition) => condition.type === "ChangeFreeze")?.status;
+  const freezeEvents = result.actions.filter(
+    (action) => action.type === "emitEvent" && action.reason === "ChangeFreeze",
+  );
+  expect(freezeEvents).toHaveLength(freezeOf(status) === "True" && freezeOf(before) !== "True" ? 1 : 0);
 
   // No stage is skipped unless a person promoted in this very reconcile.
   const stageIndex = (name: string) =>
