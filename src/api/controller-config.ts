@@ -166,6 +166,43 @@ export const notifierSchema = z.discriminatedUnion("type", [
 ]);
 export type NotifierConfig = z.infer<typeof notifierSchema>;
 
+/**
+ * Identity: the key that signs and verifies identity stamps, and the admission webhook
+ * that writes them (docs/security.md). Without the webhook no approval can be verified,
+ * so approval gates stay closed.
+ */
+export const trustSchema = z
+  .object({
+    /** The HMAC key: a Secret only the controller may read, mounted as a file (or an env variable). */
+    stampKey: secretSourceSchema.optional(),
+    /** The admission webhook (HTTPS); the API server calls it on every CREATE and UPDATE of a Release. */
+    webhook: z
+      .object({
+        port: z.int().min(0).max(65535).default(9443),
+        /** The serving certificate and key (PEM): from cert-manager or a Secret the chart makes. */
+        certFile: z.string().min(1).max(4096),
+        keyFile: z.string().min(1).max(4096),
+        /** Larger AdmissionReview bodies are refused. */
+        maxBodyBytes: z
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(3 * 1024 * 1024),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((trust, ctx) => {
+    if (trust.webhook && !trust.stampKey)
+      ctx.addIssue({
+        code: "custom",
+        path: ["stampKey"],
+        message: "the webhook signs what it stamps: give stampKey (a Secret file) as well",
+      });
+  });
+export type TrustConfig = z.infer<typeof trustSchema>;
+
 export const controllerConfigSchema = z.object({
   /** Path of the rollout strategy file. */
   strategyFile: z.string().min(1).default("rollout/rollout-strategy.json"),
@@ -222,6 +259,7 @@ export const controllerConfigSchema = z.object({
     })
     .strict()
     .default({}),
+  trust: trustSchema.default({}),
   /** On-call notifications of rollbacks, failures, approvals needed and successes. */
   notifiers: z
     .array(notifierSchema)

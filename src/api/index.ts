@@ -8,4 +8,5 @@ export * from "./strategy.ts";
 export * from "./validation.ts";
 export * from "./plan.ts";
 export * from "./controller-config.ts";
+export * from "./identity.ts";
 export { releaseCrd, strategyJsonSchema, toStructural } from "./crd.ts";

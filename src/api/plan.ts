@@ -16,6 +16,8 @@ export interface ReleasePlan {
   mayPassFreeze: boolean;
   postMortemDue: boolean;
   requiresKnownPrevious: boolean;
+  /** At an approval gate: how many distinct verified approvers, and whether the author may be one. */
+  approval: { required: number; separationOfDuties: boolean };
 }
 
 export type ReleaseValidation =
@@ -74,6 +76,21 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
     mayPassFreeze: policy?.mayPassFreeze ?? false,
     postMortemDue: policy?.postMortemDue ?? false,
     requiresKnownPrevious: policy?.requiresKnownPrevious ?? false,
+    approval: approvalPolicy(spec, strategy),
   };
   return { ok: true, release, plan };
+}
+
+/**
+ * How many approvers a Release needs at a gate and whether its author may be one, from
+ * its preset; inline stages get the safe defaults (one approver, never the author). Also
+ * used by the admission webhook, which sees Releases before any other validation.
+ */
+export function approvalPolicy(
+  spec: { strategy?: string | undefined; stages?: unknown; changeRequest?: { type?: string | undefined } },
+  strategy: StrategyFile,
+): ReleasePlan["approval"] {
+  const presetName = spec.stages ? undefined : (spec.strategy ?? spec.changeRequest?.type);
+  const preset = presetName === undefined ? undefined : strategy.presets[presetName];
+  return { required: preset?.approvals ?? 1, separationOfDuties: preset?.separationOfDuties ?? true };
 }

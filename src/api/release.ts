@@ -593,7 +593,23 @@ export const releaseStatusSchema = z.object({
     })
     .optional(),
   approvals: z
-    .array(z.object({ by: personSchema, at: timestampSchema, comment: z.string().max(1000).optional() }))
+    .array(
+      z.object({
+        by: personSchema,
+        at: timestampSchema,
+        comment: z.string().max(1000).optional(),
+        verified: z
+          .boolean()
+          .optional()
+          .describe("The admission webhook's stamp verified: the API server authenticated `by`."),
+        groups: z
+          .array(z.string().max(256))
+          .max(64)
+          .optional()
+          .describe("The approver's groups, as stamped."),
+        problem: z.string().max(256).optional().describe("Why the approval is unverified; it opens no gate."),
+      }),
+    )
     .max(20)
     .default([]),
   handledPromoteAt: timestampSchema

@@ -33,6 +33,18 @@ export const presetSchema = z.object({
     .describe(
       "Mark the records of this change type: a post-mortem is due. Only a change type's preset sets it.",
     ),
+  approvals: z
+    .int()
+    .min(1)
+    .max(10)
+    .default(1)
+    .describe("How many people must approve at an approval gate (distinct, verified)."),
+  separationOfDuties: z
+    .boolean()
+    .default(true)
+    .describe(
+      "Four-eyes: an approval by the Release's creator or by changeRequest.requestedBy does not count. On by default; it only matters where an approval is required.",
+    ),
 });
 export type Preset = z.infer<typeof presetSchema>;
 

@@ -18,7 +18,7 @@ import { createControllerMetrics, type ControllerMetrics } from "../telemetry/me
 import { createTrafficRouter, type TrafficRouter } from "../traffic/index.ts";
 import { WorkloadManager } from "../workload/index.ts";
 import type { AlertInbox, Notifier } from "./ports.ts";
-import { ReleaseReconciler } from "./reconciler.ts";
+import { ReleaseReconciler, type ReconcilerDeps } from "./reconciler.ts";
 import { RouteWatch } from "./route-watch.ts";
 import { TargetIndex } from "./target-index.ts";
 import { releasesWaitingOn } from "./target-lock.ts";
@@ -44,6 +44,8 @@ export interface ControllerOptions {
   onLeadershipLost?: (reason: string) => void;
   /** Default 127.0.0.1 outside a cluster is the caller's choice; default 0.0.0.0. */
   host?: string;
+  /** Verifies identity stamps (the key and whether the webhook runs); none: nothing verifies. */
+  stamps?: ReconcilerDeps["stamps"];
 }
 
 const RELEASES_PATH = "/apis/glidepath.dev/v1alpha1/releases";
@@ -145,6 +147,7 @@ export class Controller {
       alerts: options.alerts ?? noAlerts,
       metrics: this.metrics,
       logger: this.#log,
+      ...(options.stamps ? { stamps: options.stamps } : {}),
     });
 
     if (config.leaderElection.enabled) {

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import {
   terminalPhases,
   validateRelease,
+  verifyIdentity,
   type ChangeWindowConfig,
   type Release,
   type ReleasePlan,
@@ -72,6 +73,8 @@ export interface ReconcilerDeps {
   metrics: ControllerMetrics;
   logger: Logger;
   clock?: () => Date;
+  /** Verifies identity stamps; without it nothing is verified and approval gates stay closed. */
+  stamps?: { key(): Promise<Buffer | undefined>; webhook: boolean };
 }
 
 export interface ReconcileOutcome {
@@ -353,6 +356,7 @@ export class ReleaseReconciler {
       }),
     ]);
     const blocking = findBlockingRelease(release, this.#deps.releases.list());
+    const stampKey = await this.#deps.stamps?.key();
     return {
       now,
       stable,
@@ -369,6 +373,7 @@ export class ReleaseReconciler {
       alerts: this.#deps.alerts.firingFor(release),
       changeWindow: evaluateChangeWindow(this.#deps.changeWindows, now),
       ...(blocking ? { blockingRelease: blocking } : {}),
+      identity: verifyIdentity(release, stampKey, this.#deps.stamps?.webhook ?? false),
     };
   }
 

@@ -1,6 +1,7 @@
 import type { ReleasePhase, ReleaseSpec } from "../api/index.ts";
 import { clip, qualifiedName, type DecisionContext } from "./context.ts";
 import { transition } from "./record.ts";
+import { approvalState } from "./approval.ts";
 import { canaryName, describeVersion, missingContainers, stableName } from "./world.ts";
 
 // What must be true before the release may move: no other release of the target
@@ -92,22 +93,39 @@ export function pendingPromote(ctx: DecisionContext): Promote | undefined {
   return promote && promote.at !== ctx.status.handledPromoteAt ? promote : undefined;
 }
 
-/** Approvals are kept in status too, so the record keeps them even if spec is edited later. */
+/**
+ * Approvals are kept in status too, so the record keeps them even if spec is edited later;
+ * each carries whether its identity stamp verified (this reconcile's verification of the
+ * entries still in spec; earlier ones keep what was found while they were there).
+ */
 export function recordApprovals(ctx: DecisionContext): void {
   const requested = ctx.release.spec.control?.approvals ?? [];
+  const verification = ctx.observations.identity?.approvals ?? [];
+  const seen = requested.map((approval, index) => {
+    const identity = verification[index];
+    const verified = identity?.verified ?? false;
+    return {
+      ...approval,
+      verified,
+      ...(identity?.groups ? { groups: identity.groups.slice(0, 64) } : {}),
+      ...(verified ? {} : { problem: clip(identity?.problem ?? "no identity stamp was verified", 256) }),
+    };
+  });
   const known = ctx.status.approvals;
-  const fresh = requested.filter(
-    (approval) => !known.some((seen) => seen.by === approval.by && seen.at === approval.at),
-  );
-  if (fresh.length > 0) ctx.status.approvals = [...known, ...fresh].slice(0, 20);
+  const same = (a: { by: string; at: string }, b: { by: string; at: string }) =>
+    a.by === b.by && a.at === b.at;
+  const updated = known.map((old) => seen.find((approval) => same(approval, old)) ?? old);
+  const fresh = seen.filter((approval) => !known.some((old) => same(approval, old)));
+  const next = [...updated, ...fresh].slice(0, 20);
+  if (JSON.stringify(next) !== JSON.stringify(known)) ctx.status.approvals = next;
 }
 
 export function isApproved(ctx: DecisionContext): boolean {
-  return ctx.status.approvals.length > 0;
+  return approvalState(ctx).approved;
 }
 
 export function approvers(ctx: DecisionContext): string {
-  return [...new Set(ctx.status.approvals.map((approval) => approval.by))].join(", ");
+  return approvalState(ctx).approvers.join(", ");
 }
 
 /** Where a paused release goes back to: derived from status, so it survives restarts and bounded records. */

@@ -8,6 +8,7 @@ import {
   type StageRecord,
   type stageOutcomes,
 } from "../api/index.ts";
+import { approvalState } from "./approval.ts";
 import { clip, isTerminal, phaseOf, type DecisionContext } from "./context.ts";
 import type { Action, BlockedObservation } from "./types.ts";
 import { WORKLOADS_READY, missingContainers, workloadNotReady } from "./world.ts";
@@ -256,6 +257,15 @@ export function updateConditions(ctx: DecisionContext): void {
             message: "the workloads this step needs are Ready",
           },
     );
+  }
+  if (plan.stages.some((stage) => stage.requiresApproval)) {
+    const approval = approvalState(ctx);
+    wanted.push({
+      type: "Approved",
+      status: approval.approved ? "True" : "False",
+      reason: approval.reason,
+      message: approval.message,
+    });
   }
   announceCanaryService(
     ctx,

@@ -1,6 +1,7 @@
 import { formatDuration, parseDuration } from "../api/index.ts";
 import { judgeStage, minMeasurementsFor, type StageVerdict } from "./analysis.ts";
 import { phaseOf, type DecisionContext } from "./context.ts";
+import { approvalState } from "./approval.ts";
 import { heldByFreeze } from "./freeze.ts";
 import { approvers, isApproved, type Promote } from "./gates.ts";
 import { gaIndex, isBaking, isGAStage, stageAt } from "./position.ts";
@@ -146,7 +147,7 @@ function advanceTo(ctx: DecisionContext, target: number, promote: Promote | unde
     transition(
       ctx,
       "AwaitingApproval",
-      `stage ${stage.name} (${stage.weight}%) needs an approval: glidepath approve ${ctx.release.metadata.name} --by <you>`,
+      `stage ${stage.name} (${stage.weight}%) needs an approval: glidepath approve ${ctx.release.metadata.name} --by <you> (${approvalState(ctx).message})`,
       "awaitingApproval",
     );
     return;

@@ -1,4 +1,11 @@
-import type { Measurement, Release, ReleasePlan, ReleaseStatus, RollbackTrigger } from "../api/index.ts";
+import type {
+  IdentityObservation,
+  Measurement,
+  Release,
+  ReleasePlan,
+  ReleaseStatus,
+  RollbackTrigger,
+} from "../api/index.ts";
 
 // The engine's contract: what the controller observed (input) and what it must
 // carry out (output). Plain data only, so the engine is tested with plain values.
@@ -132,6 +139,11 @@ export interface Observations {
   blockingRelease?: string;
   /** The controller's last attempt to act for this release failed in a way a person must fix. */
   blocked?: BlockedObservation;
+  /**
+   * Who created the Release and who approved it, as the admission webhook stamped them and
+   * the controller verified (src/api/identity.ts verifyIdentity). Absent: nothing verified.
+   */
+  identity?: IdentityObservation;
 }
 
 export type Action =

@@ -189,6 +189,8 @@ function canaryPods(cluster: Cluster, images: Record<string, string>, replicas: 
 
 export interface WorldExtras {
   alerts?: AlertObservation[];
+  /** Default: the admission webhook on, the creator "alice" and every approval's `by` verified. */
+  identity?: Observations["identity"];
   changeWindow?: Observations["changeWindow"];
   blockingRelease?: string;
 }
@@ -217,6 +219,19 @@ export function observe(cluster: Cluster, nowMs: number, extras: WorldExtras = {
     alerts: extras.alerts ?? [],
     changeWindow: extras.changeWindow ?? { open: true, frozen: false, note: "weekday window" },
     ...(extras.blockingRelease === undefined ? {} : { blockingRelease: extras.blockingRelease }),
+  };
+}
+
+/** What the controller verifies when the webhook stamped everything: each person is who they say. */
+export function stampedByWebhook(release: Release): NonNullable<Observations["identity"]> {
+  return {
+    webhook: true,
+    creator: { verified: true, user: "alice", groups: ["developers"] },
+    approvals: (release.spec.control?.approvals ?? []).map((approval) => ({
+      verified: true,
+      user: approval.by,
+      groups: ["approvers"],
+    })),
   };
 }
 
@@ -250,7 +265,10 @@ export function tick(sim: Simulation, input: Tick = {}): Simulation {
     input.control === undefined
       ? sim.release
       : { ...sim.release, spec: { ...sim.release.spec, control: input.control } };
-  const observations = observe(cluster, nowMs, input.extras);
+  const observations = {
+    ...observe(cluster, nowMs, input.extras),
+    identity: input.extras?.identity ?? stampedByWebhook(release),
+  };
   const result = decide({ release, plan: sim.plan, observations });
   return {
     release: { ...release, status: result.status },

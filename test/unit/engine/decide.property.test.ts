@@ -19,6 +19,7 @@ import {
   crashStable,
   observe,
   stallCanary,
+  stampedByWebhook,
   type Cluster,
   type WorldExtras,
 } from "./cluster.ts";
@@ -223,7 +224,7 @@ function reconcile(
   const nowMs = run.nowMs + advanceMs;
   const cluster = trouble(run.cluster);
   const release: Release = { ...run.release, spec: { ...run.release.spec, control } };
-  const observations = observe(cluster, nowMs, extras);
+  const observations = { ...observe(cluster, nowMs, extras), identity: stampedByWebhook(release) };
   const before = release.status;
   const result = decide(deepFreeze({ release: structuredClone(release), plan: run.plan, observations }));
 

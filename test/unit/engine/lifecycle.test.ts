@@ -494,8 +494,100 @@ describe("given a change that needs an approval before GA", () => {
     });
     expect(statusOf(approved).phase).toBe("Progressing");
     expect(statusOf(approved).currentStage?.name).toBe("ga");
-    expect(statusOf(approved).approvals).toEqual([approval]);
+    expect(statusOf(approved).approvals).toEqual([{ ...approval, verified: true, groups: ["approvers"] }]);
     expect(statusOf(approved).stages.find((stage) => stage.name === "expansion")?.outcome).toBe("promoted");
+    expect(statusOf(approved).conditions.find((condition) => condition.type === "Approved")).toMatchObject({
+      status: "True",
+      reason: "Approved",
+    });
+  });
+
+  // Only approvals the controller verified count: who wrote them is what the API server says.
+  const atGate = () => runUntil(simulation(release), phaseIs("AwaitingApproval"), {}, 1000);
+  const approvedBy = (by: string, nowMs: number) => ({ approvals: [{ by, at: iso(nowMs) }] });
+  const approvedCondition = (sim: ReturnType<typeof atGate>) =>
+    statusOf(sim).conditions.find((condition) => condition.type === "Approved");
+
+  it("when the approval's stamp does not verify, then the gate stays shut and status says why", () => {
+    const waiting = atGate();
+    const control = approvedBy("mallory", waiting.nowMs);
+    const identity = {
+      webhook: true,
+      creator: { verified: true, user: "alice" },
+      approvals: [{ verified: false, user: "mallory", problem: "its stamp does not verify" }],
+    };
+    const after = runUntil(waiting, (sim) => sim.nowMs >= waiting.nowMs + 5 * MINUTE, {
+      control,
+      extras: { identity },
+    });
+    expect(statusOf(after).phase).toBe("AwaitingApproval");
+    expect(statusOf(after).approvals).toEqual([
+      expect.objectContaining({ by: "mallory", verified: false, problem: "its stamp does not verify" }),
+    ]);
+    expect(approvedCondition(after)).toMatchObject({ status: "False", reason: "Waiting" });
+    expect(approvedCondition(after)?.message).toContain(
+      "mallory's approval is unverified: its stamp does not verify",
+    );
+  });
+
+  it("when the author approves their own change, then it does not count (separation of duties)", () => {
+    const waiting = atGate();
+    const after = runUntil(waiting, (sim) => sim.nowMs >= waiting.nowMs + 5 * MINUTE, {
+      control: approvedBy("alice", waiting.nowMs),
+    });
+    expect(statusOf(after).phase).toBe("AwaitingApproval");
+    expect(approvedCondition(after)?.message).toContain(
+      "alice's approval does not count: separation of duties",
+    );
+  });
+
+  it("when the preset turns separation of duties off, then the author's verified approval counts", () => {
+    const waiting = atGate();
+    const lenient = {
+      ...waiting,
+      plan: { ...waiting.plan, approval: { required: 1, separationOfDuties: false } },
+    };
+    const after = tick(lenient, { advanceMs: 10 * SECOND, control: approvedBy("alice", waiting.nowMs) });
+    expect(statusOf(after).currentStage?.name).toBe("ga");
+  });
+
+  it("when the preset needs two approvers, then one is not enough and the same person twice is one", () => {
+    const waiting = atGate();
+    const strict = {
+      ...waiting,
+      plan: { ...waiting.plan, approval: { required: 2, separationOfDuties: true } },
+    };
+    const twiceDave = {
+      approvals: [
+        { by: "dave", at: iso(waiting.nowMs) },
+        { by: "dave", at: iso(waiting.nowMs + SECOND) },
+      ],
+    };
+    const one = runUntil(strict, (sim) => sim.nowMs >= waiting.nowMs + 2 * MINUTE, { control: twiceDave });
+    expect(statusOf(one).phase).toBe("AwaitingApproval");
+    expect(approvedCondition(one)?.message).toContain("needs 2 verified approvals");
+    const two = tick(one, {
+      advanceMs: 10 * SECOND,
+      control: { approvals: [...twiceDave.approvals, { by: "erin", at: iso(one.nowMs) }] },
+    });
+    expect(statusOf(two).currentStage?.name).toBe("ga");
+  });
+
+  it("when the webhook is off, then no approval opens the gate and the condition says how to turn it on", () => {
+    const waiting = atGate();
+    const identity = {
+      webhook: false,
+      creator: { verified: false, problem: "created without the admission webhook: no creator stamp" },
+      approvals: [{ verified: false, problem: "not stamped by the admission webhook" }],
+    };
+    const after = runUntil(waiting, (sim) => sim.nowMs >= waiting.nowMs + 5 * MINUTE, {
+      control: approvedBy("dave", waiting.nowMs),
+      extras: { identity },
+    });
+    expect(statusOf(after).phase).toBe("AwaitingApproval");
+    expect(approvedCondition(after)).toMatchObject({ status: "False", reason: "WebhookDisabled" });
+    expect(approvedCondition(after)?.message).toContain("the admission webhook is off");
+    expect(approvedCondition(after)?.message).toContain("trust.webhook");
   });
 });
 

@@ -1,0 +1,248 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import type { Release } from "./release.ts";
+
+// Identity stamps: who created a Release and who wrote each spec.control entry, as the
+// API server authenticated them. The admission webhook writes them; the controller
+// believes only those whose HMAC verifies with the key it alone reads, so a stamp
+// typed by hand (or copied from another Release, or onto another entry) proves nothing.
+// Pure: signing and verifying are functions of the key and the object.
+
+/** Who created the Release (JSON of a CreationStamp). */
+export const CREATED_BY_ANNOTATION = "glidepath.dev/created-by";
+/** Who wrote each spec.control entry (JSON array of ControlStamp), oldest first. */
+export const CONTROL_STAMPS_ANNOTATION = "glidepath.dev/control-stamps";
+export const STAMP_ANNOTATIONS = [CREATED_BY_ANNOTATION, CONTROL_STAMPS_ANNOTATION] as const;
+
+export const controlActions = ["approve", "pause", "resume", "promote", "abort"] as const;
+export type ControlAction = (typeof controlActions)[number];
+
+/** Stamps kept: every approval's, and the newest of the others up to this many in all. */
+export const MAX_CONTROL_STAMPS = 60;
+/** A key shorter than this is refused at start-up: HMAC-SHA256 wants 256 bits. */
+export const MIN_STAMP_KEY_BYTES = 32;
+
+const MAC_VERSION = "glidepath-stamp/v1";
+
+const userSchema = z.string().min(1).max(256);
+const groupsSchema = z.array(z.string().max(256)).max(64);
+const macSchema = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const creationStampSchema = z.object({
+  user: userSchema,
+  groups: groupsSchema,
+  at: z.string().min(1).max(64),
+  mac: macSchema,
+});
+export type CreationStamp = z.infer<typeof creationStampSchema>;
+
+export const controlStampSchema = z.object({
+  action: z.enum(controlActions),
+  /** sha256 of the entry's canonical JSON: binds the stamp to that entry and no other. */
+  digest: z.string().regex(/^[0-9a-f]{64}$/),
+  user: userSchema,
+  groups: groupsSchema,
+  at: z.string().min(1).max(64),
+  mac: macSchema,
+});
+export type ControlStamp = z.infer<typeof controlStampSchema>;
+
+/** JSON with object keys sorted at every level, so equal values always hash alike. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, inner]) => inner !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function entryDigest(entry: unknown): string {
+  return createHash("sha256").update(canonicalJson(entry)).digest("hex");
+}
+
+/** The control entry a stamp covers: the object itself, or the pause switch. */
+export function controlEntry(action: ControlAction, value: unknown): unknown {
+  if (action === "pause") return { paused: true };
+  if (action === "resume") return { paused: false };
+  return value;
+}
+
+interface MacInput {
+  /** The Release's uid for control entries; namespace/name for the creation (no uid exists yet at CREATE). */
+  scope: string;
+  action: ControlAction | "create";
+  digest: string;
+  user: string;
+  groups: readonly string[];
+  at: string;
+}
+
+function mac(key: Buffer, input: MacInput): string {
+  const message = canonicalJson([
+    MAC_VERSION,
+    input.scope,
+    input.action,
+    input.digest,
+    input.user,
+    [...input.groups].sort(),
+    input.at,
+  ]);
+  return createHmac("sha256", key).update(message).digest("hex");
+}
+
+function macMatches(key: Buffer, input: MacInput, claimed: string): boolean {
+  const expected = Buffer.from(mac(key, input), "hex");
+  const given = Buffer.from(claimed, "hex");
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export interface Authenticated {
+  user: string;
+  groups: readonly string[];
+}
+
+function creationScope(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+export function signCreation(
+  key: Buffer,
+  release: { namespace: string; name: string },
+  who: Authenticated,
+  at: string,
+): CreationStamp {
+  const groups = [...who.groups];
+  const input = {
+    scope: creationScope(release.namespace, release.name),
+    action: "create" as const,
+    digest: "",
+    user: who.user,
+    groups,
+    at,
+  };
+  return { user: who.user, groups, at, mac: mac(key, input) };
+}
+
+export function signControl(
+  key: Buffer,
+  uid: string,
+  action: ControlAction,
+  entry: unknown,
+  who: Authenticated,
+  at: string,
+): ControlStamp {
+  const digest = entryDigest(controlEntry(action, entry));
+  const groups = [...who.groups];
+  return {
+    action,
+    digest,
+    user: who.user,
+    groups,
+    at,
+    mac: mac(key, { scope: uid, action, digest, user: who.user, groups, at }),
+  };
+}
+
+/** The stamps on a Release as written; an annotation that does not parse reads as none. */
+export function readStamps(release: Pick<Release, "metadata">): {
+  creator?: CreationStamp;
+  control: ControlStamp[];
+} {
+  const annotations = release.metadata.annotations ?? {};
+  const creator = parseJson(annotations[CREATED_BY_ANNOTATION], creationStampSchema);
+  const control = parseJson(annotations[CONTROL_STAMPS_ANNOTATION], z.array(controlStampSchema)) ?? [];
+  return { ...(creator ? { creator } : {}), control };
+}
+
+function parseJson<T>(text: string | undefined, schema: z.ZodType<T>): T | undefined {
+  if (!text) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One identity claim and whether the controller could verify it. */
+export interface VerifiedIdentity {
+  verified: boolean;
+  /** The authenticated user, when a stamp was found (verified or not). */
+  user?: string;
+  groups?: string[];
+  /** Why it is not verified, for status, the record and the CLI. */
+  problem?: string;
+}
+
+export interface IdentityObservation {
+  /** Whether this controller serves the admission webhook that writes stamps. */
+  webhook: boolean;
+  creator: VerifiedIdentity;
+  /** One per spec.control.approvals entry, in the same order. */
+  approvals: VerifiedIdentity[];
+}
+
+const NO_KEY = "no stamp key is configured, so no identity can be verified";
+
+/** Who created the Release, if its creator stamp verifies for this namespace and name. */
+export function verifyCreator(release: Pick<Release, "metadata">, key: Buffer | undefined): VerifiedIdentity {
+  const stamp = readStamps(release).creator;
+  if (!stamp) return { verified: false, problem: "created without the admission webhook: no creator stamp" };
+  const found = { user: stamp.user, groups: stamp.groups };
+  if (!key) return { verified: false, ...found, problem: NO_KEY };
+  const scope = creationScope(release.metadata.namespace ?? "", release.metadata.name);
+  const input = { scope, action: "create" as const, digest: "", ...found, at: stamp.at };
+  return macMatches(key, input, stamp.mac)
+    ? { verified: true, ...found }
+    : { verified: false, ...found, problem: "the creator stamp does not verify" };
+}
+
+/**
+ * Verifies the creator's stamp and each approval's. `key` undefined (none configured)
+ * verifies nothing. An approval verifies only with a stamp of the same entry, for
+ * this Release's uid, by the user its `by` names.
+ */
+export function verifyIdentity(
+  release: Pick<Release, "metadata" | "spec">,
+  key: Buffer | undefined,
+  webhook: boolean,
+): IdentityObservation {
+  const stamps = readStamps(release);
+  const creator = verifyCreator(release, key);
+  const uid = release.metadata.uid ?? "";
+  const approvals = (release.spec.control?.approvals ?? []).map((approval): VerifiedIdentity => {
+    const digest = entryDigest(approval);
+    const candidates = stamps.control.filter(
+      (stamp) => stamp.action === "approve" && stamp.digest === digest,
+    );
+    if (candidates.length === 0)
+      return { verified: false, problem: "not stamped by the admission webhook (written while it was off?)" };
+    if (!key) return { verified: false, user: candidates[0]!.user, problem: NO_KEY };
+    const good = candidates.find((stamp) =>
+      macMatches(
+        key,
+        { scope: uid, action: "approve", digest, user: stamp.user, groups: stamp.groups, at: stamp.at },
+        stamp.mac,
+      ),
+    );
+    if (!good)
+      return {
+        verified: false,
+        user: candidates[0]!.user,
+        problem:
+          "its stamp does not verify (forged, copied from another Release, or signed with another key)",
+      };
+    if (good.user !== approval.by)
+      return {
+        verified: false,
+        user: good.user,
+        groups: good.groups,
+        problem: `stamped for ${good.user}, not ${approval.by}`,
+      };
+    return { verified: true, user: good.user, groups: good.groups };
+  });
+  return { webhook, creator, approvals };
+}
