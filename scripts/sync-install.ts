@@ -1,7 +1,8 @@
 // The copies that the Helm chart and the plain install carry of files that live elsewhere:
 // the generated Release CRD (helm/glidepath/crds/), manifests/install/rbac.yaml (the chart
-// takes its rules from files/rbac.yaml) and rollout/rollout-strategy.json (the chart's
-// files/ and manifests/install/configmap.yaml). Helm reads only files inside the
+// takes its rules from files/rbac.yaml), manifests/install/user-roles.yaml (the roles for
+// people, rendered as they are) and rollout/rollout-strategy.json (the chart's files/ and
+// manifests/install/configmap.yaml). Helm reads only files inside the
 // chart, and kubectl apply -k takes no file from outside its folder, so they are copies.
 // `npm run generate` runs this after scripts/generate.ts; test/unit/install/copies.test.ts
 // fails when a copy is stale.
@@ -14,6 +15,7 @@ const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 const CRD_PATH = "manifests/crds/glidepath.dev_releases.yaml";
 const STRATEGY_PATH = "rollout/rollout-strategy.json";
 const RBAC_PATH = "manifests/install/rbac.yaml";
+const USER_ROLES_PATH = "manifests/install/user-roles.yaml";
 export const INSTALL_CONFIGMAP_PATH = "manifests/install/configmap.yaml";
 
 function read(path: string): string {
@@ -40,6 +42,7 @@ export function installCopies(): { path: string; content: string }[] {
     { path: "helm/glidepath/crds/glidepath.dev_releases.yaml", content: crd.content },
     { path: "helm/glidepath/files/rollout-strategy.json", content: strategy },
     { path: "helm/glidepath/files/rbac.yaml", content: read(RBAC_PATH) },
+    { path: "helm/glidepath/files/user-roles.yaml", content: read(USER_ROLES_PATH) },
     { path: INSTALL_CONFIGMAP_PATH, content: withStrategy(read(INSTALL_CONFIGMAP_PATH), strategy) },
   ];
 }

@@ -1,6 +1,7 @@
 // The Glidepath controller: `node src/main.ts [--config FILE] [--kubeconfig FILE] [--context NAME]`.
 // In a cluster it uses its ServiceAccount; elsewhere the kubeconfig, like kubectl.
 import { hostname } from "node:os";
+import { AuthorizationV1Api } from "@kubernetes/client-node";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import {
@@ -10,6 +11,8 @@ import {
   loadStrategyFile,
   parseDuration,
 } from "./api/index.ts";
+import { startAdmissionWebhook, type AdmissionWebhook } from "./admission/index.ts";
+import { MIN_STAMP_KEY_BYTES } from "./api/index.ts";
 import { Controller } from "./controller/controller.ts";
 import {
   AlertInboxStore,
@@ -65,6 +68,18 @@ try {
   // Read now, so a missing Secret stops start-up with a clear message (never the value).
   const hookToken = hookConfig ? createSecretReader(hookConfig.token) : undefined;
   await hookToken?.value();
+  // The identity stamps' key: read now, so a missing or short key stops start-up (its value is never logged).
+  const stampKeyReader = config.trust.stampKey ? createSecretReader(config.trust.stampKey) : undefined;
+  const stampKey = async (): Promise<Buffer | undefined> => {
+    if (!stampKeyReader) return undefined;
+    const key = Buffer.from(await stampKeyReader.value(), "utf8");
+    if (key.length < MIN_STAMP_KEY_BYTES)
+      throw new Error(
+        `trust.stampKey (${stampKeyReader.source}) holds ${key.length} bytes; it needs at least ${MIN_STAMP_KEY_BYTES} (e.g. openssl rand -hex 32)`,
+      );
+    return key;
+  };
+  await stampKey();
   const alerts = new AlertInboxStore(hookConfig ? { retentionMs: parseDuration(hookConfig.retention) } : {});
   const notifier = await createNotifier(config.notifiers, {
     logger: logger.child({ component: "notifier" }),
@@ -82,6 +97,7 @@ try {
     routes,
     host: args.host,
     identity: args.identity ?? `${hostname()}_${process.pid}`,
+    stamps: { key: stampKey, webhook: config.trust.webhook !== undefined },
     onLeadershipLost: (reason) => {
       // Another replica may be acting already: stop at once rather than race it.
       logger.error({ reason }, "leadership lost; exiting");
@@ -102,12 +118,32 @@ try {
   } else {
     logger.warn("no hooks.alertmanager token configured: POST /hooks/alertmanager is not served");
   }
+  const webhookConfig = config.trust.webhook;
+  let webhook: AdmissionWebhook | undefined;
+  if (webhookConfig) {
+    webhook = await startAdmissionWebhook({
+      port: webhookConfig.port,
+      host: args.host,
+      certFile: webhookConfig.certFile,
+      keyFile: webhookConfig.keyFile,
+      maxBodyBytes: webhookConfig.maxBodyBytes,
+      stampKey: async () => (await stampKey()) as Buffer,
+      strategy,
+      authorization: kubeConfig.makeApiClient(AuthorizationV1Api),
+      logger,
+    });
+  } else {
+    logger.warn(
+      "trust.webhook is not configured: no approval can be verified, so approval gates stay closed (docs/security.md)",
+    );
+  }
   await controller.start();
   logger.info(
     {
       url: controller.url,
       identity: controller.identity,
       alertmanagerHook: Boolean(hookConfig),
+      admissionWebhook: webhook?.url,
       notifiers: notifier.notifiers,
     },
     "controller started",
@@ -117,8 +153,7 @@ try {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "stopping");
-    controller
-      .stop()
+    Promise.all([controller.stop(), webhook?.close()])
       // The last notifications (a rollback just finished) get a few seconds to go out.
       .then(() => notifier.close(5_000))
       .then(

@@ -282,7 +282,7 @@ function releaseRef(releaseKey: string): { namespace?: string; name: string } {
 }
 
 /** The body, or undefined as soon as it exceeds `limit` bytes. */
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+export function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -56,6 +56,8 @@ export interface ControlPlane {
   /** Admin (O=system:masters) kubeconfig with embedded certificates. */
   adminKubeconfigPath: string;
   caCertPath: string;
+  /** The cluster CA's key: tests sign users' client certificates and webhook serving certificates with it. */
+  caKeyPath: string;
   version: KubernetesVersion;
   timings: ControlPlaneTimings;
   processes: {
@@ -259,6 +261,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     apiServerUrl,
     adminKubeconfigPath,
     caCertPath: pki.caCert,
+    caKeyPath: pki.caKey,
     version,
     timings: { certificatesMs, etcdReadyMs, apiServerReadyMs, controllersReadyMs },
     processes: { etcd, apiServer, controllerManager, scheduler },
@@ -426,42 +429,8 @@ async function createPki(dir: string): Promise<Pki> {
     "-subj",
     "/CN=glidepath-test-ca",
   ]);
-  const signed = async (name: string, subject: string, extensions: string[]): Promise<void> => {
-    const extFile = file(`${name}.ext`);
-    writeFileSync(extFile, extensions.join("\n") + "\n");
-    await openssl([
-      "req",
-      "-new",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      file(`${name}.key`),
-      "-out",
-      file(`${name}.csr`),
-      "-subj",
-      subject,
-    ]);
-    await openssl([
-      "x509",
-      "-req",
-      "-in",
-      file(`${name}.csr`),
-      "-CA",
-      pki.caCert,
-      "-CAkey",
-      pki.caKey,
-      // An explicit serial: -CAcreateserial would race on ca.srl between parallel calls.
-      "-set_serial",
-      `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
-      "-days",
-      days,
-      "-extfile",
-      extFile,
-      "-out",
-      file(`${name}.crt`),
-    ]);
-  };
+  const signed = (name: string, subject: string, extensions: string[]): Promise<unknown> =>
+    signCertificate({ dir, caCert: pki.caCert, caKey: pki.caKey, name, subject, extensions });
   await Promise.all([
     serviceAccountKeys,
     signed("apiserver", "/CN=kube-apiserver", [
@@ -478,6 +447,61 @@ async function createPki(dir: string): Promise<Pki> {
     ]),
   ]);
   return pki;
+}
+
+export interface CertificateRequest {
+  /** Where <name>.key, <name>.csr and <name>.crt are written. */
+  dir: string;
+  caCert: string;
+  caKey: string;
+  name: string;
+  /** "/O=group/CN=user" for a client, "/CN=host" for a server. */
+  subject: string;
+  /** openssl x509 extensions, one a line. */
+  extensions: string[];
+  days?: number;
+}
+
+/** A key and a certificate signed by the CA, made by openssl; returns the paths. */
+export async function signCertificate(request: CertificateRequest): Promise<{ cert: string; key: string }> {
+  const { dir, name } = request;
+  mkdirSync(dir, { recursive: true });
+  const file = (suffix: string): string => join(dir, `${name}.${suffix}`);
+  const openssl = (args: string[]): Promise<unknown> => runCommand("openssl", args, { cwd: dir });
+  writeFileSync(file("ext"), request.extensions.join("\n") + "\n");
+  await openssl([
+    "req",
+    "-new",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    file("key"),
+    "-out",
+    file("csr"),
+    "-subj",
+    request.subject,
+  ]);
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    file("csr"),
+    "-CA",
+    request.caCert,
+    "-CAkey",
+    request.caKey,
+    // An explicit serial: -CAcreateserial would race on ca.srl between parallel calls.
+    "-set_serial",
+    `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`,
+    "-days",
+    String(request.days ?? 30),
+    "-extfile",
+    file("ext"),
+    "-out",
+    file("crt"),
+  ]);
+  return { cert: file("crt"), key: file("key") };
 }
 
 interface TlsOptions {

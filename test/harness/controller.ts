@@ -23,7 +23,7 @@ export async function installControllerRbac(options: {
   kubectlPath: string;
   adminKubeconfigPath: string;
 }): Promise<string> {
-  for (const file of ["namespace.yaml", "rbac.yaml"]) {
+  for (const file of ["namespace.yaml", "rbac.yaml", "user-roles.yaml"]) {
     await runCommand(options.kubectlPath, [
       "--kubeconfig",
       options.adminKubeconfigPath,

@@ -62,6 +62,9 @@ export interface StackTimings {
 export interface StackInfo {
   runDir: string;
   kubeconfigPath: string;
+  /** The cluster CA (certificate and key), for users' client certificates and webhook serving certificates. */
+  caCertPath: string;
+  caKeyPath: string;
   apiServerUrl: string;
   kubernetesVersion: KubernetesVersion;
   nodeName: string;
@@ -149,6 +152,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const info: StackInfo = {
       runDir,
       kubeconfigPath: controlPlane.adminKubeconfigPath,
+      caCertPath: controlPlane.caCertPath,
+      caKeyPath: controlPlane.caKeyPath,
       apiServerUrl: controlPlane.apiServerUrl,
       kubernetesVersion: controlPlane.version,
       nodeName: kubelet.nodeName,

@@ -2,8 +2,16 @@
 // a service with a stable Deployment, Service and HTTPRoute (or Ingress), gateway-style
 // traffic from the simulator scraped by the shared Prometheus, Releases applied and
 // steered (spec.control) as a team and the CLI would, and the record they leave.
-import { NetworkingV1Api } from "@kubernetes/client-node";
-import type { CoreV1Event, V1Deployment, V1ReplicaSet } from "@kubernetes/client-node";
+import { randomBytes } from "node:crypto";
+import { CustomObjectsApi, NetworkingV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import type { CoreV1Event, KubeConfig, V1Deployment, V1ReplicaSet } from "@kubernetes/client-node";
+import {
+  coverNamespace,
+  prepareAdmission,
+  registerAdmissionWebhook,
+  userKubeconfig,
+} from "../../harness/admission.ts";
+import { loadKubeConfig } from "../../harness/control-plane.ts";
 import { afterAll, beforeAll, expect } from "vitest";
 import {
   installControllerRbac,
@@ -24,6 +32,7 @@ import {
   type WaitForOptions,
 } from "../../harness/context.ts";
 import type { Release, ReleasePhase, ReleaseSpecInput } from "../../../src/api/index.ts";
+import { exampleRelease } from "../../fixtures/releases.ts";
 
 const group = "glidepath.dev";
 const version = "v1alpha1";
@@ -38,7 +47,15 @@ export interface ControllerOptions {
   /** The Lease holder identity; reuse it to restart "the same pod" after a crash. */
   identity?: string;
   config?: Record<string, unknown>;
+  /**
+   * Serve the admission webhook (stamps, four-eyes, RBAC for approvals) and register it
+   * for the namespaces givenService creates from then on in this file.
+   */
+  admission?: boolean;
 }
+
+/** The webhook covering this file's namespaces, when its controller serves one. */
+let coveringWebhook: string | undefined;
 
 let controllerKubeconfig: Promise<string> | undefined;
 
@@ -50,12 +67,79 @@ export async function givenController(options: ControllerOptions = {}): Promise<
     adminKubeconfigPath: info.kubeconfigPath,
   });
   const kubeconfigPath = await controllerKubeconfig;
-  return startControllerProcess({
+  const { admission: withAdmission, ...rest } = options;
+  if (!withAdmission)
+    return startControllerProcess({
+      supervisor: new ProcessSupervisor(info.runDir),
+      kubeconfigPath,
+      prometheusUrl: info.prometheus.url,
+      runDir: info.runDir,
+      ...rest,
+    });
+  const admission = await prepareAdmission({
+    ...info,
+    runDir: info.runDir,
+    name: `webhook-${randomBytes(3).toString("hex")}`,
+  });
+  const controller = await startControllerProcess({
     supervisor: new ProcessSupervisor(info.runDir),
     kubeconfigPath,
     prometheusUrl: info.prometheus.url,
     runDir: info.runDir,
-    ...options,
+    ...rest,
+    config: { ...rest.config, trust: admission.trust },
+  });
+  const probeNamespace = await createNamespace("webhook-probe");
+  await coverNamespace(info.kubeconfigPath, probeNamespace, admission.name);
+  const webhook = await registerAdmissionWebhook({
+    adminKubeconfigPath: info.kubeconfigPath,
+    caCertPath: info.caCertPath,
+    admission,
+    probeNamespace,
+    probeRelease: { ...exampleRelease(), metadata: { name: "probe" } },
+  });
+  await deleteNamespace(probeNamespace);
+  coveringWebhook = admission.name;
+  return {
+    ...controller,
+    stop: async () => {
+      coveringWebhook = undefined;
+      await webhook.unregister();
+      await controller.stop();
+    },
+  };
+}
+
+/** A person the API server authenticates by a client certificate, with these groups. */
+export async function givenUser(
+  user: string,
+  groups: string[] = [],
+): Promise<{ kubeconfigPath: string; kubeConfig: KubeConfig }> {
+  const info = stackInfo();
+  const kubeconfigPath = await userKubeconfig({
+    ...info,
+    runDir: info.runDir,
+    adminKubeconfigPath: info.kubeconfigPath,
+    user,
+    groups,
+  });
+  return { kubeconfigPath, kubeConfig: loadKubeConfig(kubeconfigPath) };
+}
+
+/** Binds a ClusterRole (glidepath-edit, glidepath-approve, …) to a user or a group in one namespace. */
+export async function grantRole(
+  namespace: string,
+  subject: { kind: "User" | "Group"; name: string },
+  clusterRole: string,
+): Promise<void> {
+  const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: `${subject.name}-${clusterRole}`.toLowerCase() },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", ...subject }],
+    },
   });
 }
 
@@ -132,14 +216,16 @@ export interface ServiceOptions {
   router?: "gatewayAPI" | "nginx";
   /** Default 400 requests a second. */
   requestsPerSecond?: number;
+  /** false: leave the namespace outside the file's admission webhook (the webhook "off" for it). */
+  admission?: boolean;
 }
 
 export interface ServiceScenario {
   namespace: string;
   service: string;
   simulator: SpawnedSimulator;
-  /** Given: a Release of `newVersion`, with short stages (from the spec, as a team could write it). */
-  release(name: string, newVersion: string, spec?: SpecOverrides): Promise<void>;
+  /** Given: a Release of `newVersion`, with short stages (from the spec, as a team could write it); `as` a person, or the admin. */
+  release(name: string, newVersion: string, spec?: SpecOverrides, as?: KubeConfig): Promise<void>;
   /** Given: a Release exactly as written, for objects the controller must refuse. */
   applyRaw(name: string, spec: Record<string, unknown>): Promise<void>;
   read(name: string): Promise<Release>;
@@ -151,8 +237,8 @@ export interface ServiceScenario {
     check: (release: Release) => boolean,
     options?: WaitForOptions,
   ): Promise<Release>;
-  /** When: a person steers the release, as the CLI does (a merge patch of spec.control). */
-  control(name: string, control: Record<string, unknown>): Promise<void>;
+  /** When: a person steers the release, as the CLI does (a merge patch of spec.control); `as` them, or the admin. */
+  control(name: string, control: Record<string, unknown>, as?: KubeConfig): Promise<void>;
   /** The HTTPRoute's backend weights by backend name. */
   routeWeights(): Promise<Record<string, number>>;
   /** The HTTPRoute's metadata.generation: one more for each change of its spec. */
@@ -170,6 +256,8 @@ export async function givenService(prefix: string, options: ServiceOptions = {})
   const { apps, core, custom } = kubeClients();
   const networking = kubeConfig().makeApiClient(NetworkingV1Api);
   const namespace = await createNamespace(prefix);
+  if (coveringWebhook && options.admission !== false)
+    await coverNamespace(stackInfo().kubeconfigPath, namespace, coveringWebhook);
   const service = "checkout";
   const labels = { app: service };
   const router = options.router ?? "gatewayAPI";
@@ -259,8 +347,9 @@ export async function givenService(prefix: string, options: ServiceOptions = {})
 
   const read = async (name: string) =>
     (await custom.getNamespacedCustomObject({ group, version, namespace, plural, name })) as Release;
-  const create = (name: string, spec: Record<string, unknown>) =>
-    custom.createNamespacedCustomObject({
+  const clientFor = (as?: KubeConfig) => (as ? as.makeApiClient(CustomObjectsApi) : custom);
+  const create = (name: string, spec: Record<string, unknown>, as?: KubeConfig) =>
+    clientFor(as).createNamespacedCustomObject({
       group,
       version,
       namespace,
@@ -279,33 +368,37 @@ export async function givenService(prefix: string, options: ServiceOptions = {})
     namespace,
     service,
     simulator,
-    async release(name, newVersion, spec = {}) {
+    async release(name, newVersion, spec = {}, as) {
       const { changeRequest, ...rest } = spec;
-      await create(name, {
-        target: { deployment: service, service },
-        version: newVersion,
-        images: { [service]: imageOf(newVersion) },
-        stages: shortStages(),
-        traffic:
-          router === "nginx" ? { nginx: { ingress: service } } : { gatewayAPI: { httpRoute: service } },
-        analysis: {
-          interval: "1s",
-          metrics: [{ name: "error-rate", template: "http-error-ratio", max: 0.05, inconclusiveLimit: 30 }],
+      await create(
+        name,
+        {
+          target: { deployment: service, service },
+          version: newVersion,
+          images: { [service]: imageOf(newVersion) },
+          stages: shortStages(),
+          traffic:
+            router === "nginx" ? { nginx: { ingress: service } } : { gatewayAPI: { httpRoute: service } },
+          analysis: {
+            interval: "1s",
+            metrics: [{ name: "error-rate", template: "http-error-ratio", max: 0.05, inconclusiveLimit: 30 }],
+          },
+          progressDeadline: "60s",
+          bake: "4s",
+          ...rest,
+          changeRequest: {
+            id: `CHG-${name}`,
+            type: "standard",
+            title: `Release ${newVersion}`,
+            why: "integration test",
+            risk: "low",
+            requestedBy: "integration-test",
+            rollbackPlan: `Revert to ${STABLE_VERSION}`,
+            ...changeRequest,
+          },
         },
-        progressDeadline: "60s",
-        bake: "4s",
-        ...rest,
-        changeRequest: {
-          id: `CHG-${name}`,
-          type: "standard",
-          title: `Release ${newVersion}`,
-          why: "integration test",
-          risk: "low",
-          requestedBy: "integration-test",
-          rollbackPlan: `Revert to ${STABLE_VERSION}`,
-          ...changeRequest,
-        },
-      });
+        as,
+      );
     },
     applyRaw: async (name, spec) => {
       await create(name, spec);
@@ -344,8 +437,8 @@ export async function givenService(prefix: string, options: ServiceOptions = {})
       });
       return release;
     },
-    async control(name, control) {
-      await custom.patchNamespacedCustomObject(
+    async control(name, control, as) {
+      await clientFor(as).patchNamespacedCustomObject(
         { group, version, namespace, plural, name, body: { spec: { control } } },
         mergePatch,
       );

@@ -1,0 +1,190 @@
+import { readFile, stat } from "node:fs/promises";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { AuthorizationV1Api } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { API_GROUP, approvalPolicy, type StrategyFile } from "../api/index.ts";
+import { readBody } from "../hooks/alertmanager.ts";
+import { sendJson } from "../hooks/server.ts";
+import { admitRelease, approvalsAdded, type AdmissionDecision } from "./release-admission.ts";
+import { admissionResponse, parseAdmissionReview, type AdmissionRequest } from "./review.ts";
+
+// The admission webhook, served by the controller over HTTPS on its own port. The API
+// server calls it on every CREATE and UPDATE of a Release (MutatingWebhookConfiguration,
+// failurePolicy Fail): it stamps who did what, and refuses what the trust model forbids.
+
+export const ADMISSION_PATH = "/admission/releases";
+/** The serving certificate is re-read this often, so a rotated Secret takes effect without a restart. */
+const CERT_RELOAD_MS = 30_000;
+
+export interface AdmissionWebhookOptions {
+  port: number;
+  host: string;
+  certFile: string;
+  keyFile: string;
+  maxBodyBytes: number;
+  stampKey: () => Promise<Buffer>;
+  strategy: StrategyFile;
+  /** For SubjectAccessReviews: may this user approve? */
+  authorization: Pick<AuthorizationV1Api, "createSubjectAccessReview">;
+  logger: Logger;
+  clock?: () => Date;
+}
+
+export interface AdmissionWebhook {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startAdmissionWebhook(options: AdmissionWebhookOptions): Promise<AdmissionWebhook> {
+  const log = options.logger.child({ component: "admission" });
+  const clock = options.clock ?? (() => new Date());
+  const readPair = async () => ({
+    cert: await readFile(options.certFile),
+    key: await readFile(options.keyFile),
+  });
+  const server: Server = createServer(await readPair(), (request, response) => {
+    const path = (request.url ?? "/").split("?")[0];
+    if (request.method !== "POST" || path !== ADMISSION_PATH) {
+      sendJson(response, 404, { error: `no route for ${request.method} ${path}` });
+      return;
+    }
+    void (async () => {
+      const body = await readBody(request, options.maxBodyBytes);
+      if (body === undefined) {
+        sendJson(response, 413, { error: `the body is larger than ${options.maxBodyBytes} bytes` });
+        return;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString("utf8"));
+      } catch (error) {
+        sendJson(response, 400, { error: `the body is not JSON: ${(error as Error).message}` });
+        return;
+      }
+      const parsed = parseAdmissionReview(json);
+      if (!parsed.ok) {
+        sendJson(response, 400, { error: parsed.message });
+        return;
+      }
+      const decision = await review(parsed.review.request);
+      sendJson(response, 200, admissionResponse(parsed.review.request.uid, decision));
+    })().catch((error: unknown) => {
+      log.error({ err: error }, "admission review failed");
+      if (!response.headersSent) sendJson(response, 500, { error: (error as Error).message });
+      else response.destroy();
+    });
+  });
+
+  async function review(request: AdmissionRequest): Promise<AdmissionDecision> {
+    const release = `${request.namespace}/${request.name}`;
+    if ((request.operation !== "CREATE" && request.operation !== "UPDATE") || request.subResource)
+      return { allowed: true, patch: [], warnings: [], stamped: [] };
+    if (!request.name)
+      return {
+        allowed: false,
+        code: 400,
+        message:
+          "a Release needs metadata.name (generateName cannot be stamped: the name is part of the stamp)",
+      };
+    const user = { user: request.userInfo.username, groups: request.userInfo.groups };
+    const input = {
+      operation: request.operation,
+      namespace: request.namespace,
+      name: request.name,
+      user,
+      object: request.object,
+      ...(request.oldObject === undefined || request.oldObject === null
+        ? {}
+        : { oldObject: request.oldObject }),
+      now: clock().toISOString(),
+      key: await options.stampKey(),
+      separationOfDuties: (spec: Parameters<typeof approvalPolicy>[0]) =>
+        approvalPolicy(spec, options.strategy).separationOfDuties,
+    };
+    let mayApprove: boolean | undefined;
+    if (approvalsAdded(input) > 0) {
+      try {
+        mayApprove = await canApprove(request);
+      } catch (error) {
+        log.error({ err: error, release, user: user.user }, "SubjectAccessReview failed");
+        return {
+          allowed: false,
+          code: 403,
+          message: `could not ask the API server whether ${user.user} may approve (SubjectAccessReview failed: ${(error as Error).message}); try again`,
+        };
+      }
+    }
+    const decision = admitRelease(input, mayApprove);
+    if (decision.allowed)
+      log.info(
+        { release, operation: request.operation, user: user.user, stamped: decision.stamped },
+        "admitted Release",
+      );
+    else
+      log.warn(
+        { release, operation: request.operation, user: user.user, refusal: decision.message },
+        "refused Release",
+      );
+    return decision;
+  }
+
+  async function canApprove(request: AdmissionRequest): Promise<boolean> {
+    const { userInfo } = request;
+    const answer = await options.authorization.createSubjectAccessReview({
+      body: {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SubjectAccessReview",
+        spec: {
+          user: userInfo.username,
+          groups: userInfo.groups,
+          ...(userInfo.uid ? { uid: userInfo.uid } : {}),
+          ...(userInfo.extra ? { extra: userInfo.extra } : {}),
+          resourceAttributes: {
+            group: API_GROUP,
+            resource: "releases",
+            verb: "approve",
+            namespace: request.namespace,
+            name: request.name,
+          },
+        },
+      },
+    });
+    return answer.status?.allowed === true;
+  }
+
+  // A rotated certificate (cert-manager, or the Secret updated) is picked up without a restart.
+  let loadedAt = await newestChange(options);
+  const reload = setInterval(() => {
+    void (async () => {
+      const changed = await newestChange(options);
+      if (changed === loadedAt) return;
+      server.setSecureContext(await readPair());
+      loadedAt = changed;
+      log.info("reloaded the webhook's serving certificate");
+    })().catch((error: unknown) => log.warn({ err: error }, "could not reload the serving certificate"));
+  }, CERT_RELOAD_MS);
+  reload.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `https://${options.host}:${port}${ADMISSION_PATH}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(reload);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function newestChange(files: { certFile: string; keyFile: string }): Promise<number> {
+  const [cert, key] = await Promise.all([stat(files.certFile), stat(files.keyFile)]);
+  return Math.max(cert.mtimeMs, key.mtimeMs);
+}

@@ -1,0 +1,228 @@
+import { describe, expect, it } from "vitest";
+import { CONTROL_STAMPS_ANNOTATION, CREATED_BY_ANNOTATION, type Release } from "../../../src/api/index.ts";
+import { kubeClients, mergePatch } from "../../harness/context.ts";
+import {
+  FINISHED,
+  givenControllerForFile,
+  givenUser,
+  grantRole,
+  quickStages,
+  withService,
+  type ServiceScenario,
+} from "./scenario.ts";
+
+// Trust (issue 12): approvals are bound to the user the API server authenticated. The
+// controller serves the admission webhook; alice, bob and carol are real users (client
+// certificates signed by the cluster CA) held to real RBAC.
+
+givenControllerForFile({ admission: true });
+
+/** The API server's refusal of a write: its HTTP status and the message people read. */
+async function refusal(write: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await write;
+  } catch (error) {
+    const { code, body } = error as { code?: number; body?: unknown };
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? text;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { code: code ?? 0, message };
+  }
+  throw new Error("the write was accepted, but it should have been refused");
+}
+
+const approvalCondition = (release: Release) =>
+  release.status?.conditions.find((condition) => condition.type === "Approved");
+
+/** A release that stops before GA until someone other than alice approves it. */
+const needsApproval = {
+  stages: quickStages(),
+  bake: "2s",
+  changeRequest: { requiresApproval: true, requestedBy: "alice" },
+};
+
+describe("approvals bound to the authenticated user", () => {
+  let genuine: Release | undefined;
+
+  it("alice creates; her own approval, bob's without the verb, and 'by: carol' written by bob are refused; carol's opens the gate", () =>
+    withService("trust", {}, async (scenario) => {
+      const [alice, bob, carol] = await Promise.all([
+        givenUser("alice", ["developers"]),
+        givenUser("bob", ["developers"]),
+        givenUser("carol", ["release-managers"]),
+      ]);
+      await grantRole(scenario.namespace, { kind: "Group", name: "developers" }, "glidepath-edit");
+      await grantRole(scenario.namespace, { kind: "Group", name: "release-managers" }, "glidepath-approve");
+      const name = "checkout-2-0-0";
+
+      // An approval present at creation is refused, whoever writes it.
+      const early = await refusal(
+        createWith(scenario, alice.kubeConfig, "checkout-2-0-0-pre-approved", {
+          approvals: [{ by: "alice", at: new Date().toISOString() }],
+        }),
+      );
+      expect(early.code).toBe(403);
+      expect(early.message).toContain("cannot be created with approvals");
+
+      // The creator is stamped from the request, not from anything alice wrote.
+      await scenario.release(name, "2.0.0", needsApproval, alice.kubeConfig);
+      const created = await scenario.read(name);
+      expect(JSON.parse(created.metadata.annotations?.[CREATED_BY_ANNOTATION] ?? "{}")).toMatchObject({
+        user: "alice",
+        groups: expect.arrayContaining(["developers", "system:authenticated"]),
+      });
+      const awaiting = await scenario.waitForPhase(name, ["AwaitingApproval", ...FINISHED]);
+      expect(awaiting.status?.phase, awaiting.status?.message).toBe("AwaitingApproval");
+      expect(approvalCondition(awaiting)).toMatchObject({ status: "False", reason: "Waiting" });
+
+      // Nobody rewrites who created it.
+      const forgedCreator = await refusal(
+        kubeClients(alice.kubeConfig).custom.patchNamespacedCustomObject(
+          {
+            ...releaseRef(scenario, name),
+            body: { metadata: { annotations: { [CREATED_BY_ANNOTATION]: '{"user":"bob"}' } } },
+          },
+          mergePatch,
+        ),
+      );
+      expect(forgedCreator.message).toContain("written by the Glidepath admission webhook only");
+
+      const approve = (by: string) => ({ approvals: [{ by, at: new Date().toISOString() }] });
+      const own = await refusal(scenario.control(name, approve("alice"), alice.kubeConfig));
+      expect(own.code).toBe(403);
+      expect(own.message).toContain("alice created release");
+      expect(own.message).toContain("separation of duties");
+
+      const noVerb = await refusal(scenario.control(name, approve("bob"), bob.kubeConfig));
+      expect(noVerb.message).toContain(`bob may not approve releases in namespace ${scenario.namespace}`);
+      expect(noVerb.message).toContain('the verb "approve"');
+
+      const impersonated = await refusal(scenario.control(name, approve("carol"), bob.kubeConfig));
+      expect(impersonated.message).toContain('spec.control.approvals[0].by is "carol"');
+      expect(impersonated.message).toContain('authenticated this request as "bob"');
+
+      const stillWaiting = await scenario.read(name);
+      expect(stillWaiting.spec.control?.approvals ?? []).toEqual([]);
+      expect(stillWaiting.status?.phase).toBe("AwaitingApproval");
+
+      const approval = { by: "carol", at: new Date().toISOString(), comment: "dashboards green" };
+      await scenario.control(name, { approvals: [approval] }, carol.kubeConfig);
+      const stamps = JSON.parse(
+        (await scenario.read(name)).metadata.annotations?.[CONTROL_STAMPS_ANNOTATION] ?? "[]",
+      );
+      expect(stamps).toEqual([
+        expect.objectContaining({
+          action: "approve",
+          user: "carol",
+          groups: expect.arrayContaining(["release-managers"]),
+        }),
+      ]);
+
+      // Approvals are append-only: carol cannot edit hers afterwards.
+      const edited = await refusal(
+        scenario.control(name, { approvals: [{ ...approval, comment: "edited" }] }, carol.kubeConfig),
+      );
+      expect(edited.message).toContain("spec.control.approvals[0] (by carol at");
+      expect(edited.message).toContain("append-only");
+
+      const release = await scenario.waitForPhase(name, FINISHED);
+      expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+      expect(release.status?.approvals).toEqual([
+        expect.objectContaining({
+          ...approval,
+          verified: true,
+          groups: expect.arrayContaining(["release-managers"]),
+        }),
+      ]);
+      expect(approvalCondition(release)).toMatchObject({ status: "True", reason: "Approved" });
+      const passed = release.status?.transitions.find((transition) => transition.from === "AwaitingApproval");
+      expect(passed?.reason).toContain("approved by carol");
+      genuine = release;
+    }));
+
+  it("a stamp forged by hand, or copied from a genuine Release, opens nothing where the webhook is off", () =>
+    withService("forged", { admission: false }, async (scenario) => {
+      expect(genuine, "runs after the test above, whose genuine stamps it copies").toBeDefined();
+      const name = "checkout-2-0-0";
+      await scenario.release(name, "2.0.0", needsApproval);
+      const awaiting = await scenario.waitForPhase(name, ["AwaitingApproval", ...FINISHED]);
+      expect(awaiting.status?.phase, awaiting.status?.message).toBe("AwaitingApproval");
+
+      // Written straight into the object, as anyone with patch could without the webhook:
+      // carol's genuine approval and stamps, and a stamp typed by hand for dave.
+      const copied = genuine?.spec.control?.approvals?.[0];
+      const forgedEntry = { by: "dave", at: new Date().toISOString() };
+      const handMade = {
+        action: "approve",
+        digest: "0".repeat(64),
+        user: "dave",
+        groups: ["release-managers"],
+        at: forgedEntry.at,
+        mac: "f".repeat(64),
+      };
+      const genuineStamps = JSON.parse(genuine?.metadata.annotations?.[CONTROL_STAMPS_ANNOTATION] ?? "[]");
+      await kubeClients().custom.patchNamespacedCustomObject(
+        {
+          ...releaseRef(scenario, name),
+          body: {
+            metadata: {
+              annotations: {
+                [CREATED_BY_ANNOTATION]: genuine?.metadata.annotations?.[CREATED_BY_ANNOTATION] ?? "",
+                [CONTROL_STAMPS_ANNOTATION]: JSON.stringify([...genuineStamps, handMade]),
+              },
+            },
+            spec: { control: { approvals: [copied, forgedEntry] } },
+          },
+        },
+        mergePatch,
+      );
+      const judged = await scenario.waitForRelease(
+        name,
+        "both approvals judged",
+        (release) => release.status?.approvals.length === 2,
+      );
+      expect(judged.status?.approvals).toEqual([
+        expect.objectContaining({
+          by: "carol",
+          verified: false,
+          problem: expect.stringContaining("does not verify"),
+        }),
+        expect.objectContaining({ by: "dave", verified: false }),
+      ]);
+      // Several analysis rounds later it still waits, and says why.
+      const passes = (release: Release) => release.status?.stages.at(-1)?.tallies[0]?.pass ?? 0;
+      const later = await scenario.waitForRelease(
+        name,
+        "three more analysis rounds",
+        (release) => passes(release) >= passes(judged) + 3,
+      );
+      expect(later.status?.phase).toBe("AwaitingApproval");
+      expect(approvalCondition(later)).toMatchObject({ status: "False" });
+      expect(approvalCondition(later)?.message).toContain("carol's approval is unverified");
+      expect(await scenario.routeWeights()).toEqual({ checkout: 90, "checkout-canary": 10 });
+    }));
+});
+
+function releaseRef(scenario: ServiceScenario, name: string) {
+  return {
+    group: "glidepath.dev",
+    version: "v1alpha1",
+    namespace: scenario.namespace,
+    plural: "releases",
+    name,
+  };
+}
+
+/** A Release created by `as`, with spec.control as given (the scenario's spec otherwise). */
+async function createWith(
+  scenario: ServiceScenario,
+  as: Parameters<typeof kubeClients>[0],
+  name: string,
+  control: Record<string, unknown>,
+): Promise<void> {
+  await scenario.release(name, "2.0.0", { ...needsApproval, control }, as);
+}
