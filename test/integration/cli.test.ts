@@ -6,32 +6,41 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  installControllerRbac,
-  startControllerProcess,
-  type ControllerProcess,
-} from "../harness/controller.ts";
-import { ProcessSupervisor, runCommand, type CommandResult } from "../harness/processes.ts";
+import type { ControllerProcess } from "../harness/controller.ts";
+import { runCommand, type CommandResult } from "../harness/processes.ts";
 import { kubeConfig, kubectl, stackInfo, waitFor } from "../harness/context.ts";
-import { givenService, STABLE_VERSION, type ServiceScenario } from "./controller/scenario.ts";
+import {
+  givenController,
+  givenService,
+  givenUser,
+  grantRole,
+  STABLE_VERSION,
+  type ServiceScenario,
+} from "./controller/scenario.ts";
 import type { Release } from "../../src/api/index.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const binDir = join(repoRoot, "bin");
 
 let controller: ControllerProcess;
+/**
+ * People the API server authenticates: with the admission webhook, an entry's --by must
+ * be the user who writes it. The operator and erin (on call) are cluster admins; carol
+ * approves (glidepath-approve in the release's namespace).
+ */
+const people: Record<"operator" | "erin" | "carol", string> = { operator: "", erin: "", carol: "" };
 
 beforeAll(async () => {
-  const info = stackInfo();
-  const kubeconfigPath = await installControllerRbac({
-    kubectlPath: info.kubectlPath,
-    adminKubeconfigPath: info.kubeconfigPath,
-  });
-  controller = await startControllerProcess({
-    supervisor: new ProcessSupervisor(info.runDir),
-    kubeconfigPath,
-    prometheusUrl: info.prometheus.url,
-    runDir: info.runDir,
+  controller = await givenController({ admission: true });
+  const [operator, erin, carol] = await Promise.all([
+    givenUser("integration-operator", ["system:masters"]),
+    givenUser("erin", ["system:masters"]),
+    givenUser("carol", ["release-managers"]),
+  ]);
+  Object.assign(people, {
+    operator: operator.kubeconfigPath,
+    erin: erin.kubeconfigPath,
+    carol: carol.kubeconfigPath,
   });
 });
 
@@ -42,6 +51,8 @@ afterAll(async () => {
 interface RunOptions {
   /** Environment over a clean one (PATH, HOME): no KUBECONFIG unless given. */
   env?: Record<string, string>;
+  /** Default: the admin kubeconfig. */
+  kubeconfig?: string;
   timeoutMs?: number;
 }
 
@@ -56,11 +67,15 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 /** When: `glidepath ARGS --kubeconfig <admin>`, the executable in bin/. */
 function glidepath(args: string[], options: RunOptions = {}): Promise<CommandResult> {
-  return runCommand(join(binDir, "glidepath"), [...args, "--kubeconfig", stackInfo().kubeconfigPath], {
-    env: cleanEnv(options.env),
-    allowFailure: true,
-    timeoutMs: options.timeoutMs ?? 120_000,
-  });
+  return runCommand(
+    join(binDir, "glidepath"),
+    [...args, "--kubeconfig", options.kubeconfig ?? stackInfo().kubeconfigPath],
+    {
+      env: cleanEnv(options.env),
+      allowFailure: true,
+      timeoutMs: options.timeoutMs ?? 120_000,
+    },
+  );
 }
 
 /**
@@ -70,7 +85,7 @@ function glidepath(args: string[], options: RunOptions = {}): Promise<CommandRes
 function kubectlGlidepath(args: string[], options: RunOptions = {}): Promise<CommandResult> {
   const info = stackInfo();
   return runCommand(info.kubectlPath, ["glidepath", ...args], {
-    env: cleanEnv({ KUBECONFIG: info.kubeconfigPath, ...options.env }),
+    env: cleanEnv({ KUBECONFIG: options.kubeconfig ?? info.kubeconfigPath, ...options.env }),
     allowFailure: true,
     timeoutMs: options.timeoutMs ?? 120_000,
   });
@@ -216,6 +231,7 @@ describe("a release steered from the CLI, then rolled back after GA", () => {
   beforeAll(async () => {
     scenario = await givenService("cli");
     ns = ["-n", scenario.namespace];
+    await grantRole(scenario.namespace, { kind: "Group", name: "release-managers" }, "glidepath-approve");
   });
   afterAll(async () => scenario?.tearDown());
 
@@ -280,7 +296,7 @@ describe("a release steered from the CLI, then rolled back after GA", () => {
     await scenario.waitForPhase(name, ["Progressing"]);
 
     // The stage is held for 10 minutes: a full promote skips to GA, which waits for an approval.
-    const promoted = await glidepath(["promote", name, "--full", ...ns]);
+    const promoted = await glidepath(["promote", name, "--full", ...ns], { kubeconfig: people.operator });
     expectExit(promoted, 0);
     await scenario.waitForPhase(name, ["AwaitingApproval"]);
     const asJson = await glidepath(["status", name, "-o", "json", ...ns]);
@@ -293,15 +309,16 @@ describe("a release steered from the CLI, then rolled back after GA", () => {
     expect(view.phase).toBe("AwaitingApproval");
     expect(view.actions.map((action) => action.action)).toEqual(["pause", "resume", "promote"]);
 
-    const approved = await kubectlGlidepath([
-      "approve",
-      name,
-      ...ns,
-      "--by",
-      "carol",
-      "--comment",
-      "dashboards green",
-    ]);
+    // The operator may not write carol's name: the webhook refuses, and says why.
+    const impersonated = await kubectlGlidepath(["approve", name, ...ns, "--by", "carol"], {
+      kubeconfig: people.operator,
+    });
+    expect(impersonated.code).not.toBe(0);
+    expect(impersonated.stderr).toContain('authenticated this request as "integration-operator"');
+    const approved = await kubectlGlidepath(
+      ["approve", name, ...ns, "--by", "carol", "--comment", "dashboards green"],
+      { kubeconfig: people.carol },
+    );
     expectExit(approved, 0);
     const watched = await watcher;
     expectExit(watched, 0);
@@ -314,7 +331,7 @@ describe("a release steered from the CLI, then rolled back after GA", () => {
     const release = await scenario.read(name);
     expect(release.status?.phase).toBe("Succeeded");
     expect(release.status?.approvals).toEqual([
-      expect.objectContaining({ by: "carol", comment: "dashboards green" }),
+      expect.objectContaining({ by: "carol", comment: "dashboards green", verified: true }),
     ]);
     expect(release.spec.control?.promote).toMatchObject({ by: "integration-operator", full: true });
     const recordJson = await glidepath(["record", name, "-o", "json", ...ns]);
@@ -432,7 +449,7 @@ describe("a release steered from the CLI, then rolled back after GA", () => {
         "--prometheus",
         stackInfo().prometheus.url,
       ],
-      { timeoutMs: 170_000 },
+      { timeoutMs: 170_000, kubeconfig: people.erin },
     );
     expectExit(result, 0);
     expect(result.stdout).toContain(

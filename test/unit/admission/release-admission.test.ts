@@ -1,0 +1,242 @@
+import { describe, expect, it } from "vitest";
+import {
+  admitRelease,
+  approvalsAdded,
+  type AdmissionDecision,
+  type AdmissionInput,
+} from "../../../src/admission/index.ts";
+import { CONTROL_STAMPS_ANNOTATION, CREATED_BY_ANNOTATION, verifyIdentity } from "../../../src/api/index.ts";
+import { aRelease } from "../engine/builders.ts";
+
+// The webhook's decisions, as plain values: who wrote what, as the API server says.
+
+const key = Buffer.from("k".repeat(64));
+const now = "2026-12-06T10:00:00.000Z";
+const alice = { user: "alice", groups: ["developers"] };
+const carol = { user: "carol", groups: ["release-managers"] };
+
+function input(overrides: Partial<AdmissionInput>): AdmissionInput {
+  return {
+    operation: "CREATE",
+    namespace: "shop",
+    name: "checkout-2-4-0",
+    user: alice,
+    object: aRelease(),
+    now,
+    key,
+    separationOfDuties: () => true,
+    ...overrides,
+  };
+}
+
+type Allowed = Extract<AdmissionDecision, { allowed: true }>;
+
+/** The object as the API server stores it after the patch (annotations only, which is all it sets). */
+function applied(object: ReturnType<typeof aRelease>, decision: AdmissionDecision, uid = "uid-1") {
+  expect(decision.allowed, JSON.stringify(decision)).toBe(true);
+  const annotations = { ...object.metadata.annotations };
+  for (const op of (decision as Allowed).patch) {
+    if (op.path === "/metadata/annotations") Object.assign(annotations, op.value);
+    else
+      annotations[op.path.split("/").at(-1)!.replaceAll("~1", "/").replaceAll("~0", "~")] =
+        op.value as string;
+  }
+  return { ...object, metadata: { ...object.metadata, namespace: "shop", uid, annotations } };
+}
+
+function created() {
+  return applied(aRelease(), admitRelease(input({}), undefined));
+}
+
+function withControl(release: ReturnType<typeof created>, control: object) {
+  return { ...release, spec: { ...release.spec, control } };
+}
+
+const approval = (by: string) => ({ by, at: now });
+
+describe("admitRelease", () => {
+  it("stamps the creator at CREATE, and the stamp verifies", () => {
+    const release = created();
+    expect(JSON.parse(release.metadata.annotations[CREATED_BY_ANNOTATION] ?? "")).toMatchObject(alice);
+    expect(verifyIdentity(release, key, true).creator).toMatchObject({ verified: true, user: "alice" });
+  });
+
+  it("refuses a stamp annotation written by a person, at CREATE or UPDATE", () => {
+    const forged = aRelease();
+    forged.metadata.annotations = { [CREATED_BY_ANNOTATION]: "{}" };
+    expect(admitRelease(input({ object: forged }), undefined)).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining("written by the Glidepath admission webhook only"),
+    });
+    const old = created();
+    const changed = {
+      ...old,
+      metadata: {
+        ...old.metadata,
+        annotations: { ...old.metadata.annotations, [CREATED_BY_ANNOTATION]: "{}" },
+      },
+    };
+    expect(
+      admitRelease(input({ operation: "UPDATE", oldObject: old, object: changed }), undefined).allowed,
+    ).toBe(false);
+  });
+
+  it("puts back stamp annotations an update left out (kubectl replace)", () => {
+    const old = created();
+    const without = { ...old, metadata: { ...old.metadata, annotations: {} } };
+    const decision = admitRelease(input({ operation: "UPDATE", oldObject: old, object: without }), undefined);
+    expect(applied(without, decision).metadata.annotations[CREATED_BY_ANNOTATION]).toBe(
+      old.metadata.annotations[CREATED_BY_ANNOTATION],
+    );
+  });
+
+  it("refuses approvals at CREATE", () => {
+    const release = aRelease({ control: { approvals: [approval("carol")] } });
+    expect(admitRelease(input({ object: release, user: carol }), true)).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining("cannot be created with approvals"),
+    });
+  });
+
+  it("stamps carol's approval when RBAC lets her approve, and the stamp verifies", () => {
+    const old = created();
+    const object = withControl(old, { approvals: [approval("carol")] });
+    const update = input({ operation: "UPDATE", oldObject: old, object, user: carol });
+    expect(approvalsAdded(update)).toBe(1);
+    const stored = applied(object, admitRelease(update, true));
+    expect(verifyIdentity(stored, key, true).approvals).toEqual([
+      { verified: true, user: "carol", groups: ["release-managers"] },
+    ]);
+  });
+
+  it("refuses an approval by someone RBAC does not let approve", () => {
+    const old = created();
+    const update = input({
+      operation: "UPDATE",
+      oldObject: old,
+      object: withControl(old, { approvals: [approval("carol")] }),
+      user: carol,
+    });
+    expect(admitRelease(update, false)).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining('the verb "approve"'),
+    });
+  });
+
+  it("refuses the author's own approval under separation of duties, and the requester's too", () => {
+    const old = created();
+    const own = input({
+      operation: "UPDATE",
+      oldObject: old,
+      object: withControl(old, { approvals: [approval("alice")] }),
+    });
+    expect(admitRelease(own, true)).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining("alice created"),
+    });
+    expect(admitRelease({ ...own, separationOfDuties: () => false }, true).allowed).toBe(true);
+    // aRelease's changeRequest.requestedBy is alice too: a release created by bob for alice.
+    const byBob = applied(aRelease(), admitRelease(input({ user: { user: "bob", groups: [] } }), undefined));
+    const requester = input({
+      operation: "UPDATE",
+      oldObject: byBob,
+      object: withControl(byBob, { approvals: [approval("alice")] }),
+    });
+    expect(admitRelease(requester, true)).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining("requested this change"),
+    });
+  });
+
+  it("refuses approvals on a Release whose creator is not stamped (created while the webhook was off)", () => {
+    const old = { ...aRelease(), metadata: { ...aRelease().metadata, uid: "uid-1" } };
+    const update = input({
+      operation: "UPDATE",
+      oldObject: old,
+      object: withControl(old as never, { approvals: [approval("carol")] }),
+      user: carol,
+    });
+    expect(admitRelease(update, true)).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining("no verified creator"),
+    });
+  });
+
+  it("refuses an entry whose by is not the authenticated user", () => {
+    const old = created();
+    const update = input({
+      operation: "UPDATE",
+      oldObject: old,
+      object: withControl(old, { abort: { by: "carol", at: now } }),
+      user: { user: "bob", groups: [] },
+    });
+    expect(admitRelease(update, undefined)).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining(
+        'spec.control.abort.by is "carol", but the API server authenticated this request as "bob"',
+      ),
+    });
+  });
+
+  it("refuses edits and removals of earlier entries; stamps pauses, promotes and aborts", () => {
+    const old = created();
+    const approved = applied(
+      withControl(old, { approvals: [approval("carol")] }),
+      admitRelease(
+        input({
+          operation: "UPDATE",
+          oldObject: old,
+          object: withControl(old, { approvals: [approval("carol")] }),
+          user: carol,
+        }),
+        true,
+      ),
+    );
+    const removed = withControl(approved, { approvals: [] });
+    expect(
+      admitRelease(
+        input({ operation: "UPDATE", oldObject: approved, object: removed, user: carol }),
+        undefined,
+      ),
+    ).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining("was removed: approvals are append-only"),
+    });
+    const steered = withControl(approved, {
+      approvals: [approval("carol")],
+      paused: true,
+      promote: { by: "alice", at: now },
+    });
+    const decision = admitRelease(
+      input({ operation: "UPDATE", oldObject: approved, object: steered }),
+      undefined,
+    );
+    expect(decision).toMatchObject({ allowed: true, stamped: ["promote", "pause"] });
+    const stamps = JSON.parse(
+      applied(steered, decision).metadata.annotations[CONTROL_STAMPS_ANNOTATION] ?? "[]",
+    );
+    expect(stamps.map((stamp: { action: string; user: string }) => [stamp.action, stamp.user])).toEqual([
+      ["approve", "carol"],
+      ["promote", "alice"],
+      ["pause", "alice"],
+    ]);
+    const aborted = applied(
+      withControl(approved, { approvals: [approval("carol")], abort: { by: "alice", at: now } }),
+      admitRelease(
+        input({
+          operation: "UPDATE",
+          oldObject: approved,
+          object: withControl(approved, { approvals: [approval("carol")], abort: { by: "alice", at: now } }),
+        }),
+        undefined,
+      ),
+    );
+    const withdrawn = withControl(aborted, { approvals: [approval("carol")] });
+    expect(
+      admitRelease(input({ operation: "UPDATE", oldObject: aborted, object: withdrawn }), undefined),
+    ).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining("cannot be withdrawn"),
+    });
+  });
+});
