@@ -225,12 +225,21 @@ export function peopleLines(release: Release): string[] {
     lines.push(
       `promote${control.promote.full ? " --full" : ""} requested by ${control.promote.by} at ${control.promote.at}, not carried out yet`,
     );
-  const approvals = status?.approvals.length ? status.approvals : (control?.approvals ?? []);
+  const approvals: { by: string; at: string; comment?: string; verified?: boolean; problem?: string }[] =
+    status?.approvals.length ? status.approvals : (control?.approvals ?? []);
   for (const approval of approvals)
     lines.push(
-      `approved by ${approval.by} at ${approval.at}${approval.comment ? `: ${approval.comment}` : ""}`,
+      `approved by ${approval.by} at ${approval.at}${approval.comment ? `: ${approval.comment}` : ""}${verification(approval)}`,
     );
   return lines;
+}
+
+/** Whether the controller verified who approved (the admission webhook's stamp); older records say nothing. */
+function verification(approval: { verified?: boolean; problem?: string }): string {
+  if (approval.verified === true) return " (verified)";
+  if (approval.verified === false)
+    return ` (unverified: ${approval.problem ?? "no identity stamp"}; it opens no gate)`;
+  return "";
 }
 
 export function statusView(release: Release, hints: PlanHints = {}): StatusView {

@@ -20,7 +20,15 @@ export interface ChangeRecord {
     postMortemDue: boolean;
     changeWindow?: { bypassed: boolean; note: string };
   };
-  approvals: { by: string; at: string; comment?: string }[];
+  /** verified: the admission webhook's stamp verified, so `by` is who the API server authenticated. */
+  approvals: {
+    by: string;
+    at: string;
+    comment?: string;
+    verified?: boolean;
+    groups?: string[];
+    problem?: string;
+  }[];
   stages: NonNullable<Release["status"]>["stages"];
   rollback?: NonNullable<Release["status"]>["rollback"];
   /** Edits of the stable Deployment that Glidepath did not make, and who let the release go on over them. */
@@ -114,7 +122,15 @@ function renderMarkdown(record: ChangeRecord): string {
   lines.push("## Approvals", "");
   if (record.approvals.length === 0) lines.push(cr.requiresApproval ? "required; none yet" : "not required");
   for (const approval of record.approvals) {
-    lines.push(`- ${approval.by} at ${approval.at}${approval.comment ? `: ${approval.comment}` : ""}`);
+    const verified =
+      approval.verified === true
+        ? ` (verified${approval.groups?.length ? `; groups ${approval.groups.join(", ")}` : ""})`
+        : approval.verified === false
+          ? ` (unverified: ${approval.problem ?? "no identity stamp"}; it counts for no gate)`
+          : "";
+    lines.push(
+      `- ${approval.by} at ${approval.at}${approval.comment ? `: ${approval.comment}` : ""}${verified}`,
+    );
   }
   lines.push("");
 

@@ -78,7 +78,10 @@ describe("helm template with the default values", () => {
 
   it("renders the controller's objects and nothing optional", () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      "ClusterRole/glidepath-approve",
       "ClusterRole/glidepath-controller",
+      "ClusterRole/glidepath-edit",
+      "ClusterRole/glidepath-view",
       "ClusterRoleBinding/glidepath-controller",
       "ConfigMap/glidepath-controller",
       "Deployment/glidepath-controller",
@@ -123,10 +126,11 @@ describe("helm template with the default values", () => {
     });
   });
 
-  it("grants exactly the RBAC of manifests/install/rbac.yaml", () => {
-    const expected = parseObjects(readRepoFile("manifests/install/rbac.yaml")).map(
-      withoutMetadataDecorations,
-    );
+  it("grants exactly the RBAC of manifests/install/rbac.yaml and user-roles.yaml", () => {
+    const expected = [
+      ...parseObjects(readRepoFile("manifests/install/rbac.yaml")),
+      ...parseObjects(readRepoFile("manifests/install/user-roles.yaml")),
+    ].map(withoutMetadataDecorations);
     const kinds = new Set(expected.map((o) => o.kind));
     const rendered = objects.filter((o) => kinds.has(o.kind)).map(withoutMetadataDecorations);
     const byName = (a: KubeObject, b: KubeObject) =>
@@ -379,7 +383,9 @@ describe("helm install into the control plane", () => {
       "--timeout",
       "150s",
       "--set",
-      `config.prometheus.url=${info.prometheus.url},hooksToken.existingSecret=glidepath-hooks`,
+      // The people's ClusterRoles have fixed names and exist already (the harness applied
+      // manifests/install/user-roles.yaml): a second install leaves them to the first.
+      `config.prometheus.url=${info.prometheus.url},hooksToken.existingSecret=glidepath-hooks,rbac.userRoles=false`,
     ]);
   });
 

@@ -99,7 +99,10 @@ describe("kubectl apply -k manifests/install", () => {
     const { stdout } = await kubectl(["get", "-k", folder, "-o", "name"]);
     expect(stdout.trim().split("\n").sort()).toEqual(
       [
+        "clusterrole.rbac.authorization.k8s.io/glidepath-approve",
         "clusterrole.rbac.authorization.k8s.io/glidepath-controller",
+        "clusterrole.rbac.authorization.k8s.io/glidepath-edit",
+        "clusterrole.rbac.authorization.k8s.io/glidepath-view",
         "clusterrolebinding.rbac.authorization.k8s.io/glidepath-controller",
         "configmap/glidepath-controller",
         "customresourcedefinition.apiextensions.k8s.io/releases.glidepath.dev",

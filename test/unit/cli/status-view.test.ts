@@ -261,6 +261,22 @@ describe("the status screen", () => {
     ]);
   });
 
+  it("marks each approval verified or not: an unverified one opens no gate", () => {
+    const release = aReleaseInStage("2.5.0", "2.4.0", T0, 3, {
+      status: {
+        phase: "AwaitingApproval",
+        approvals: [
+          { by: "mallory", at: iso(T0 + MINUTE), verified: false, problem: "its stamp does not verify" },
+          { by: "carol", at: iso(T0 + 2 * MINUTE), verified: true, groups: ["release-managers"] },
+        ],
+      },
+    });
+    expect(statusView(release).people).toEqual([
+      `approved by mallory at ${iso(T0 + MINUTE)} (unverified: its stamp does not verify; it opens no gate)`,
+      `approved by carol at ${iso(T0 + 2 * MINUTE)} (verified)`,
+    ]);
+  });
+
   it("says so when the controller has not picked the release up", () => {
     const lines = renderStatus(statusView(aRelease()), T0);
     expect(lines).toContain("Phase      Unknown (the controller has not picked it up yet)");

@@ -36,6 +36,10 @@ describe("manifests/install as kustomize assembles it", () => {
     expect(objects.map((o) => o.kind).sort()).toEqual(
       [
         "ClusterRole",
+        // user-roles.yaml: glidepath-view, glidepath-edit, glidepath-approve
+        "ClusterRole",
+        "ClusterRole",
+        "ClusterRole",
         "ClusterRoleBinding",
         "ConfigMap",
         "CustomResourceDefinition",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { changeRecord } from "../../../src/record/change-record.ts";
-import { renderChangeRecord } from "../../../src/record/change-record.ts";
-import { aRelease, planFor } from "../engine/builders.ts";
+import { releaseStatusSchema } from "../../../src/api/index.ts";
+import { changeRecord, renderChangeRecord } from "../../../src/record/change-record.ts";
+import { aRelease, iso, MINUTE, planFor, T0 } from "../engine/builders.ts";
 import { runUntil, simulate, type Simulation } from "../engine/cluster.ts";
 
 // The change record is read by people (Markdown) and by scripts (JSON/YAML): people get
@@ -35,5 +35,39 @@ describe("the change record of a release rolled back on its error ratio", () => 
       unit: "ratio",
     });
     expect(renderChangeRecord(release, "yaml")).toContain('lastValue: "0.2"');
+  });
+});
+
+describe("the change record's approvals", () => {
+  const release = aRelease(
+    { changeRequest: { requiresApproval: true } },
+    releaseStatusSchema.parse({
+      phase: "Succeeded",
+      approvals: [
+        { by: "mallory", at: iso(T0), verified: false, problem: "not stamped by the admission webhook" },
+        {
+          by: "carol",
+          at: iso(T0 + MINUTE),
+          comment: "CAB ok",
+          verified: true,
+          groups: ["release-managers"],
+        },
+      ],
+    }),
+  );
+
+  it("says in Markdown who was verified, with groups, and why another was not", () => {
+    const markdown = renderChangeRecord(release, "md");
+    expect(markdown).toContain(
+      `- mallory at ${iso(T0)} (unverified: not stamped by the admission webhook; it counts for no gate)`,
+    );
+    expect(markdown).toContain(`- carol at ${iso(T0 + MINUTE)}: CAB ok (verified; groups release-managers)`);
+  });
+
+  it("keeps verified, groups and problem in JSON", () => {
+    expect(changeRecord(release).approvals).toEqual([
+      expect.objectContaining({ by: "mallory", verified: false }),
+      expect.objectContaining({ by: "carol", verified: true, groups: ["release-managers"] }),
+    ]);
   });
 });
