@@ -67,6 +67,14 @@ const admittedSchema = z
           .loose()
           .optional(),
         control: controlSchema.nullish(),
+        target: z.object({ deployment: z.string().optional() }).loose().optional(),
+        traffic: z
+          .object({
+            gatewayAPI: z.object({ httpRoute: z.string().optional() }).loose().optional(),
+            nginx: z.object({ ingress: z.string().optional() }).loose().optional(),
+          })
+          .loose()
+          .optional(),
       })
       .loose(),
   })
@@ -97,6 +105,51 @@ function parse(raw: unknown, what: string): { ok: true; value: Admitted } | { ok
   return { ok: false, message: `the ${what} is not a Release the webhook can read: ${issues.join("; ")}` };
 }
 
+/** A permission the writer of a Release must hold themselves: one SubjectAccessReview. */
+export interface AccessNeeded {
+  group: string;
+  resource: string;
+  verb: string;
+  name: string;
+}
+
+/**
+ * The controller acts for whoever creates (or retargets) a Release, with rights of its own:
+ * it updates the target Deployment and patches the route. So the writer must be allowed to
+ * do that themselves, or the controller would be their confused deputy. Empty when the
+ * request names no new target.
+ */
+export function accessNeeded(
+  input: Pick<AdmissionInput, "operation" | "object" | "oldObject">,
+): AccessNeeded[] {
+  const now = admittedSchema.safeParse(input.object);
+  if (!now.success) return [];
+  const spec = now.data.spec;
+  if (input.operation === "UPDATE") {
+    const old = admittedSchema.safeParse(input.oldObject);
+    if (
+      old.success &&
+      isDeepStrictEqual(old.data.spec.target, spec.target) &&
+      isDeepStrictEqual(old.data.spec.traffic, spec.traffic)
+    )
+      return [];
+  }
+  const needed: AccessNeeded[] = [];
+  const deployment = spec.target?.deployment;
+  if (deployment) needed.push({ group: "apps", resource: "deployments", verb: "update", name: deployment });
+  const route = spec.traffic?.gatewayAPI?.httpRoute;
+  if (route)
+    needed.push({ group: "gateway.networking.k8s.io", resource: "httproutes", verb: "patch", name: route });
+  const ingress = spec.traffic?.nginx?.ingress;
+  if (ingress)
+    needed.push({ group: "networking.k8s.io", resource: "ingresses", verb: "patch", name: ingress });
+  return needed;
+}
+
+export function describeAccess(access: AccessNeeded): string {
+  return `${access.verb} ${access.resource}${access.group ? `.${access.group}` : ""} "${access.name}"`;
+}
+
 /** The number of approvals this request adds: when above 0, ask RBAC whether the user may approve. */
 export function approvalsAdded(input: Pick<AdmissionInput, "object" | "oldObject">): number {
   const now = admittedSchema.safeParse(input.object);
@@ -106,7 +159,15 @@ export function approvalsAdded(input: Pick<AdmissionInput, "object" | "oldObject
   return Math.max(0, count(now) - count(old));
 }
 
-export function admitRelease(input: AdmissionInput, mayApprove: boolean | undefined): AdmissionDecision {
+/**
+ * `mayApprove`: RBAC's answer for the verb approve, when the request adds approvals.
+ * `denied`: what accessNeeded() listed that RBAC refused the writer.
+ */
+export function admitRelease(
+  input: AdmissionInput,
+  mayApprove: boolean | undefined,
+  denied: AccessNeeded[] = [],
+): AdmissionDecision {
   const parsed = parse(input.object, "object");
   if (!parsed.ok) return refuse(parsed.message, 400);
   const release = parsed.value;
@@ -132,6 +193,11 @@ export function admitRelease(input: AdmissionInput, mayApprove: boolean | undefi
         `metadata.annotations["${annotation}"] is written by the Glidepath admission webhook only: it cannot be set or changed by ${who}`,
       );
   }
+
+  if (denied.length > 0)
+    return refuse(
+      `${who} may not ${input.operation === "CREATE" ? "create" : "retarget"} ${ref}: the controller would act for them with rights RBAC does not give them in namespace ${input.namespace}: ${denied.map(describeAccess).join(", ")}`,
+    );
 
   const control = release.spec.control ?? {};
   const entries: NewEntry[] = [];

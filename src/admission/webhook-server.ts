@@ -6,7 +6,13 @@ import type { Logger } from "pino";
 import { API_GROUP, approvalPolicy, type StrategyFile } from "../api/index.ts";
 import { readBody } from "../hooks/alertmanager.ts";
 import { sendJson } from "../hooks/server.ts";
-import { admitRelease, approvalsAdded, type AdmissionDecision } from "./release-admission.ts";
+import {
+  accessNeeded,
+  admitRelease,
+  approvalsAdded,
+  type AccessNeeded,
+  type AdmissionDecision,
+} from "./release-admission.ts";
 import { admissionResponse, parseAdmissionReview, type AdmissionRequest } from "./review.ts";
 
 // The admission webhook, served by the controller over HTTPS on its own port. The API
@@ -106,7 +112,12 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
     let mayApprove: boolean | undefined;
     if (approvalsAdded(input) > 0) {
       try {
-        mayApprove = await canApprove(request);
+        mayApprove = await allowed(request, {
+          group: API_GROUP,
+          resource: "releases",
+          verb: "approve",
+          name: request.name,
+        });
       } catch (error) {
         log.error({ err: error, release, user: user.user }, "SubjectAccessReview failed");
         return {
@@ -116,7 +127,20 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
         };
       }
     }
-    const decision = admitRelease(input, mayApprove);
+    let denied: AccessNeeded[];
+    try {
+      const needed = accessNeeded(input);
+      const answers = await Promise.all(needed.map((access) => allowed(request, access)));
+      denied = needed.filter((_, index) => !answers[index]);
+    } catch (error) {
+      log.error({ err: error, release, user: user.user }, "SubjectAccessReview failed");
+      return {
+        allowed: false,
+        code: 403,
+        message: `could not ask the API server what ${user.user} may do (SubjectAccessReview failed: ${(error as Error).message}); try again`,
+      };
+    }
+    const decision = admitRelease(input, mayApprove, denied);
     if (decision.allowed)
       log.info(
         { release, operation: request.operation, user: user.user, stamped: decision.stamped },
@@ -130,7 +154,8 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
     return decision;
   }
 
-  async function canApprove(request: AdmissionRequest): Promise<boolean> {
+  /** RBAC's answer for the user of `request` (groups, uid and extra included) in its namespace. */
+  async function allowed(request: AdmissionRequest, access: AccessNeeded): Promise<boolean> {
     const { userInfo } = request;
     const answer = await options.authorization.createSubjectAccessReview({
       body: {
@@ -141,13 +166,7 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
           groups: userInfo.groups,
           ...(userInfo.uid ? { uid: userInfo.uid } : {}),
           ...(userInfo.extra ? { extra: userInfo.extra } : {}),
-          resourceAttributes: {
-            group: API_GROUP,
-            resource: "releases",
-            verb: "approve",
-            namespace: request.namespace,
-            name: request.name,
-          },
+          resourceAttributes: { ...access, namespace: request.namespace },
         },
       },
     });

@@ -1,6 +1,7 @@
+import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { CONTROL_STAMPS_ANNOTATION, CREATED_BY_ANNOTATION, type Release } from "../../../src/api/index.ts";
-import { kubeClients, mergePatch } from "../../harness/context.ts";
+import { kubeClients, kubeConfig, mergePatch } from "../../harness/context.ts";
 import {
   FINISHED,
   givenControllerForFile,
@@ -48,7 +49,7 @@ const needsApproval = {
 describe("approvals bound to the authenticated user", () => {
   let genuine: Release | undefined;
 
-  it("alice creates; her own approval, bob's without the verb, and 'by: carol' written by bob are refused; carol's opens the gate", () =>
+  it("alice creates (bob, without rights on the Deployment, may not); her own approval, bob's without the verb, and 'by: carol' written by bob are refused; carol's opens the gate", () =>
     withService("trust", {}, async (scenario) => {
       const [alice, bob, carol] = await Promise.all([
         givenUser("alice", ["developers"]),
@@ -57,7 +58,18 @@ describe("approvals bound to the authenticated user", () => {
       ]);
       await grantRole(scenario.namespace, { kind: "Group", name: "developers" }, "glidepath-edit");
       await grantRole(scenario.namespace, { kind: "Group", name: "release-managers" }, "glidepath-approve");
+      await grantDeployer(scenario.namespace, "alice");
       const name = "checkout-2-0-0";
+
+      // bob may edit Releases but not the Deployment or its route: he may not have the
+      // controller act on them for him.
+      const deputy = await refusal(
+        scenario.release("checkout-2-0-1", "2.0.1", needsApproval, bob.kubeConfig),
+      );
+      expect(deputy.code).toBe(403);
+      expect(deputy.message).toContain("bob may not create release");
+      expect(deputy.message).toContain('update deployments.apps "checkout"');
+      expect(deputy.message).toContain('patch httproutes.gateway.networking.k8s.io "checkout"');
 
       // An approval present at creation is refused, whoever writes it.
       const early = await refusal(
@@ -206,6 +218,39 @@ describe("approvals bound to the authenticated user", () => {
       expect(await scenario.routeWeights()).toEqual({ checkout: 90, "checkout-canary": 10 });
     }));
 });
+
+/** What a team that owns checkout holds: update its Deployment, patch its route. */
+async function grantDeployer(namespace: string, user: string): Promise<void> {
+  const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: "checkout-deployer" },
+      rules: [
+        {
+          apiGroups: ["apps"],
+          resources: ["deployments"],
+          resourceNames: ["checkout"],
+          verbs: ["get", "update"],
+        },
+        {
+          apiGroups: ["gateway.networking.k8s.io"],
+          resources: ["httproutes"],
+          resourceNames: ["checkout"],
+          verbs: ["get", "patch"],
+        },
+      ],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: `checkout-deployer-${user}` },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "checkout-deployer" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
+    },
+  });
+}
 
 function releaseRef(scenario: ServiceScenario, name: string) {
   return {

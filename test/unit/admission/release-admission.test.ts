@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  accessNeeded,
   admitRelease,
   approvalsAdded,
   type AdmissionDecision,
@@ -87,6 +88,37 @@ describe("admitRelease", () => {
     const decision = admitRelease(input({ operation: "UPDATE", oldObject: old, object: without }), undefined);
     expect(applied(without, decision).metadata.annotations[CREATED_BY_ANNOTATION]).toBe(
       old.metadata.annotations[CREATED_BY_ANNOTATION],
+    );
+  });
+
+  it("asks RBAC whether the creator may update the target and patch its route, and refuses naming what is missing", () => {
+    const needed = accessNeeded(input({}));
+    expect(needed).toEqual([
+      { group: "apps", resource: "deployments", verb: "update", name: "checkout" },
+      { group: "gateway.networking.k8s.io", resource: "httproutes", verb: "patch", name: "checkout" },
+    ]);
+    expect(admitRelease(input({}), undefined, needed.slice(0, 1))).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining(
+        'alice may not create release shop/checkout-2-4-0: the controller would act for them with rights RBAC does not give them in namespace shop: update deployments.apps "checkout"',
+      ),
+    });
+    // An update that keeps the target needs nothing more; one that retargets is checked again.
+    const old = created();
+    expect(
+      accessNeeded(
+        input({ operation: "UPDATE", oldObject: old, object: withControl(old, { paused: true }) }),
+      ),
+    ).toEqual([]);
+    const retargeted = {
+      ...old,
+      spec: { ...old.spec, target: { ...old.spec.target, deployment: "payments" } },
+    };
+    expect(accessNeeded(input({ operation: "UPDATE", oldObject: old, object: retargeted }))[0]).toMatchObject(
+      {
+        resource: "deployments",
+        name: "payments",
+      },
     );
   });
 
