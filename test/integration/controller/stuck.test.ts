@@ -6,6 +6,8 @@ import type { Release } from "../../../src/api/index.ts";
 import {
   FINISHED,
   givenController,
+  givenUser,
+  grantRole,
   imageOf,
   phasesOf,
   quickStages,
@@ -27,9 +29,22 @@ const CLUSTER_ROLE = "glidepath-controller";
 const CONTROLLER_ACCOUNT = "ServiceAccount glidepath-system/glidepath-controller";
 
 let controller: ControllerProcess;
+/** Approvals open a gate only through the admission webhook, written by someone RBAC lets approve. */
+let approver: Awaited<ReturnType<typeof givenUser>>;
 beforeAll(async () => {
-  controller = await givenController();
+  controller = await givenController({ admission: true });
+  approver = await givenUser("carol", ["release-managers"]);
 });
+
+/** carol (glidepath-approve in the namespace) approves, as the webhook requires. */
+async function approveAsCarol(scenario: ServiceScenario, name: string): Promise<void> {
+  await grantRole(scenario.namespace, { kind: "Group", name: "release-managers" }, "glidepath-approve");
+  await scenario.control(
+    name,
+    { approvals: [{ by: "carol", at: new Date().toISOString() }] },
+    approver.kubeConfig,
+  );
+}
 afterAll(async () => {
   await controller?.stop();
 });
@@ -253,7 +268,7 @@ describe("a release that cannot move says why", () => {
           async (restore) => {
             const blockedSince = Date.now();
             const failedBefore = failedReconciles(scenario.namespace, name);
-            await scenario.control(name, { approvals: [{ by: "carol", at: new Date().toISOString() }] });
+            await approveAsCarol(scenario, name);
             const stuck = await blockedWith(scenario, name, "Forbidden");
             const expected =
               `the controller may not patch httproutes.gateway.networking.k8s.io "checkout" in namespace ${scenario.namespace}: ` +
@@ -335,7 +350,7 @@ describe("a release that cannot move says why", () => {
         await withoutVerb(
           { group: "glidepath.dev", resource: "releases/status", verb: "update" },
           async (restore) => {
-            await scenario.control(name, { approvals: [{ by: "carol", at: new Date().toISOString() }] });
+            await approveAsCarol(scenario, name);
             const expected =
               `the controller may not update releases.glidepath.dev/status "${name}" in namespace ${scenario.namespace}: ` +
               `grant update on releases.glidepath.dev/status to ${CONTROLLER_ACCOUNT}`;
