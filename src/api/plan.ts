@@ -82,15 +82,24 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
 }
 
 /**
- * How many approvers a Release needs at a gate and whether its author may be one, from
- * its preset; inline stages get the safe defaults (one approver, never the author). Also
- * used by the admission webhook, which sees Releases before any other validation.
+ * How many approvers a Release needs at a gate and whether its author may be one: the
+ * stricter of its change type's preset and the preset whose stages it uses, so picking
+ * another stage plan never weakens the sign-off (inline stages: the change type's, or the
+ * safe defaults, one approver and never the author). Also used by the admission webhook,
+ * which sees Releases before any other validation.
  */
 export function approvalPolicy(
   spec: { strategy?: string | undefined; stages?: unknown; changeRequest?: { type?: string | undefined } },
   strategy: StrategyFile,
 ): ReleasePlan["approval"] {
-  const presetName = spec.stages ? undefined : (spec.strategy ?? spec.changeRequest?.type);
-  const preset = presetName === undefined ? undefined : strategy.presets[presetName];
-  return { required: preset?.approvals ?? 1, separationOfDuties: preset?.separationOfDuties ?? true };
+  const type = spec.changeRequest?.type;
+  const stagesFrom = spec.stages ? undefined : (spec.strategy ?? type);
+  const presets = [type, stagesFrom]
+    .filter((name): name is string => name !== undefined)
+    .map((name) => strategy.presets[name])
+    .filter((preset) => preset !== undefined);
+  return {
+    required: Math.max(1, ...presets.map((preset) => preset.approvals ?? 1)),
+    separationOfDuties: presets.length === 0 || presets.some((preset) => preset.separationOfDuties ?? true),
+  };
 }

@@ -38,12 +38,14 @@ export const presetSchema = z.object({
     .min(1)
     .max(10)
     .default(1)
-    .describe("How many people must approve at an approval gate (distinct, verified)."),
+    .describe(
+      "How many people must approve at an approval gate (distinct, verified). A Release gets the stricter of its change type's preset and the preset of its stages.",
+    ),
   separationOfDuties: z
     .boolean()
     .default(true)
     .describe(
-      "Four-eyes: an approval by the Release's creator or by changeRequest.requestedBy does not count. On by default; it only matters where an approval is required.",
+      "Four-eyes: an approval by the Release's creator or by changeRequest.requestedBy does not count. On by default; it only matters where an approval is required. On when either the change type's preset or the preset of the stages says so.",
     ),
 });
 export type Preset = z.infer<typeof presetSchema>;

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   accessNeeded,
@@ -6,7 +7,13 @@ import {
   type AdmissionDecision,
   type AdmissionInput,
 } from "../../../src/admission/index.ts";
-import { CONTROL_STAMPS_ANNOTATION, CREATED_BY_ANNOTATION, verifyIdentity } from "../../../src/api/index.ts";
+import {
+  approvalPolicy,
+  CONTROL_STAMPS_ANNOTATION,
+  CREATED_BY_ANNOTATION,
+  parseStrategyFile,
+  verifyIdentity,
+} from "../../../src/api/index.ts";
 import { aRelease } from "../engine/builders.ts";
 
 // The webhook's decisions, as plain values: who wrote what, as the API server says.
@@ -269,6 +276,24 @@ describe("admitRelease", () => {
     ).toMatchObject({
       allowed: false,
       message: expect.stringContaining("cannot be withdrawn"),
+    });
+  });
+});
+
+describe("approvalPolicy", () => {
+  const strategy = parseStrategyFile(readFileSync("rollout/rollout-strategy.json", "utf8"));
+  const lax = { ...strategy.presets.expedited!, approvals: 1, separationOfDuties: false };
+  const strict = { ...strategy.presets.standard!, approvals: 2, separationOfDuties: true };
+  const file = { ...strategy, presets: { ...strategy.presets, standard: strict, lax } };
+
+  it("takes the stricter of the change type's preset and the stages' preset: picking a lax stage plan weakens nothing", () => {
+    expect(approvalPolicy({ strategy: "lax", changeRequest: { type: "standard" } }, file)).toEqual({
+      required: 2,
+      separationOfDuties: true,
+    });
+    expect(approvalPolicy({ stages: [], changeRequest: { type: "unknown" } }, file)).toEqual({
+      required: 1,
+      separationOfDuties: true,
     });
   });
 });
