@@ -425,7 +425,9 @@ export const STATUS_LIMITS = {
   stages: 16,
   measurementsPerStage: 10,
   transitions: 50,
-  conditions: 8,
+  // The engine writes 8 types (Valid, Progressing, Ready, RolledBack, WorkloadsReady,
+  // StableDrifted, ChangeFreeze, Approved); the rest is room for others' conditions.
+  conditions: 12,
   stableChanges: 10,
 } as const;
 
