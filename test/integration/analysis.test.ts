@@ -226,7 +226,7 @@ describe("verdicts from real Prometheus", () => {
   it("fails a max when the p99 lies above the top histogram bucket, which histogram_quantile reports as the bound", async () => {
     const metrics = [
       metricSchema.parse({ name: "p99-max-15", template: "http-latency-p99", max: 15 }),
-      metricSchema.parse({ name: "p99-max-0.3", template: "http-latency-p99", max: 0.3 }),
+      metricSchema.parse({ name: "p99-max-300ms", template: "http-latency-p99", max: 0.3 }),
       metricSchema.parse({ name: "p99-min-1", template: "http-latency-p99", min: 1 }),
     ];
     const result = await waitFor(
@@ -247,7 +247,7 @@ describe("verdicts from real Prometheus", () => {
         value: "+Inf",
         reason: expect.stringMatching(above),
       }),
-      expect.objectContaining({ metric: "p99-max-0.3", verdict: "fail", value: "+Inf" }),
+      expect.objectContaining({ metric: "p99-max-300ms", verdict: "fail", value: "+Inf" }),
       expect.objectContaining({ metric: "p99-min-1", verdict: "pass", value: "+Inf" }),
     ]);
     expect(result.measurements[0]!.reason).toMatch(/not shown to be at or below the maximum 15 s/);
