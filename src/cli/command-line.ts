@@ -406,7 +406,10 @@ function buildProgram(programName: string, capture: Capture): Command {
         "chosen earlier version straight to GA as an emergency change",
     )
     .argument("[target]", "the target Deployment")
-    .option("--version <version>", "'previous' (what the newest Succeeded Release replaced) or a version")
+    .option(
+      "--version <version>",
+      "'previous' (the version before the newest release; after a rollback, the one it restored) or a version",
+    )
     .option(...by)
     .option("--reason <text>", "why: the change request's reason and the abort's")
     .option(
