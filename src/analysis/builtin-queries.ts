@@ -16,8 +16,23 @@ function errorRatio(errors: string, requests: string): string {
   return `(\n  sum(rate(${errors}[{{interval}}])) or vector(0)\n)\n/\nsum(rate(${requests}[{{interval}}]))`;
 }
 
-function p99(buckets: string): string {
-  return `histogram_quantile(0.99, sum by (le) (rate(${buckets}[{{interval}}])))`;
+/** A latency template's histogram, so a p99 above the top bucket can be told from one at its bound. */
+export interface HistogramCheck {
+  quantile: number;
+  /** The buckets' rates by `le`, the same series the quantile is computed from. */
+  bucketsQuery: string;
+}
+
+function bucketRates(buckets: string): string {
+  return `sum by (le) (rate(${buckets}[{{interval}}]))`;
+}
+
+/** The p99 of a histogram, and the check that tells "above the top bucket" from "at its bound". */
+function p99(buckets: string): Pick<BuiltinQuery, "query" | "histogram"> {
+  return {
+    query: `histogram_quantile(0.99, ${bucketRates(buckets)})`,
+    histogram: { quantile: 0.99, bucketsQuery: bucketRates(buckets) },
+  };
 }
 
 const httpSelector = `namespace="{{namespace}}", service="{{service}}", version="{{version}}"`;
@@ -29,9 +44,15 @@ const istioSelector =
 const envoySelector = `envoy_cluster_name=~"{{namespace}}_{{analysedService}}_[0-9]+"`;
 const nginxSelector = `namespace="{{namespace}}", service="{{analysedService}}"`;
 
-export const builtinQueries: Readonly<
-  Record<BuiltinTemplate, { query: string; unit: MetricUnit; description: string }>
-> = {
+export interface BuiltinQuery {
+  query: string;
+  unit: MetricUnit;
+  description: string;
+  /** For a quantile of a histogram: how to see that it lies above the top finite bucket. */
+  histogram?: HistogramCheck;
+}
+
+export const builtinQueries: Readonly<Record<BuiltinTemplate, BuiltinQuery>> = {
   "http-error-ratio": {
     query: errorRatio(
       `http_requests_total{${httpSelector}, code=~"5.."}`,
@@ -41,7 +62,7 @@ export const builtinQueries: Readonly<
     description: "share of 5xx responses in http_requests_total{namespace, service, version, code}",
   },
   "http-latency-p99": {
-    query: p99(`http_request_duration_seconds_bucket{${httpSelector}}`),
+    ...p99(`http_request_duration_seconds_bucket{${httpSelector}}`),
     unit: builtinTemplateUnits["http-latency-p99"],
     description: "p99 of the http_request_duration_seconds histogram",
   },
@@ -54,7 +75,7 @@ export const builtinQueries: Readonly<
     description: "share of 5xx upstream responses of the gateway's Envoy cluster for the backend Service",
   },
   "gateway-latency-p99": {
-    query: p99(`envoy_cluster_upstream_rq_time_bucket{${envoySelector}}`),
+    ...p99(`envoy_cluster_upstream_rq_time_bucket{${envoySelector}}`),
     unit: builtinTemplateUnits["gateway-latency-p99"],
     description: "p99 upstream request time of the gateway's Envoy cluster for the backend Service",
   },
@@ -67,7 +88,7 @@ export const builtinQueries: Readonly<
     description: "share of 5xx responses reported by the destination sidecars of the new version",
   },
   "istio-latency-p99": {
-    query: p99(`istio_request_duration_milliseconds_bucket{${istioSelector}}`),
+    ...p99(`istio_request_duration_milliseconds_bucket{${istioSelector}}`),
     unit: builtinTemplateUnits["istio-latency-p99"],
     description: "p99 request duration reported by the destination sidecars of the new version",
   },
@@ -80,11 +101,17 @@ export const builtinQueries: Readonly<
     description: "share of 5xx responses ingress-nginx sent to the backend Service",
   },
   "nginx-latency-p99": {
-    query: p99(`nginx_ingress_controller_request_duration_seconds_bucket{${nginxSelector}}`),
+    ...p99(`nginx_ingress_controller_request_duration_seconds_bucket{${nginxSelector}}`),
     unit: builtinTemplateUnits["nginx-latency-p99"],
     description: "p99 request duration ingress-nginx measured for the backend Service",
   },
 };
+
+/** The histogram check of a metric's built-in template, if it is a latency quantile. */
+export function metricHistogramCheck(metric: Pick<Metric, "query" | "template">): HistogramCheck | undefined {
+  if (metric.query !== undefined || metric.template === undefined) return undefined;
+  return builtinQueries[metric.template].histogram;
+}
 
 /** The PromQL template a metric runs: its own `query`, or its built-in template's. */
 export function metricQueryTemplate(metric: Pick<Metric, "name" | "query" | "template">): string {

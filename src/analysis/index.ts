@@ -28,7 +28,14 @@ export {
   type TemplateVariableName,
   type TemplateVariables,
 } from "./template.ts";
-export { builtinQueries, metricQueryTemplate } from "./builtin-queries.ts";
+export {
+  builtinQueries,
+  metricHistogramCheck,
+  metricQueryTemplate,
+  type BuiltinQuery,
+  type HistogramCheck,
+} from "./builtin-queries.ts";
+export { quantileAboveTopBucket, type AboveTopBucket } from "./histogram.ts";
 export { judge, formatSampleValue, type QueryOutcome } from "./verdict.ts";
 export {
   runAnalysis,

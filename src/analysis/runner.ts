@@ -1,9 +1,10 @@
 import { formatDuration, type Measurement, type Metric, type Release } from "../api/index.ts";
 import { canaryDeploymentName, canaryServiceName } from "../workload/names.ts";
-import { metricQueryTemplate } from "./builtin-queries.ts";
-import { MetricsQueryError, type MetricsProvider } from "./provider.ts";
+import { metricHistogramCheck, metricQueryTemplate, type HistogramCheck } from "./builtin-queries.ts";
+import { quantileAboveTopBucket, type AboveTopBucket } from "./histogram.ts";
+import { MetricsQueryError, type MetricsProvider, type QueryOptions } from "./provider.ts";
 import { renderQuery, TemplateError, type TemplateVariables } from "./template.ts";
-import { judge, measurement } from "./verdict.ts";
+import { failureReason, judge, measurement } from "./verdict.ts";
 
 // One analysis round: render every metric's query, run them all at once, judge each
 // answer. It decides nothing about stages: the engine feeds the measurements to
@@ -40,17 +41,45 @@ export async function runAnalysis(input: RunAnalysisInput): Promise<AnalysisRoun
         return measurement(metric, "error", at, `the query template cannot be filled: ${error.message}`);
       }
       queries[metric.name] = query;
-      try {
-        const result = await input.provider.query(query, input.signal ? { signal: input.signal } : {});
-        return judge(metric, { ok: true, result }, at);
-      } catch (error) {
-        if (error instanceof MetricsQueryError)
-          return judge(metric, { ok: false, failure: error.toFailure() }, at);
-        return measurement(metric, "error", at, `the metrics provider failed: ${(error as Error).message}`);
+      const options: QueryOptions = input.signal ? { signal: input.signal } : {};
+      const check = metricHistogramCheck(metric);
+      // Both at once; the metric's own query failing is the reason that counts.
+      const [answer, buckets] = await Promise.allSettled([
+        input.provider.query(query, options),
+        check === undefined ? undefined : topBucketCheck(check, input, options),
+      ]);
+      if (answer.status === "rejected") return providerFailure(metric, answer.reason, at);
+      if (buckets.status === "rejected") {
+        const why =
+          buckets.reason instanceof MetricsQueryError
+            ? failureReason(buckets.reason.toFailure())
+            : String(buckets.reason);
+        return measurement(
+          metric,
+          "error",
+          at,
+          `cannot tell whether the quantile lies above the top histogram bucket: ${why}`,
+        );
       }
+      return judge(metric, { ok: true, result: answer.value }, at, buckets.value);
     }),
   );
   return { at, measurements, queries };
+}
+
+function providerFailure(metric: Metric, error: unknown, at: string): Measurement {
+  if (error instanceof MetricsQueryError) return judge(metric, { ok: false, failure: error.toFailure() }, at);
+  return measurement(metric, "error", at, `the metrics provider failed: ${(error as Error).message}`);
+}
+
+/** Reads the histogram's buckets, for a quantile histogram_quantile would cap at the top bound. */
+async function topBucketCheck(
+  check: HistogramCheck,
+  input: RunAnalysisInput,
+  options: QueryOptions,
+): Promise<AboveTopBucket | undefined> {
+  const buckets = await input.provider.query(renderQuery(check.bucketsQuery, input.variables), options);
+  return quantileAboveTopBucket(buckets, check);
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   type Metric,
   type Verdict,
 } from "../api/index.ts";
+import type { AboveTopBucket } from "./histogram.ts";
 import { formatLabels } from "./prometheus-envelope.ts";
 import type { QueryFailure, QueryResult } from "./provider.ts";
 
@@ -59,8 +60,16 @@ export function measurement(
   return { metric: metric.name, verdict, ...(value === undefined ? {} : { value }), at, reason: clipped };
 }
 
-/** The measurement for one query outcome, taken at `at` (ISO 8601). */
-export function judge(metric: JudgedMetric, outcome: QueryOutcome, at: string): Measurement {
+/**
+ * The measurement for one query outcome, taken at `at` (ISO 8601). `aboveTopBucket`: the
+ * metric is a histogram quantile whose buckets put it above the top finite bound.
+ */
+export function judge(
+  metric: JudgedMetric,
+  outcome: QueryOutcome,
+  at: string,
+  aboveTopBucket?: AboveTopBucket,
+): Measurement {
   if (!outcome.ok) return measurement(metric, "error", at, failureReason(outcome.failure));
   const { data, warnings } = outcome.result;
   const warned = warnings.length > 0 ? ` (Prometheus warned: ${warnings.join("; ")})` : "";
@@ -148,6 +157,8 @@ export function judge(metric: JudgedMetric, outcome: QueryOutcome, at: string): 
       shownValue,
     );
   }
+  if (aboveTopBucket !== undefined)
+    return judgeAboveTopBucket(metric, aboveTopBucket, at, readableValue, warned, readable);
   // Written so that anything but a plain comparison success (NaN included) fails.
   if (metric.max !== undefined && !(value <= metric.max)) {
     return measurement(
@@ -173,6 +184,40 @@ export function judge(metric: JudgedMetric, outcome: QueryOutcome, at: string): 
     at,
     `${readableValue}${source} is ${withinText(metric, readable)}${warned}`,
     shownValue,
+  );
+}
+
+/**
+ * A quantile above the top finite bucket is only known to exceed that bound, so it is
+ * +Inf to the thresholds: it fails any max (even one above the bound: nothing shows it is
+ * within it) and passes any min.
+ */
+function judgeAboveTopBucket(
+  metric: JudgedMetric,
+  above: AboveTopBucket,
+  at: string,
+  reported: string,
+  warned: string,
+  readable: (value: number) => string,
+): Measurement {
+  const bound = readable(above.topBound);
+  const share = Number((above.shareAbove * 100).toPrecision(3));
+  const fact =
+    `p${Number((above.quantile * 100).toPrecision(3))} is above the top histogram bucket (${bound}): ` +
+    `${share}% of requests took longer than ${bound} (histogram_quantile reports ${reported}, the top bucket's bound)`;
+  if (metric.max !== undefined) {
+    const verdict =
+      metric.max < above.topBound
+        ? `above the maximum ${readable(metric.max)}`
+        : `not shown to be at or below the maximum ${readable(metric.max)}: add histogram buckets above it`;
+    return measurement(metric, "fail", at, `${fact}, so it is ${verdict}${warned}`, "+Inf");
+  }
+  return measurement(
+    metric,
+    "pass",
+    at,
+    `${fact}, so it is ${withinText(metric, readable)}${warned}`,
+    "+Inf",
   );
 }
 

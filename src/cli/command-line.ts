@@ -158,15 +158,18 @@ export function parseCommandLine(argv: readonly string[], env: CliEnvironment = 
   const programName = env.GLIDEPATH_PROG_NAME || "glidepath";
   const stdout: string[] = [];
   const stderr: string[] = [];
-  let chosen: { name: CommandName; raw: Record<string, unknown> } | undefined;
-  const program = buildProgram(programName, (name, raw) => {
-    chosen = { name, raw };
+  let chosen: { name: CommandName; raw: Record<string, unknown>; leftovers: string[] } | undefined;
+  const program = buildProgram(programName, (name, raw, leftovers) => {
+    chosen = { name, raw, leftovers };
   });
-  // Subcommands copy their settings when made, so each gets the capture too.
+  // Subcommands copy their settings when made, so each gets the capture too. Commander's
+  // own messages start "error:"; ours name the command, as every other message does.
   for (const command of [program, ...program.commands]) {
+    const prefix = command === program ? programName : `${programName} ${command.name()}`;
     command.configureOutput({
       writeOut: (text) => stdout.push(text),
       writeErr: (text) => stderr.push(text),
+      outputError: (text, write) => write(text.replace(/^error: /, `${prefix}: `)),
     });
   }
   try {
@@ -183,19 +186,22 @@ export function parseCommandLine(argv: readonly string[], env: CliEnvironment = 
   if (!chosen) {
     return { kind: "exit", exitCode: EXIT.usage, stdout: "", stderr: program.helpInformation() };
   }
-  return validate(programName, chosen.name, chosen.raw, program.opts(), env);
+  return validate(programName, chosen.name, chosen.raw, chosen.leftovers, program.opts(), env);
 }
 
 function validate(
   programName: string,
   name: CommandName,
   raw: Record<string, unknown>,
+  leftovers: readonly string[],
   rawGlobals: Record<string, unknown>,
   env: CliEnvironment,
 ): Invocation {
-  const problems: string[] = [];
+  const problems: string[] = leftovers.map((arg) =>
+    /^-./.test(arg) ? `unknown option '${arg.split("=")[0]}'` : `unexpected argument '${arg}'`,
+  );
   const globals = globalsSchema.safeParse(rawGlobals);
-  if (!globals.success) problems.push(...describe(globals.error));
+  if (!globals.success) problems.push(...describe(globals.error, rawGlobals));
   if (globals.success && globals.data.allNamespaces && !ALL_NAMESPACES_OK.has(name)) {
     problems.push(`-A/--all-namespaces works with list only; name the namespace with -n`);
   }
@@ -212,7 +218,7 @@ function validate(
   if (name === "status" || name === "rollback") input.strategyFile ??= nonEmpty(env.GLIDEPATH_STRATEGY_FILE);
 
   const parsed = commandSchemas[name].safeParse(input);
-  if (!parsed.success) problems.push(...describe(parsed.error));
+  if (!parsed.success) problems.push(...describe(parsed.error, input));
   if (parsed.success && name === "rollback") {
     const options = parsed.data as z.infer<(typeof commandSchemas)["rollback"]>;
     if (options.wait && options.prometheus === undefined) {
@@ -227,7 +233,7 @@ function validate(
   }
 
   if (problems.length > 0 || !globals.success || !parsed.success) {
-    const lines = problems.map((problem) => `error: ${problem}\n`).join("");
+    const lines = problems.map((problem) => `${programName} ${name}: ${problem}\n`).join("");
     return {
       kind: "exit",
       exitCode: EXIT.usage,
@@ -259,12 +265,11 @@ function toCommand(name: CommandName, data: Record<string, unknown>): CliCommand
 }
 
 /** "--verify-timeout: must be a duration…", "NAME: must be a DNS-1123 subdomain…". */
-function describe(error: z.ZodError): string[] {
+function describe(error: z.ZodError, input: Record<string, unknown>): string[] {
   return error.issues.map((issue) => {
     const key = String(issue.path[0] ?? "");
     const where = POSITIONALS[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    const message =
-      issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
+    const message = input[key] === undefined ? "is required" : issue.message;
     return `${where}: ${message}`;
   });
 }
@@ -277,7 +282,33 @@ function definedOnly<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-type Capture = (name: CommandName, raw: Record<string, unknown>) => void;
+/**
+ * Called with the command's options, its positional argument (under `positional`, when
+ * it has one) and what commander could not place: unknown options and extra arguments,
+ * so that validation reports them with every other bad argument, not just the first.
+ */
+type Capture = (name: CommandName, raw: Record<string, unknown>, leftovers: string[]) => void;
+
+/** Commander lets unknown options and extra arguments through; they are reported in validate(). */
+function captured(
+  capture: Capture,
+  name: CommandName,
+  positional: "release" | "target" | undefined,
+): (...args: unknown[]) => void {
+  return (...args: unknown[]) => {
+    const command = args.at(-1) as Command;
+    const options = args.at(-2) as Record<string, unknown>;
+    // An unknown option may come before the positional: commander then counts it as one.
+    const operands = command.args.filter((arg) => !/^-./.test(arg));
+    const unknown = command.args.filter((arg) => /^-./.test(arg));
+    const [first, ...extra] = positional === undefined ? [] : operands;
+    const excess = positional === undefined ? operands : extra;
+    capture(name, { ...options, ...(positional && first !== undefined ? { [positional]: first } : {}) }, [
+      ...unknown,
+      ...excess,
+    ]);
+  };
+}
 
 function buildProgram(programName: string, capture: Capture): Command {
   const program = new Command(programName)
@@ -303,80 +334,70 @@ function buildProgram(programName: string, capture: Capture): Command {
     .command("list")
     .description("list Releases, as kubectl get does")
     .option("-o, --output <format>", "table, json or yaml", "table")
-    .action((options: Record<string, unknown>) => capture("list", options));
+    .action(captured(capture, "list", undefined));
 
   program
     .command("status")
     .description("a Release's phase, stage bar, traffic weights, newest measurements and conditions")
-    .argument("<name>", "the Release")
+    .argument("[name]", "the Release")
     .option("-w, --watch", "follow the Release until it finishes (exit 0 Succeeded, 1 RolledBack or Failed)")
     .option("-o, --output <format>", "text or json (json with --watch: one object per line)", "text")
     .option("--timeout <duration>", "with --watch: give up after this long (exit 5)")
     .option("--strategy-file <path>", "rollout strategy file naming the preset stages")
-    .action((release: string, options: Record<string, unknown>) =>
-      capture("status", { release, ...options }),
-    );
+    .action(captured(capture, "status", "release"));
 
   program
     .command("history")
     .description("the Releases of a Deployment, newest first, with their outcome")
-    .argument("<target>", "the target Deployment")
+    .argument("[target]", "the target Deployment")
     .option("-o, --output <format>", "table or json", "table")
-    .action((target: string, options: Record<string, unknown>) => capture("history", { target, ...options }));
+    .action(captured(capture, "history", "target"));
 
   program
     .command("record")
     .description("a Release's change record: the change request, approvals, stages, metrics, rollback")
-    .argument("<name>", "the Release")
+    .argument("[name]", "the Release")
     .option("-o, --output <format>", "md, json or yaml", "md")
-    .action((release: string, options: Record<string, unknown>) =>
-      capture("record", { release, ...options }),
-    );
+    .action(captured(capture, "record", "release"));
 
   program
     .command("approve")
     .description("approve a Release waiting at an approval gate (or approve ahead of it)")
-    .argument("<name>", "the Release")
+    .argument("[name]", "the Release")
     .option(...by)
     .option("--comment <text>", "why, recorded with the approval")
-    .action((release: string, options: Record<string, unknown>) =>
-      capture("approve", { release, ...options }),
-    );
+    .action(captured(capture, "approve", "release"));
 
   program
     .command("pause")
     .description("hold a Release where it is; analysis goes on and a failure still rolls back")
-    .argument("<name>", "the Release")
+    .argument("[name]", "the Release")
     .option(...by)
     .option("--reason <text>", "why, recorded on the Release")
-    .action((release: string, options: Record<string, unknown>) => capture("pause", { release, ...options }));
+    .action(captured(capture, "pause", "release"));
 
   program
     .command("resume")
     .description("let a paused Release go on")
-    .argument("<name>", "the Release")
+    .argument("[name]", "the Release")
     .option(...by)
-    .action((release: string, options: Record<string, unknown>) =>
-      capture("resume", { release, ...options }),
-    );
+    .action(captured(capture, "resume", "release"));
 
   program
     .command("promote")
     .description("end the current stage now (with --full: go straight to GA); approval gates still hold")
-    .argument("<name>", "the Release")
+    .argument("[name]", "the Release")
     .option(...by)
     .option("--full", "skip every remaining stage up to GA")
-    .action((release: string, options: Record<string, unknown>) =>
-      capture("promote", { release, ...options }),
-    );
+    .action(captured(capture, "promote", "release"));
 
   program
     .command("abort")
     .description("roll a Release back now: traffic to stable, canary to zero, stable reverted")
-    .argument("<name>", "the Release")
+    .argument("[name]", "the Release")
     .option(...by)
     .option("--reason <text>", "why, recorded in the rollback")
-    .action((release: string, options: Record<string, unknown>) => capture("abort", { release, ...options }));
+    .action(captured(capture, "abort", "release"));
 
   program
     .command("rollback")
@@ -384,10 +405,10 @@ function buildProgram(programName: string, capture: Capture): Command {
       "roll a Deployment back: mid-release, abort the active Release; after GA, release the " +
         "chosen earlier version straight to GA as an emergency change",
     )
-    .argument("<target>", "the target Deployment")
-    .requiredOption(
+    .argument("[target]", "the target Deployment")
+    .option(
       "--version <version>",
-      "'previous' (what the newest Succeeded Release replaced) or a version",
+      "'previous' (the version before the newest release; after a rollback, the one it restored) or a version",
     )
     .option(...by)
     .option("--reason <text>", "why: the change request's reason and the abort's")
@@ -404,12 +425,10 @@ function buildProgram(programName: string, capture: Capture): Command {
     )
     .option("--prometheus <url>", "Prometheus for the verification (default: $GLIDEPATH_PROMETHEUS)")
     .option("--strategy-file <path>", "rollout strategy file whose default metrics apply")
-    .action((target: string, options: Record<string, unknown>) =>
-      capture("rollback", { target, ...options }),
-    );
+    .action(captured(capture, "rollback", "target"));
 
   for (const command of program.commands) {
-    command.exitOverride().showSuggestionAfterError();
+    command.exitOverride().showSuggestionAfterError().allowUnknownOption().allowExcessArguments();
   }
   return program;
 }

@@ -13,7 +13,7 @@ import {
 } from "../api/index.ts";
 import { createPrometheusProvider, templateVariablesFor } from "../analysis/index.ts";
 import { contextNamespace, loadKubeConfig, makeKubeClients } from "../kube/index.ts";
-import { changeRecord, renderChangeRecord } from "../record/change-record.ts";
+import { changeRecord, renderChangeRecord, type LaterRollback } from "../record/change-record.ts";
 import { recordedActions, ROLLBACK_OF_LABEL } from "./audit.ts";
 import type { CliCommand, GlobalOptions } from "./command-line.ts";
 import { planControl, type ControlDecision, type ControlRequest } from "./control.ts";
@@ -31,7 +31,7 @@ import {
 } from "./status-view.ts";
 import { observeStable, verifyRollback } from "./verify.ts";
 import { humanDuration } from "./table.ts";
-import { releaseHistory, renderHistory, renderReleaseList } from "./views.ts";
+import { laterRollbacks, releaseHistory, renderHistory, renderReleaseList } from "./views.ts";
 import { timerDelay } from "../kube/timer-delay.ts";
 
 export interface CliIo {
@@ -146,21 +146,33 @@ async function history(session: Session, command: Extract<CliCommand, { name: "h
 
 async function record(session: Session, command: Extract<CliCommand, { name: "record" }>): Promise<number> {
   const release = await session.api.get(session.namespace, command.release);
-  print(session.io, renderRecord(release, command.output));
+  print(session.io, renderRecord(release, command.output, await rollbacksOf(session, release)));
   return EXIT.ok;
+}
+
+/** The later rollback Releases that name this one (ROLLBACK_OF_LABEL): its own status cannot say it. */
+async function rollbacksOf(session: Session, release: Release): Promise<LaterRollback[]> {
+  const { releases } = await session.api.list(session.namespace, {
+    labelSelector: `${ROLLBACK_OF_LABEL}=${release.metadata.name}`,
+  });
+  return laterRollbacks(release, releases);
 }
 
 /**
  * The change record (src/record), with the CLI's own log of who paused, resumed,
  * promoted… appended: spec.control alone does not name who paused or resumed.
  */
-export function renderRecord(release: Release, format: "md" | "json" | "yaml"): string {
+export function renderRecord(
+  release: Release,
+  format: "md" | "json" | "yaml",
+  rolledBackLater: readonly LaterRollback[] = [],
+): string {
   const actions = recordedActions(release);
   if (format !== "md") {
-    const document = { ...changeRecord(release), cliActions: actions };
+    const document = { ...changeRecord(release, rolledBackLater), cliActions: actions };
     return format === "json" ? `${JSON.stringify(document, null, 2)}\n` : stringify(document);
   }
-  const text = renderChangeRecord(release, "md");
+  const text = renderChangeRecord(release, "md", rolledBackLater);
   if (actions.length === 0) return text;
   const cell = (value: string) => value.replace(/\|/g, "\\|").replace(/\n/g, " ");
   const rows = actions.map(
@@ -207,15 +219,18 @@ export function planHints(release: Release, strategy: StrategyFile | undefined):
 async function status(session: Session, command: Extract<CliCommand, { name: "status" }>): Promise<number> {
   const { io, namespace } = session;
   const strategy = await loadStrategy(command.strategyFile);
-  const viewOf = (release: Release) => statusView(release, planHints(release, strategy));
+  let rolledBackLater: LaterRollback[] = [];
+  const viewOf = (release: Release) => statusView(release, planHints(release, strategy), rolledBackLater);
   if (!command.watch) {
-    const view = viewOf(await session.api.get(namespace, command.release));
+    const release = await session.api.get(namespace, command.release);
+    rolledBackLater = await rollbacksOf(session, release);
+    const view = viewOf(release);
     if (command.output === "json") print(io, JSON.stringify(statusJson(view), null, 2));
     else print(io, renderStatus(view, io.now()).join("\n"));
     return EXIT.ok;
   }
   // Fail fast (exit 3) on a name that does not exist, before watching.
-  await session.api.get(namespace, command.release);
+  rolledBackLater = await rollbacksOf(session, await session.api.get(namespace, command.release));
 
   const tty = command.output === "text" && io.stdout.isTTY === true;
   const screen = tty ? new LiveScreen(io.stdout) : undefined;

@@ -79,13 +79,23 @@ export class ReleaseApi {
     return parseRelease(raw);
   }
 
-  /** The Releases of one namespace, or of all without one. */
-  async list(namespace: string | undefined): Promise<ListedReleases> {
+  /** The Releases of one namespace, or of all without one; only those matching `labelSelector` if given. */
+  async list(
+    namespace: string | undefined,
+    options: { labelSelector?: string } = {},
+  ): Promise<ListedReleases> {
     let list: { items?: unknown[] };
+    const selector = options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector };
     try {
       list = (await (namespace === undefined
-        ? this.clients.customObjects.listClusterCustomObject({ group, version, plural })
-        : this.clients.customObjects.listNamespacedCustomObject({ group, version, plural, namespace }))) as {
+        ? this.clients.customObjects.listClusterCustomObject({ group, version, plural, ...selector })
+        : this.clients.customObjects.listNamespacedCustomObject({
+            group,
+            version,
+            plural,
+            namespace,
+            ...selector,
+          }))) as {
         items?: unknown[];
       };
     } catch (error) {

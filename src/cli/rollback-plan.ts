@@ -95,7 +95,15 @@ export function planRollback(
   const newestSucceeded = succeeded[0];
   let to: VersionRef;
   let source: string;
-  if (request.version === "previous") {
+  let alreadyUndone: string | undefined;
+  const undone = request.version === "previous" ? newestUndone(ofTarget) : undefined;
+  if (undone) {
+    // Repeated (a retried CI step, two people in an incident): `previous` stays the version
+    // before the bad one; it never rolls the bad one forward again.
+    to = undone.restored;
+    source = undone.source;
+    alreadyUndone = undone.explanation;
+  } else if (request.version === "previous") {
     if (!newestSucceeded) {
       return refuse(
         EXIT.notFound,
@@ -121,7 +129,10 @@ export function planRollback(
   }
 
   if (stable.version === to.version && runsImages(stable, to.images)) {
-    return { kind: "noop", message: `${where} already runs ${to.version}: nothing to roll back` };
+    const further = alreadyUndone
+      ? `; ${alreadyUndone}. To go further back, name the version: --version=VERSION (glidepath history ${request.target} lists them)`
+      : "";
+    return { kind: "noop", message: `${where} already runs ${to.version}: nothing to roll back${further}` };
   }
   return {
     kind: "restore",
@@ -130,6 +141,40 @@ export function planRollback(
     undo: newestSucceeded,
     template: newestSucceeded ?? (ofTarget[0] as Release),
     alsoAbort: active,
+  };
+}
+
+/**
+ * The newest release that ran and was undone already — a rollback Release that restored
+ * an earlier version, or a release rolled back mid-way — with the version it left
+ * running: after it, `previous` means that version, the one before the bad release.
+ */
+function newestUndone(
+  ofTarget: readonly Release[],
+): { restored: VersionRef; source: string; explanation: string } | undefined {
+  const newestFinished = ofTarget.find(
+    (release) =>
+      release.status?.startedAt !== undefined &&
+      (release.status.phase === "Succeeded" || release.status.phase === "RolledBack"),
+  );
+  if (!newestFinished?.status) return undefined;
+  const name = newestFinished.metadata.name;
+  const rollbackOf = newestFinished.metadata.labels?.[ROLLBACK_OF_LABEL];
+  if (newestFinished.status.phase === "Succeeded") {
+    if (!rollbackOf) return undefined;
+    const { version, images } = newestFinished.spec;
+    return {
+      restored: { version, images },
+      source: `what release ${name} restored, the version before ${rollbackOf}`,
+      explanation: `release ${name} rolled ${rollbackOf} back to it already`,
+    };
+  }
+  const restored = newestFinished.status.rollback?.restored ?? newestFinished.status.previous;
+  if (!restored?.version) return undefined;
+  return {
+    restored: { version: restored.version, images: restored.images },
+    source: `what release ${name} replaced before it was rolled back`,
+    explanation: `release ${name} (${newestFinished.spec.version}) was rolled back to it already`,
   };
 }
 

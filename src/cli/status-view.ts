@@ -18,6 +18,7 @@ import {
   type Verdict,
 } from "../api/index.ts";
 import { thresholdText } from "../analysis/index.ts";
+import type { LaterRollback } from "../record/change-record.ts";
 import { recordedActions, type CliAction } from "./audit.ts";
 import { age, humanDuration, renderTable } from "./table.ts";
 
@@ -70,6 +71,8 @@ export interface StatusView {
   conditions: Condition[];
   people: string[];
   rollback?: NonNullable<Release["status"]>["rollback"];
+  /** Later Releases that roll this one back (its own status still says Succeeded). */
+  rolledBackLater?: LaterRollback[];
   waitingFor?: string;
   actions: CliAction[];
 }
@@ -138,9 +141,15 @@ export function stageBar(steps: readonly StageStep[]): string {
     .join(" → ");
 }
 
-/** Where the requests go, from the phase and the current stage. */
-export function trafficLine(release: Release): string {
+/** Where the requests go, from the phase and the current stage, and any later rollback of it. */
+export function trafficLine(release: Release, rolledBackLater: readonly LaterRollback[] = []): string {
   const status = release.status;
+  const later = rolledBackLater.at(-1);
+  if (later && status?.phase === "Succeeded") {
+    return later.phase === "Succeeded"
+      ? `stable 100% on ${later.restores} (this release was rolled back later by ${later.release})`
+      : `being rolled back to ${later.restores} by release ${later.release} (${later.phase})`;
+  }
   const version = release.spec.version;
   const previous = status?.previous?.version ?? "the previous version";
   const stage = status?.currentStage;
@@ -242,7 +251,11 @@ function verification(approval: { verified?: boolean; problem?: string }): strin
   return "";
 }
 
-export function statusView(release: Release, hints: PlanHints = {}): StatusView {
+export function statusView(
+  release: Release,
+  hints: PlanHints = {},
+  rolledBackLater: readonly LaterRollback[] = [],
+): StatusView {
   const status = release.status;
   const cr = release.spec.changeRequest;
   const planned = release.spec.stages ?? hints.stages;
@@ -271,11 +284,12 @@ export function statusView(release: Release, hints: PlanHints = {}): StatusView 
       : {}),
     steps,
     bar: stageBar(steps),
-    traffic: trafficLine(release),
+    traffic: trafficLine(release, rolledBackLater),
     metrics: metricRows(release, hints.metrics),
     conditions: status?.conditions ?? [],
     people: peopleLines(release),
     ...(status?.rollback === undefined ? {} : { rollback: status.rollback }),
+    ...(rolledBackLater.length === 0 ? {} : { rolledBackLater: [...rolledBackLater] }),
     ...(status?.waitingFor === undefined ? {} : { waitingFor: status.waitingFor }),
     actions: recordedActions(release),
   };
@@ -294,7 +308,13 @@ export function renderStatus(view: StatusView, nowMs: number): string[] {
     "Change",
     `${view.change.id} (${view.change.type}, risk ${view.change.risk}) ${view.change.title} — requested by ${view.change.requestedBy}`,
   );
-  field("Phase", view.phase === "Unknown" ? "Unknown (the controller has not picked it up yet)" : view.phase);
+  const undone = view.rolledBackLater?.at(-1);
+  field(
+    "Phase",
+    view.phase === "Unknown"
+      ? "Unknown (the controller has not picked it up yet)"
+      : `${view.phase}${undone ? ` (rolled back later by ${undone.release})` : ""}`,
+  );
   if (view.message) field("Message", view.message);
   if (view.waitingFor) field("Waiting", `for release ${view.waitingFor} of the same target`);
   field("Stages", view.bar);
@@ -321,6 +341,12 @@ export function renderStatus(view: StatusView, nowMs: number): string[] {
       );
     if (rollback.verification) field("", rollback.verification);
   }
+  for (const later of view.rolledBackLater ?? [])
+    field(
+      "Undone",
+      `by release ${later.release} (${later.phase}), restoring ${later.restores}` +
+        `${later.at ? `, requested at ${later.at}` : ""} by ${later.requestedBy}: ${later.why}`,
+    );
 
   lines.push("", "Metrics:");
   if (view.metrics.length === 0) lines.push("  no measurements yet");

@@ -1,5 +1,6 @@
 // `list` and `history`: pure functions from Releases to rows and text.
 import { terminalPhases, type Release, type ReleasePhase } from "../api/index.ts";
+import type { LaterRollback } from "../record/change-record.ts";
 import { ROLLBACK_OF_LABEL } from "./audit.ts";
 import { age, humanDuration, renderTable } from "./table.ts";
 
@@ -28,6 +29,57 @@ export function isActive(release: Release): boolean {
   return phase === undefined || !terminalPhases.includes(phase);
 }
 
+/**
+ * The later Releases that roll `release` back: rollback Releases name the release they
+ * undo in their ROLLBACK_OF_LABEL. Oldest first.
+ */
+export function laterRollbacks(release: Release, releases: readonly Release[]): LaterRollback[] {
+  const namespace = release.metadata.namespace;
+  return releases
+    .filter(
+      (candidate) =>
+        candidate.metadata.labels?.[ROLLBACK_OF_LABEL] === release.metadata.name &&
+        (namespace === undefined ||
+          candidate.metadata.namespace === undefined ||
+          candidate.metadata.namespace === namespace),
+    )
+    .sort(newestFirst)
+    .reverse()
+    .map((rollback) => ({
+      release: rollback.metadata.name,
+      restores: rollback.spec.version,
+      phase: rollback.status?.phase ?? "Pending",
+      requestedBy: rollback.spec.changeRequest.requestedBy,
+      why: rollback.spec.changeRequest.why,
+      ...(rollback.metadata.creationTimestamp ? { at: rollback.metadata.creationTimestamp } : {}),
+      ...(rollback.status?.finishedAt === undefined ? {} : { finishedAt: rollback.status.finishedAt }),
+    }));
+}
+
+/**
+ * STAGE and WEIGHT of `list`: where the traffic is now, not the last stage planned. A
+ * release rolled back (or undone later by a rollback Release) has 0% on its version.
+ */
+export function trafficColumns(release: Release, undoneLater: boolean): { stage: string; weight: string } {
+  const status = release.status;
+  const stage = status?.currentStage;
+  switch (status?.phase) {
+    case "RolledBack":
+      return { stage: NONE, weight: "0" };
+    case "RollingBack":
+      return { stage: NONE, weight: stage === undefined ? "0" : `${stage.weight}→0` };
+    case "Failed":
+      // Failed after it started: the rollback did not complete, so where traffic is is unknown.
+      return { stage: stage?.name ?? NONE, weight: status.startedAt === undefined ? "0" : "unknown" };
+    case "Succeeded":
+      return undoneLater ? { stage: NONE, weight: "0" } : { stage: stage?.name ?? NONE, weight: "100" };
+    default:
+      return stage === undefined
+        ? { stage: NONE, weight: NONE }
+        : { stage: stage.name, weight: String(stage.weight) };
+  }
+}
+
 /** `glidepath list`: the columns of `kubectl get releases`, with NAMESPACE first across namespaces. */
 export function renderReleaseList(
   releases: readonly Release[],
@@ -40,14 +92,15 @@ export function renderReleaseList(
   );
   const headers = ["NAME", "TARGET", "VERSION", "PHASE", "STAGE", "WEIGHT", "CHANGE", "AGE"];
   const rows = sorted.map((release) => {
-    const stage = release.status?.currentStage;
+    const undoneLater = laterRollbacks(release, releases).some((later) => later.phase === "Succeeded");
+    const traffic = trafficColumns(release, undoneLater);
     const row = [
       release.metadata.name,
       release.spec.target.deployment,
       release.spec.version,
       release.status?.phase ?? NONE,
-      stage?.name ?? NONE,
-      stage === undefined ? NONE : String(stage.weight),
+      traffic.stage,
+      traffic.weight,
       release.spec.changeRequest.id,
       age(release.metadata.creationTimestamp, options.nowMs),
     ];

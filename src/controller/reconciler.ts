@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "pino";
 import {
   terminalPhases,
@@ -91,6 +92,30 @@ function isAnnouncement(action: Action): action is Announcement {
   return action.type === "notify" || action.type === "emitEvent";
 }
 
+/**
+ * Whether the decided status differs from the stored one in more than the analysis
+ * watermark (currentStage.lastAnalysisAt) moved to ask for the round run right now: that
+ * round's measurements are folded into the next status, which moves the watermark anyway,
+ * so writing it alone would rewrite every analysing release twice a round (a Paused one
+ * included) for a timestamp. Should the process stop before the round is folded, the
+ * stored watermark asks for the round again: nothing is lost.
+ */
+export function statusWorthWriting(
+  stored: ReleaseStatus | undefined,
+  decided: ReleaseStatus,
+  actions: readonly Action[],
+): boolean {
+  // As JSON, compared whatever the order of keys (the API server's differs from the engine's).
+  const plain = (status: ReleaseStatus | undefined): unknown => JSON.parse(JSON.stringify(status ?? {}));
+  if (isDeepStrictEqual(plain(decided), plain(stored))) return false;
+  if (!actions.some((action) => action.type === "runAnalysis")) return true;
+  const withoutWatermark = (status: ReleaseStatus | undefined) =>
+    status?.currentStage === undefined
+      ? status
+      : { ...status, currentStage: { ...status.currentStage, lastAnalysisAt: undefined } };
+  return !isDeepStrictEqual(plain(withoutWatermark(decided)), plain(withoutWatermark(stored)));
+}
+
 export class ReleaseReconciler {
   readonly #deps: ReconcilerDeps;
   readonly #measurements = new MeasurementInbox();
@@ -149,7 +174,7 @@ export class ReleaseReconciler {
       if (added.outcome === "gone") return {};
       stored = added.release;
     }
-    if (JSON.stringify(result.status) !== JSON.stringify(release.status ?? {})) {
+    if (statusWorthWriting(release.status, result.status, result.actions)) {
       let written: Awaited<ReturnType<ReconcilerDeps["statusWriter"]["writeStatus"]>>;
       try {
         written = await this.#deps.statusWriter.writeStatus(stored, result.status);

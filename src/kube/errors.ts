@@ -208,3 +208,20 @@ export class TargetError extends Error {
 export function isRouteNotFound(error: unknown): error is TargetError {
   return error instanceof TargetError && error.reason === "RouteNotFound";
 }
+
+/**
+ * undici ends a response whose body sent nothing for its bodyTimeout (300 s by default):
+ * for a watch, that is a quiet stream ending like the server's own timeout would, not a
+ * failure. It arrives as BodyTimeoutError, or as fetch's TypeError("terminated") with it
+ * as the cause; over HTTP/2 its message is `stream timeout after 300000`.
+ */
+export function isIdleStreamTimeout(error: unknown): boolean {
+  for (let current = error, depth = 0; current && typeof current === "object" && depth < 5; depth++) {
+    const candidate = current as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
+    if (candidate.code === "UND_ERR_BODY_TIMEOUT" || candidate.name === "BodyTimeoutError") return true;
+    if (typeof candidate.message === "string" && /stream timeout after \d+/.test(candidate.message))
+      return true;
+    current = candidate.cause;
+  }
+  return false;
+}

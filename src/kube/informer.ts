@@ -13,7 +13,7 @@ import { backoffDelayMs } from "./backoff.ts";
 import type { BackoffPolicy } from "./backoff.ts";
 import { diffAgainstCache, objectKey } from "./cache-diff.ts";
 import type { InformerChange } from "./cache-diff.ts";
-import { apiErrorStatus, apiStatusCode, describeApiError } from "./errors.ts";
+import { apiErrorStatus, apiStatusCode, describeApiError, isIdleStreamTimeout } from "./errors.ts";
 import { collectionPath, listCollection } from "./list.ts";
 import { timerDelay } from "./timer-delay.ts";
 
@@ -76,7 +76,7 @@ type WatchEnd =
   | { kind: "relist-due" }
   | { kind: "expired"; detail: string }
   | { kind: "silent" }
-  | { kind: "closed" }
+  | { kind: "closed"; detail?: string }
   | { kind: "failed"; error: unknown };
 
 type RelistReason = "initial" | "expired" | "periodic" | "errors";
@@ -282,7 +282,13 @@ export class Informer<T extends KubernetesObject> {
           );
           break;
         case "closed":
-          // The server ends every watch at its timeout: routine, unless it happens at once.
+          // The server ends every watch at its timeout, and the HTTP client ends one that was
+          // quiet for its body timeout: routine, unless it happens at once.
+          if (end.detail)
+            this.#logger.debug(
+              { resourceVersion: this.#resourceVersion, events },
+              `watch ${this.#path} ended: ${end.detail}; watching again`,
+            );
           if (!healthy) await this.#sleep(backoffDelayMs(failures++, this.#backoff, Math.random()));
           break;
         case "failed": {
@@ -397,6 +403,11 @@ export class Informer<T extends KubernetesObject> {
               finish({ kind: "expired", detail: describeApiError(error) });
             // client-node's inactivity abort: only when our watchdog could not fire first.
             else if ((error as { name?: unknown }).name === "TimeoutError") finish({ kind: "silent" });
+            else if (isIdleStreamTimeout(error))
+              finish({
+                kind: "closed",
+                detail: `quiet for the HTTP client's body timeout (${describeApiError(error)})`,
+              });
             else finish({ kind: "failed", error });
           },
         )

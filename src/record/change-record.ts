@@ -7,6 +7,23 @@ import { formatMetricValue, type MetricUnit, type Release } from "../api/index.t
 
 export type RecordFormat = "md" | "json" | "yaml";
 
+/**
+ * A later Release that rolled this one back (`glidepath rollback` after GA): this
+ * Release's own status still says Succeeded, so the record says what came after.
+ */
+export interface LaterRollback {
+  release: string;
+  /** The version it restores. */
+  restores: string;
+  /** Its phase: Succeeded once the restored version runs. */
+  phase: string;
+  requestedBy: string;
+  why: string;
+  /** When it was requested (created). */
+  at?: string;
+  finishedAt?: string;
+}
+
 export interface ChangeRecord {
   release: { namespace?: string; name: string; target: string; version: string; created?: string };
   changeRequest: Release["spec"]["changeRequest"];
@@ -33,10 +50,11 @@ export interface ChangeRecord {
   rollback?: NonNullable<Release["status"]>["rollback"];
   /** Edits of the stable Deployment that Glidepath did not make, and who let the release go on over them. */
   stableChanges: NonNullable<NonNullable<Release["status"]>["stableChanges"]>;
+  rolledBackLater?: LaterRollback[];
   transitions: NonNullable<Release["status"]>["transitions"];
 }
 
-export function changeRecord(release: Release): ChangeRecord {
+export function changeRecord(release: Release, rolledBackLater: readonly LaterRollback[] = []): ChangeRecord {
   const status = release.status;
   return {
     release: {
@@ -61,12 +79,17 @@ export function changeRecord(release: Release): ChangeRecord {
     stages: status?.stages ?? [],
     ...(status?.rollback === undefined ? {} : { rollback: status.rollback }),
     stableChanges: status?.stableChanges ?? [],
+    ...(rolledBackLater.length === 0 ? {} : { rolledBackLater: [...rolledBackLater] }),
     transitions: status?.transitions ?? [],
   };
 }
 
-export function renderChangeRecord(release: Release, format: RecordFormat = "md"): string {
-  const record = changeRecord(release);
+export function renderChangeRecord(
+  release: Release,
+  format: RecordFormat = "md",
+  rolledBackLater: readonly LaterRollback[] = [],
+): string {
+  const record = changeRecord(release, rolledBackLater);
   if (format === "json") return JSON.stringify(record, null, 2) + "\n";
   if (format === "yaml") return stringify(record);
   return renderMarkdown(record);
@@ -103,21 +126,36 @@ function renderMarkdown(record: ChangeRecord): string {
     const window = record.outcome.changeWindow;
     lines.push(`| Change window | ${window.bypassed ? "bypassed: " : ""}${cell(window.note)} |`);
   }
+  for (const later of record.rolledBackLater ?? [])
+    lines.push(
+      `| Rolled back later | by release ${later.release} to ${cell(later.restores)} (${later.phase}) |`,
+    );
   if (record.outcome.postMortemDue) lines.push("| Post-mortem | **due** |");
   lines.push("");
 
-  lines.push("## Scope", "", cr.scope || "not stated", "", "## Why", "", cr.why, "");
-  lines.push("## Success criteria", "");
-  lines.push(
-    ...(cr.successCriteria.length > 0 ? cr.successCriteria.map((c) => `- ${c}`) : ["not stated"]),
-    "",
+  // Sections the change request left empty are named once, not each under its own heading.
+  const notStated: string[] = [];
+  if (cr.scope) lines.push("## Scope", "", cr.scope, "");
+  else notStated.push("scope");
+  lines.push("## Why", "", cr.why, "");
+  if (cr.successCriteria.length > 0)
+    lines.push("## Success criteria", "", ...cr.successCriteria.map((c) => `- ${c}`), "");
+  else notStated.push("success criteria");
+  if (cr.rollbackPlan) lines.push("## Rollback plan", "", cr.rollbackPlan, "");
+  else notStated.push("rollback plan");
+  const testing = (["unit", "integration", "manual"] as const).filter(
+    (kind) => cr.testing[kind] !== undefined,
   );
-  lines.push("## Rollback plan", "", cr.rollbackPlan ?? "not stated", "");
-  lines.push("## Testing", "");
-  lines.push(`- unit: ${yesNo(cr.testing.unit)}`, `- integration: ${yesNo(cr.testing.integration)}`);
-  lines.push(`- manual: ${yesNo(cr.testing.manual)}`);
-  if (cr.testing.notes) lines.push(`- notes: ${cr.testing.notes}`);
-  lines.push("");
+  if (testing.length > 0 || cr.testing.notes) {
+    lines.push("## Testing", "", ...testing.map((kind) => `- ${kind}: ${yesNo(cr.testing[kind])}`));
+    if (cr.testing.notes) lines.push(`- notes: ${cr.testing.notes}`);
+    lines.push("");
+  }
+  const testingUnstated = (["unit", "integration", "manual"] as const).filter(
+    (kind) => cr.testing[kind] === undefined,
+  );
+  if (testingUnstated.length > 0) notStated.push(`${testingUnstated.join(", ")} testing`);
+  if (notStated.length > 0) lines.push(`Not stated in the change request: ${notStated.join("; ")}.`, "");
 
   lines.push("## Approvals", "");
   if (record.approvals.length === 0) lines.push(cr.requiresApproval ? "required; none yet" : "not required");
@@ -185,6 +223,15 @@ function renderMarkdown(record: ChangeRecord): string {
     for (const change of record.stableChanges) {
       lines.push(`- ${change.at} **${change.kind}**${change.by ? ` (${change.by})` : ""}: ${change.message}`);
     }
+    lines.push("");
+  }
+
+  for (const later of record.rolledBackLater ?? []) {
+    lines.push("## Rolled back later", "");
+    lines.push(`- by release: ${later.release} (${later.phase})`, `- restores: ${later.restores}`);
+    lines.push(`- requested by: ${later.requestedBy}`, `- why: ${later.why}`);
+    if (later.at) lines.push(`- at: ${later.at}`);
+    if (later.finishedAt) lines.push(`- completed: ${later.finishedAt}`);
     lines.push("");
   }
 

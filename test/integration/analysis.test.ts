@@ -108,6 +108,8 @@ beforeAll(async () => {
     "checkout-bad": { canaryWeight: 50, canaryErrors: 0.08 },
     "checkout-good": { canaryWeight: 50, canaryErrors: 0.01 },
     "checkout-idle": { canaryWeight: 0, canaryErrors: 0 },
+    // Every canary request takes about 30 s: far above the simulator's top bucket (10 s).
+    "checkout-slow": { canaryWeight: 50, canaryErrors: 0, canaryLatencyMs: 30_000 },
     "checkout-stops": { canaryWeight: 50, canaryErrors: 0.01 },
     [INJECTION]: { canaryWeight: 50, canaryErrors: 0.08 },
   };
@@ -118,7 +120,11 @@ beforeAll(async () => {
       requestsPerSecond: 200,
       canaryWeight: scenario.canaryWeight,
       stable: { version: STABLE, errorRatio: 0 },
-      canary: { version: CANARY, errorRatio: scenario.canaryErrors, latencyMs: 80 },
+      canary: {
+        version: CANARY,
+        errorRatio: scenario.canaryErrors,
+        latencyMs: "canaryLatencyMs" in scenario ? scenario.canaryLatencyMs : 80,
+      },
     });
     simulators.set(service, { simulator, client: new TrafficSimulatorClient(simulator.url) });
   }
@@ -215,6 +221,37 @@ describe("verdicts from real Prometheus", () => {
     expect(Number(result.measurements[1]!.value)).toBeLessThanOrEqual(0.1);
     expect(Object.keys(result.queries)).toEqual(["error-rate", "latency-p99", "latency-floor"]);
     expect(result.measurements.every((m) => m.at === result.at)).toBe(true);
+  });
+
+  it("fails a max when the p99 lies above the top histogram bucket, which histogram_quantile reports as the bound", async () => {
+    const metrics = [
+      metricSchema.parse({ name: "p99-max-15", template: "http-latency-p99", max: 15 }),
+      metricSchema.parse({ name: "p99-max-300ms", template: "http-latency-p99", max: 0.3 }),
+      metricSchema.parse({ name: "p99-min-1", template: "http-latency-p99", min: 1 }),
+    ];
+    const result = await waitFor(
+      async () => {
+        const taken = await round({ metrics, variables: variablesFor("checkout-slow") });
+        return taken.measurements.some((m) => m.verdict === "inconclusive") ? undefined : taken;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, description: "measurements with data for checkout-slow" },
+    );
+    // What Prometheus itself says: the top finite bound, 10, not 30.
+    const answer = await provider.query(result.queries["p99-max-15"]!);
+    expect(answer.data.resultType === "vector" && answer.data.result[0]?.value[1]).toBe("10");
+    const above = /^p99 is above the top histogram bucket \(10 s\): 100% of requests took longer than 10 s/;
+    expect(result.measurements).toEqual([
+      expect.objectContaining({
+        metric: "p99-max-15",
+        verdict: "fail",
+        value: "+Inf",
+        reason: expect.stringMatching(above),
+      }),
+      expect.objectContaining({ metric: "p99-max-300ms", verdict: "fail", value: "+Inf" }),
+      expect.objectContaining({ metric: "p99-min-1", verdict: "pass", value: "+Inf" }),
+    ]);
+    expect(result.measurements[0]!.reason).toMatch(/not shown to be at or below the maximum 15 s/);
+    expect(result.measurements[1]!.reason).toMatch(/so it is above the maximum 300 ms$/);
   });
 
   it("accepts every built-in query: Prometheus parses and runs them all", async () => {

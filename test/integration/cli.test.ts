@@ -142,6 +142,23 @@ describe("the kubectl plugin", () => {
     const waitWithoutPrometheus = await glidepath(["rollback", "checkout", "--version=previous", "--wait"]);
     expectExit(waitWithoutPrometheus, 2);
     expect(waitWithoutPrometheus.stderr).toContain("--prometheus");
+
+    // Every bad argument at once, each prefixed with the command, as docs/cli.md promises.
+    const manyWrong = await kubectlGlidepath(["rollback", "Bad_Target", "--bogus", "--wiat", "extra"]);
+    expectExit(manyWrong, 2);
+    expect(manyWrong.stderr.trimEnd().split("\n")).toEqual([
+      "kubectl glidepath rollback: unknown option '--bogus'",
+      "kubectl glidepath rollback: unknown option '--wiat'",
+      "kubectl glidepath rollback: unexpected argument 'extra'",
+      expect.stringMatching(/^kubectl glidepath rollback: TARGET: must be a DNS-1123 label/),
+      "kubectl glidepath rollback: --version: is required",
+      "Run 'kubectl glidepath rollback --help' for usage.",
+    ]);
+    const missingValue = await glidepath(["status", "checkout", "--watch", "--timeout"]);
+    expectExit(missingValue, 2);
+    expect(missingValue.stderr).toMatch(
+      /^glidepath status: option '--timeout <duration>' argument missing\n/,
+    );
   });
 
   it("answers a missing Release or Deployment with exit 3", async () => {
@@ -352,6 +369,12 @@ describe("a release steered from the CLI, then rolled back after GA", () => {
     const recordMd = await glidepath(["record", name, ...ns]);
     expect(recordMd.stdout).toContain("# CHG-2000: Release 2.0.0");
     expect(recordMd.stdout).toContain("| paula | pause | checking dashboards |");
+    // What the change request left empty is said once, not under a heading of its own each.
+    expect(recordMd.stdout.match(/not stated/gi)).toHaveLength(1);
+    expect(recordMd.stdout).toContain(
+      "Not stated in the change request: scope; success criteria; unit, integration, manual testing.",
+    );
+    expect(recordMd.stdout).not.toContain("## Scope");
     const recordYaml = await glidepath(["record", name, "-o", "yaml", ...ns]);
     expect(recordYaml.stdout).toContain("cliActions:");
 
@@ -414,6 +437,44 @@ describe("a release steered from the CLI, then rolled back after GA", () => {
     expect(lines[1]).toContain(`restored ${STABLE_VERSION} (rollback of ${name})`);
     expect(lines[1]).toContain("dave");
     expect(lines[2]).toContain(`rolled back later by ${rollback?.metadata.name}`);
+
+    // The release undone says so itself: its status and its record, not only the history.
+    const undone = await glidepath(["status", name, ...ns]);
+    expectExit(undone, 0);
+    expect(undone.stdout).toContain(`Phase      Succeeded (rolled back later by ${rollback?.metadata.name})`);
+    expect(undone.stdout).toContain(
+      `Traffic    stable 100% on ${STABLE_VERSION} (this release was rolled back later by ${rollback?.metadata.name})`,
+    );
+    expect(undone.stdout).not.toContain("stable 100% on 2.0.0");
+    const undoneRecord = await glidepath(["record", name, ...ns]);
+    expect(undoneRecord.stdout).toContain(
+      `| Rolled back later | by release ${rollback?.metadata.name} to ${STABLE_VERSION} (Succeeded) |`,
+    );
+    expect(undoneRecord.stdout).toContain("## Rolled back later");
+    expect(undoneRecord.stdout).toContain("- requested by: dave\n- why: checkout latency regression");
+    const undoneJson = JSON.parse((await glidepath(["record", name, "-o", "json", ...ns])).stdout) as {
+      rolledBackLater?: { release: string; restores: string }[];
+    };
+    expect(undoneJson.rolledBackLater).toEqual([
+      expect.objectContaining({ release: rollback?.metadata.name, restores: STABLE_VERSION }),
+    ]);
+
+    // The same command again (a retried CI step): the version before the undone one stays.
+    const releasesBefore = (await releasesOf(scenario.namespace)).length;
+    const again = await glidepath([
+      "rollback",
+      "checkout",
+      "--version=previous",
+      "--reason",
+      "checkout latency regression",
+      ...ns,
+    ]);
+    expectExit(again, 0);
+    expect(again.stdout).toContain(
+      `already runs ${STABLE_VERSION}: nothing to roll back; release ${rollback?.metadata.name} rolled ${name} back to it already`,
+    );
+    expect((await releasesOf(scenario.namespace)).length).toBe(releasesBefore);
+    expect(await stableImage(scenario)).toBe(image(STABLE_VERSION));
   });
 
   it("aborts the release in flight when rolling back mid-release", async () => {
@@ -461,6 +522,21 @@ describe("a release steered from the CLI, then rolled back after GA", () => {
     expect(aborted.spec.control?.abort).toMatchObject({ by: "erin", reason: "pager went off" });
     expect(aborted.status?.rollback).toMatchObject({ trigger: "manual", by: "erin" });
     expect(await stableImage(scenario)).toBe(image(STABLE_VERSION));
+
+    // list says where the traffic is now: none of it on the aborted or the undone release.
+    const listed = await glidepath(["list", ...ns]);
+    expectExit(listed, 0);
+    expect(listed.stdout).toMatch(/checkout-4-0-0\s+checkout\s+4\.0\.0\s+RolledBack\s+<none>\s+0\s/);
+    expect(listed.stdout).toMatch(/checkout-2-0-0\s+checkout\s+2\.0\.0\s+Succeeded\s+<none>\s+0\s/);
+
+    // Rolling back again restores nothing: not the version one release further back.
+    const releasesBefore = (await releasesOf(scenario.namespace)).length;
+    const again = await glidepath(["rollback", "checkout", "--version=previous", ...ns]);
+    expectExit(again, 0);
+    expect(again.stdout).toContain(
+      `already runs ${STABLE_VERSION}: nothing to roll back; release checkout-4-0-0 (4.0.0) was rolled back to it already`,
+    );
+    expect((await releasesOf(scenario.namespace)).length).toBe(releasesBefore);
 
     // Watching a finished release ends at once, with its outcome as the exit code.
     const watched = await glidepath(["status", "checkout-4-0-0", "--watch", ...ns]);

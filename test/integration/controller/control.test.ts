@@ -1,7 +1,9 @@
 import { NetworkingV1Api } from "@kubernetes/client-node";
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { kubeConfig, mergePatch, waitFor } from "../../harness/context.ts";
-import type { Release } from "../../../src/api/index.ts";
+import { API_GROUP, API_VERSION, type Release } from "../../../src/api/index.ts";
+import { Informer, RELEASE_PLURAL } from "../../../src/kube/index.ts";
 import {
   expectOrderlyRecord,
   FINISHED,
@@ -124,6 +126,56 @@ describe.concurrent("people steering a release", () => {
         stages: ["canary", "ga", "bake"],
         phases: ["Pending", "Progressing", "Paused", "Progressing", "Baking", "Succeeded"],
       });
+    }));
+
+  it("writes a paused release's status once a round, for its measurement, never for a timestamp alone", () =>
+    withService("pause-writes", {}, async (scenario) => {
+      const name = "checkout-2-0-0";
+      await scenario.release(name, "2.0.0", { stages: quickStages(600) });
+      await scenario.waitForRelease(name, "in the canary stage", (release) => stageIs(release, "canary"));
+      await scenario.control(name, { paused: true });
+      const paused = await scenario.waitForPhase(name, ["Paused", ...FINISHED]);
+      expect(paused.status?.phase, paused.status?.message).toBe("Paused");
+
+      // Every write of the Release, as a watch sees it.
+      const informer = new Informer<{ metadata?: { name?: string } }>({
+        kubeConfig: kubeConfig(),
+        logger: pino({ level: "silent" }),
+        path: `/apis/${API_GROUP}/${API_VERSION}/${RELEASE_PLURAL}`,
+        namespace: scenario.namespace,
+        fieldSelector: `metadata.name=${name}`,
+      });
+      const writes: { before: Release; after: Release }[] = [];
+      informer.on((change) => {
+        if (change.type === "updated")
+          writes.push({ before: change.previous as Release, after: change.object as Release });
+      });
+      informer.start();
+      try {
+        await informer.whenSynced(30_000);
+        const measured = (release: Release) => release.status?.stages.at(-1)?.tallies[0]?.pass ?? 0;
+        const from = measured(
+          (informer.get(`${scenario.namespace}/${name}`) as Release | undefined) ?? paused,
+        );
+        await waitFor(() => writes.length > 0 && measured(writes.at(-1)!.after) >= from + 5, {
+          timeoutMs: 60_000,
+          description: "five more analysis rounds while paused",
+        });
+        const withoutWatermark = (release: Release) =>
+          JSON.stringify({
+            ...release.status,
+            currentStage: { ...release.status?.currentStage, lastAnalysisAt: undefined },
+          });
+        const timestampOnly = writes.filter(
+          ({ before, after }) => withoutWatermark(before) === withoutWatermark(after),
+        );
+        expect(timestampOnly.map(({ after }) => after.status?.currentStage?.lastAnalysisAt)).toEqual([]);
+        // One write per round at most, each carrying the round's measurement.
+        expect(writes.length).toBeLessThanOrEqual(measured(writes.at(-1)!.after) - from + 1);
+        expect(writes.every(({ after }) => after.status?.phase === "Paused")).toBe(true);
+      } finally {
+        await informer.stop();
+      }
     }));
 
   it("aborts: rolls back at once, recording who and why", () =>

@@ -8,7 +8,7 @@ import { createServer, connect } from "node:net";
 import type { Server, Socket } from "node:net";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import type { CoreV1Event, KubernetesObject, V1ConfigMap } from "@kubernetes/client-node";
+import type { CoreV1Event, KubernetesObject, RequestContext, V1ConfigMap } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { API_GROUP, API_VERSION } from "../../../src/api/release.ts";
@@ -123,6 +123,55 @@ describe("informer", () => {
       expect(summary(changes).every((line) => !line.includes("unlabelled"))).toBe(true);
     } finally {
       await deleteNamespace(otherNamespace);
+    }
+  });
+
+  it("given a watch quiet for the HTTP client's body timeout, watches again without a warning", async () => {
+    // undici ends a response body silent for 300 s ("stream timeout after 300000"); here for 1 s.
+    class QuickBodyTimeout extends KubeConfig {
+      override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+        await super.applySecurityAuthentication(context);
+        type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
+        type Dispatch = (options: Record<string, unknown>, handler: unknown) => boolean;
+        const dispatcher = context.getDispatcher() as
+          (Dispatcher & { compose(interceptor: (dispatch: Dispatch) => Dispatch): Dispatcher }) | undefined;
+        if (!dispatcher) return;
+        context.setDispatcher(
+          dispatcher.compose(
+            (dispatch) => (options, handler) => dispatch({ ...options, bodyTimeout: 1_000 }, handler),
+          ),
+        );
+      }
+    }
+    const quick = new QuickBodyTimeout();
+    quick.loadFromFile(stackInfo().kubeconfigPath);
+    const logged: { level: number; msg: string; err?: unknown }[] = [];
+    const recording = pino({ level: "debug" }, { write: (line: string) => logged.push(JSON.parse(line)) });
+    const quiet = await createNamespace("informer-quiet");
+    try {
+      const informer = new Informer<V1ConfigMap>({
+        kubeConfig: quick,
+        logger: recording,
+        backoff: fastRetries,
+        path: "/api/v1/configmaps",
+        namespace: quiet,
+        // Nothing happens in this namespace: only the body timeout ends these watches.
+        labelSelector: "glidepath.dev/never=set",
+      });
+      informers.push(informer);
+      informer.start();
+      await informer.whenSynced();
+      await waitFor(() => informer.stats().watches >= 4, {
+        timeoutMs: 60_000,
+        description: "several watches ended by the body timeout",
+      });
+      expect(logged.filter((line) => line.level >= 40).map((line) => line.msg)).toEqual([]);
+      expect(informer.stats()).toMatchObject({ failures: 0 });
+      const quietEnds = logged.filter((line) => /quiet for the HTTP client's body timeout/.test(line.msg));
+      expect(quietEnds.length).toBeGreaterThanOrEqual(3);
+      expect(quietEnds.every((line) => line.level === 20 && line.err === undefined)).toBe(true);
+    } finally {
+      await deleteNamespace(quiet);
     }
   });
 

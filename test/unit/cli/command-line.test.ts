@@ -65,7 +65,7 @@ describe("commands", () => {
     expect(usageError(["status", "x", "-w", "--timeout", "ten"]).stderr).toContain(
       '--timeout: must be a duration such as "30s"',
     );
-    expect(usageError(["status"]).stderr).toContain("missing required argument 'name'");
+    expect(usageError(["status"]).stderr).toContain("glidepath status: NAME: is required\n");
   });
 
   it("history takes a Deployment name; record takes md|json|yaml", () => {
@@ -154,7 +154,9 @@ describe("commands", () => {
       prometheusUrl: "http://prometheus:9090",
       changeId: "CHG-9",
     });
-    expect(usageError(["rollback", "checkout"]).stderr).toContain("required option '--version <version>'");
+    expect(usageError(["rollback", "checkout"]).stderr).toContain(
+      "glidepath rollback: --version: is required\n",
+    );
     expect(usageError(["rollback", "checkout", "--version=2.3.1 beta"]).stderr).toContain("--version:");
     expect(usageError(["rollback", "checkout", "--version=previous", "--wait"]).stderr).toContain(
       "--wait verifies the error ratio in Prometheus",
@@ -172,6 +174,24 @@ describe("commands", () => {
     expect(error.stderr).toContain("--namespace:");
     expect(error.stderr).toContain("TARGET:");
     expect(error.stderr).toContain("Run 'glidepath rollback --help' for usage.");
+  });
+
+  it("names the command and every bad argument: unknown options, extra arguments, missing and malformed values", () => {
+    const error = usageError(["rollback", "--bogus", "Bad_Target", "extra", "--wiat", "-n", "Bad_NS"]);
+    expect(error.stderr.split("\n")).toEqual([
+      "glidepath rollback: unknown option '--bogus'",
+      "glidepath rollback: unknown option '--wiat'",
+      "glidepath rollback: unexpected argument 'extra'",
+      expect.stringMatching(/^glidepath rollback: --namespace: must be a DNS-1123 label/),
+      expect.stringMatching(/^glidepath rollback: TARGET: must be a DNS-1123 label/),
+      "glidepath rollback: --version: is required",
+      "Run 'glidepath rollback --help' for usage.",
+      "",
+    ]);
+    // Commander's own errors (an option without its value) carry the same prefix.
+    expect(usageError(["status", "r1", "--timeout"]).stderr).toMatch(
+      /^glidepath status: option '--timeout <duration>' argument missing\n/,
+    );
   });
 });
 

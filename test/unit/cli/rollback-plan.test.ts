@@ -83,8 +83,9 @@ describe("after GA: which version is restored", () => {
   });
 
   it("refuses previous without a Succeeded release, or one that recorded no version", () => {
+    const neverStarted = aRelease({ version: "2.5.0", status: { phase: "RolledBack" } });
     expect(
-      planRollback({ target: "checkout", version: "previous" }, [v250], on("2.4.0"), "shop"),
+      planRollback({ target: "checkout", version: "previous" }, [neverStarted], on("2.4.0"), "shop"),
     ).toMatchObject({
       kind: "refuse",
       exitCode: EXIT.notFound,
@@ -99,6 +100,68 @@ describe("after GA: which version is restored", () => {
     expect(planRollback({ target: "checkout", version: "previous" }, history, on("2.4.0"), "shop")).toEqual({
       kind: "noop",
       message: "deployment checkout in namespace shop already runs 2.4.0: nothing to roll back",
+    });
+  });
+
+  describe("a rollback repeated (a retried CI step, two people in one incident)", () => {
+    // checkout-2-6-0 was rolled back to 2.4.0 by a rollback Release.
+    const rolledBack = aSucceededRelease("2.4.0", "2.6.0", T0 + 3 * HOUR, {
+      name: "checkout-rollback-2-4-0-x",
+      labels: { [ROLLBACK_OF_LABEL]: "checkout-2-6-0" },
+    });
+
+    it("previous stays the version before the undone release: nothing to do, and says why", () => {
+      expect(
+        planRollback(
+          { target: "checkout", version: "previous" },
+          [...history, rolledBack],
+          on("2.4.0"),
+          "shop",
+        ),
+      ).toEqual({
+        kind: "noop",
+        message:
+          "deployment checkout in namespace shop already runs 2.4.0: nothing to roll back; release " +
+          "checkout-rollback-2-4-0-x rolled checkout-2-6-0 back to it already. To go further back, name the " +
+          "version: --version=VERSION (glidepath history checkout lists them)",
+      });
+    });
+
+    it("restores the version before the undone release if stable was changed since", () => {
+      const plan = restore(
+        planRollback(
+          { target: "checkout", version: "previous" },
+          [...history, rolledBack],
+          on("9.9.9"),
+          "shop",
+        ),
+      );
+      expect(plan.to).toEqual({ version: "2.4.0", images: { checkout: image("2.4.0") } });
+    });
+
+    it("after a release rolled back mid-way, previous is what it replaced, not one release further", () => {
+      const aborted = aRelease({
+        version: "2.7.0",
+        createdAt: T0 + 3 * HOUR,
+        status: {
+          phase: "RolledBack",
+          startedAt: iso(T0 + 3 * HOUR),
+          previous: { version: "2.6.0", images: { checkout: image("2.6.0") } },
+        },
+      });
+      expect(
+        planRollback({ target: "checkout", version: "previous" }, [...history, aborted], on("2.6.0"), "shop"),
+      ).toMatchObject({
+        kind: "noop",
+        message: expect.stringContaining("release checkout-2-7-0 (2.7.0) was rolled back to it already"),
+      });
+    });
+
+    it("a version named explicitly is still restored", () => {
+      const plan = restore(
+        planRollback({ target: "checkout", version: "2.3.1" }, [...history, rolledBack], on("2.4.0"), "shop"),
+      );
+      expect(plan.to.version).toBe("2.3.1");
     });
   });
 

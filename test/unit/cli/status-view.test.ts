@@ -140,6 +140,30 @@ describe("where the traffic goes", () => {
     expect(trafficLine(rolledBack)).toBe("stable 100% on 2.3.1 (rolled back)");
     expect(trafficLine(aRelease())).toBe("stable 100% (unchanged); not started");
   });
+
+  it("says a Succeeded release was rolled back later, by which Release, when and why", () => {
+    const undone = aSucceededRelease("2.4.0", "2.3.1", T0);
+    const later = {
+      release: "checkout-rollback-2-3-1-x",
+      restores: "2.3.1",
+      phase: "Succeeded",
+      requestedBy: "dave",
+      why: "p99 doubled",
+      at: iso(T0 + 60 * MINUTE),
+    };
+    expect(trafficLine(undone)).toBe("stable 100% on 2.4.0");
+    expect(trafficLine(undone, [later])).toBe(
+      "stable 100% on 2.3.1 (this release was rolled back later by checkout-rollback-2-3-1-x)",
+    );
+    expect(trafficLine(undone, [{ ...later, phase: "Progressing" }])).toBe(
+      "being rolled back to 2.3.1 by release checkout-rollback-2-3-1-x (Progressing)",
+    );
+    const lines = renderStatus(statusView(undone, {}, [later]), T0 + 61 * MINUTE);
+    expect(lines).toContain("Phase      Succeeded (rolled back later by checkout-rollback-2-3-1-x)");
+    expect(lines).toContain(
+      `Undone     by release checkout-rollback-2-3-1-x (Succeeded), restoring 2.3.1, requested at ${iso(T0 + 60 * MINUTE)} by dave: p99 doubled`,
+    );
+  });
 });
 
 describe("the status screen", () => {

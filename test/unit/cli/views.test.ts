@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ROLLBACK_OF_LABEL } from "../../../src/cli/audit.ts";
 import { humanDuration, renderTable } from "../../../src/cli/table.ts";
-import { outcomeOf, releaseHistory, renderHistory, renderReleaseList } from "../../../src/cli/views.ts";
+import {
+  laterRollbacks,
+  outcomeOf,
+  releaseHistory,
+  renderHistory,
+  renderReleaseList,
+} from "../../../src/cli/views.ts";
 import { aRelease, aReleaseInStage, aSucceededRelease, iso, MINUTE, SECOND, T0 } from "./fixtures.ts";
 
 describe("tables", () => {
@@ -57,11 +63,53 @@ describe("glidepath list", () => {
     expect(renderReleaseList(releases.slice(0, 2), { nowMs: now, allNamespaces: false })).toBe(
       [
         "NAME             TARGET     VERSION   PHASE         STAGE           WEIGHT   CHANGE      AGE",
-        "checkout-2-4-0   checkout   2.4.0     Succeeded     <none>          <none>   CHG-2.4.0   120m",
+        "checkout-2-4-0   checkout   2.4.0     Succeeded     <none>          100      CHG-2.4.0   120m",
         "checkout-2-5-0   checkout   2.5.0     Progressing   early-adopter   10       CHG-2.5.0   30m",
         "",
       ].join("\n"),
     );
+  });
+
+  it("shows where the traffic is, not the last stage planned, once a release is rolled back", () => {
+    const inCanary = aReleaseInStage("2.6.0", "2.5.0", T0, 0, { name: "rolled-back" });
+    const rolledBack = { ...inCanary, status: { ...inCanary.status!, phase: "RolledBack" as const } };
+    const rollingBack = {
+      ...inCanary,
+      metadata: { ...inCanary.metadata, name: "rolling-back" },
+      status: { ...inCanary.status!, phase: "RollingBack" as const },
+    };
+    const undone = aSucceededRelease("2.5.0", "2.4.0", T0, {
+      name: "undone",
+      status: { currentStage: { index: 4, name: "bake", weight: 100, startedAt: iso(T0) } },
+    });
+    const rollback = aSucceededRelease("2.4.0", "2.5.0", T0 + 60 * MINUTE, {
+      name: "checkout-rollback-2-4-0-x",
+      labels: { [ROLLBACK_OF_LABEL]: "undone" },
+    });
+    const rows = renderReleaseList([rolledBack, rollingBack, undone, rollback], {
+      nowMs: now,
+      allNamespaces: false,
+    })
+      .trimEnd()
+      .split("\n")
+      .map((line) => line.split(/\s+/).slice(0, 6).join(" "));
+    expect(rows.slice(1)).toEqual([
+      "checkout-rollback-2-4-0-x checkout 2.4.0 Succeeded <none> 100",
+      "rolled-back checkout 2.6.0 RolledBack <none> 0",
+      "rolling-back checkout 2.6.0 RollingBack <none> 1→0",
+      "undone checkout 2.5.0 Succeeded <none> 0",
+    ]);
+    expect(laterRollbacks(undone, [rolledBack, undone, rollback])).toEqual([
+      {
+        release: "checkout-rollback-2-4-0-x",
+        restores: "2.4.0",
+        phase: "Succeeded",
+        requestedBy: "alice",
+        why: expect.any(String),
+        at: rollback.metadata.creationTimestamp,
+        finishedAt: iso(T0 + 100 * MINUTE),
+      },
+    ]);
   });
 
   it("adds NAMESPACE first across namespaces, sorted by namespace then name", () => {

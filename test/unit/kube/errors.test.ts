@@ -7,6 +7,7 @@ import {
   describeApiError,
   describeApiFailure,
   findApiError,
+  isIdleStreamTimeout,
 } from "../../../src/kube/errors.ts";
 
 // Bodies as kube-apiserver sends them; client-node 2.x keeps them as JSON strings.
@@ -66,6 +67,19 @@ describe("reading client-node errors", () => {
     expect(describeApiError(new TypeError("fetch failed", { cause: reset }))).toBe(
       "fetch failed (UND_ERR_SOCKET other side closed)",
     );
+  });
+
+  it("tells a watch's quiet body timeout from a failure", () => {
+    // As fetch reports undici's BodyTimeoutError over HTTP/2.
+    const timeout = Object.assign(new Error('HTTP/2: "stream timeout after 300000"'), {
+      name: "BodyTimeoutError",
+      code: "UND_ERR_BODY_TIMEOUT",
+    });
+    expect(isIdleStreamTimeout(new TypeError("terminated", { cause: timeout }))).toBe(true);
+    expect(isIdleStreamTimeout(new Error('HTTP/2: "stream timeout after 300000"'))).toBe(true);
+    const reset = Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" });
+    expect(isIdleStreamTimeout(new TypeError("terminated", { cause: reset }))).toBe(false);
+    expect(isIdleStreamTimeout(undefined)).toBe(false);
   });
 
   it("copes with things that are not errors", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { releaseStatusSchema } from "../../../src/api/index.ts";
 import { changeRecord, renderChangeRecord } from "../../../src/record/change-record.ts";
+import { aSucceededRelease } from "../cli/fixtures.ts";
 import { aRelease, iso, MINUTE, planFor, T0 } from "../engine/builders.ts";
 import { runUntil, simulate, type Simulation } from "../engine/cluster.ts";
 
@@ -69,5 +70,68 @@ describe("the change record's approvals", () => {
       expect.objectContaining({ by: "mallory", verified: false }),
       expect.objectContaining({ by: "carol", verified: true, groups: ["release-managers"] }),
     ]);
+  });
+});
+
+describe("the change record in Markdown", () => {
+  it("leaves out sections the change request left empty, and names them once", () => {
+    // The fixture states why and a rollback plan; no scope, success criteria or testing.
+    const text = renderChangeRecord(aSucceededRelease("2.4.0", "2.3.1", T0));
+    expect(text).not.toContain("## Scope");
+    expect(text).not.toContain("## Success criteria");
+    expect(text).not.toContain("## Testing");
+    expect(text).toContain("## Rollback plan\n\nRevert\n");
+    expect(text.match(/not stated/gi)).toHaveLength(1);
+    expect(text).toContain(
+      "Not stated in the change request: scope; success criteria; unit, integration, manual testing.",
+    );
+  });
+
+  it("shows what was stated, and only the testing left unsaid in the note", () => {
+    const release = aSucceededRelease("2.4.0", "2.3.1", T0, {
+      spec: {
+        changeRequest: {
+          scope: "checkout service",
+          successCriteria: ["error ratio under 1%"],
+          testing: { unit: true, manual: false },
+        },
+      },
+    });
+    const text = renderChangeRecord(release);
+    expect(text).toContain("## Scope\n\ncheckout service\n");
+    expect(text).toContain("## Success criteria\n\n- error ratio under 1%\n");
+    expect(text).toContain("## Testing\n\n- unit: yes\n- manual: no\n");
+    expect(text).toContain("Not stated in the change request: integration testing.");
+  });
+
+  it("says the release was rolled back later, by which Release, when and why", () => {
+    const later = {
+      release: "checkout-rollback-2-3-1-x",
+      restores: "2.3.1",
+      phase: "Succeeded",
+      requestedBy: "dave",
+      why: "p99 doubled",
+      at: iso(T0 + 60 * MINUTE),
+      finishedAt: iso(T0 + 61 * MINUTE),
+    };
+    const release = aSucceededRelease("2.4.0", "2.3.1", T0);
+    const text = renderChangeRecord(release, "md", [later]);
+    expect(text).toContain(
+      "| Rolled back later | by release checkout-rollback-2-3-1-x to 2.3.1 (Succeeded) |",
+    );
+    expect(text).toContain(
+      [
+        "## Rolled back later",
+        "",
+        "- by release: checkout-rollback-2-3-1-x (Succeeded)",
+        "- restores: 2.3.1",
+        "- requested by: dave",
+        "- why: p99 doubled",
+        `- at: ${iso(T0 + 60 * MINUTE)}`,
+        `- completed: ${iso(T0 + 61 * MINUTE)}`,
+      ].join("\n"),
+    );
+    expect(changeRecord(release, [later]).rolledBackLater).toEqual([later]);
+    expect(changeRecord(release)).not.toHaveProperty("rolledBackLater");
   });
 });
