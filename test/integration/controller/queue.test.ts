@@ -105,7 +105,13 @@ describe.concurrent("releases of one target", () => {
       expect(gapMs).toBeGreaterThanOrEqual(0);
       expect(gapMs).toBeLessThan(5_000);
       expect(second.status?.waitingFor).toBeUndefined();
-      expect(second.status?.previous).toEqual({ version: "2.0.0", images: { checkout: imageOf("2.0.0") } });
+      // What stable ran when the second started: the first's version, its size and its template's hash.
+      expect(second.status?.previous).toEqual({
+        version: "2.0.0",
+        images: { checkout: imageOf("2.0.0") },
+        replicas: 2,
+        template: expect.stringMatching(/^[0-9a-f]{32}$/),
+      });
       await expectOrderlyRecord(scenario, "checkout-2-1-0", {
         stages: ["canary", "ga", "bake"],
         phases: ["Pending", "Progressing", "Baking", "Succeeded"],
