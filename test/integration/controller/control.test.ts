@@ -153,7 +153,12 @@ describe.concurrent("people steering a release", () => {
       informer.start();
       try {
         await informer.whenSynced(30_000);
-        const measured = (release: Release) => release.status?.stages.at(-1)?.tallies[0]?.pass ?? 0;
+        // Rounds measured so far, whatever their verdict: a loaded machine gives the odd
+        // round without data, and that round's write carries its tally as much as a pass does.
+        const measured = (release: Release) => {
+          const tally = release.status?.stages.at(-1)?.tallies[0];
+          return tally ? tally.pass + tally.fail + tally.inconclusive + tally.error : 0;
+        };
         const from = measured(
           (informer.get(`${scenario.namespace}/${name}`) as Release | undefined) ?? paused,
         );
@@ -171,7 +176,19 @@ describe.concurrent("people steering a release", () => {
         );
         expect(timestampOnly.map(({ after }) => after.status?.currentStage?.lastAnalysisAt)).toEqual([]);
         // One write per round at most, each carrying the round's measurement.
-        expect(writes.length).toBeLessThanOrEqual(measured(writes.at(-1)!.after) - from + 1);
+        const changedFields = writes.map(({ before, after }) =>
+          Object.keys({ ...before.status, ...after.status })
+            .filter(
+              (key) =>
+                JSON.stringify(before.status?.[key as keyof typeof before.status]) !==
+                JSON.stringify(after.status?.[key as keyof typeof after.status]),
+            )
+            .join(","),
+        );
+        expect(
+          writes.length,
+          `status fields each write changed: ${changedFields.join(" | ")}`,
+        ).toBeLessThanOrEqual(measured(writes.at(-1)!.after) - from + 1);
         expect(writes.every(({ after }) => after.status?.phase === "Paused")).toBe(true);
       } finally {
         await informer.stop();
