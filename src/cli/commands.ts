@@ -420,7 +420,7 @@ async function rollback(
       );
       await abortQueued(session, plan.alsoAbort, command, at, plan.restores?.version);
       if (!command.wait) return EXIT.ok;
-      return waitAndVerify(session, command, strategy, releases, {
+      return waitAndVerify(session, command, strategy, {
         release: name,
         successPhase: "RolledBack",
         source: plan.release,
@@ -449,7 +449,7 @@ async function rollback(
           `${command.target}, straight to GA as emergency change ${created.spec.changeRequest.id} requested by ${command.by}${reasonText}`,
       );
       if (!command.wait) return EXIT.ok;
-      return waitAndVerify(session, command, strategy, releases, {
+      return waitAndVerify(session, command, strategy, {
         release: created.metadata.name,
         successPhase: "Succeeded",
         source: plan.undo ?? plan.template,
@@ -495,7 +495,6 @@ async function waitAndVerify(
   session: Session,
   command: Extract<CliCommand, { name: "rollback" }>,
   strategy: StrategyFile | undefined,
-  releases: readonly Release[],
   target: WaitTarget,
 ): Promise<number> {
   const { io } = session;
@@ -532,8 +531,12 @@ async function waitAndVerify(
     );
   }
   const restoredRef: VersionRef = { version: restored.version, images: restored.images };
-  const metrics = verificationMetrics(target.source, releases, strategy);
-  if (metrics.length === 0) warn(io, "no metrics are defined for this target: verifying the pods only");
+  const { metrics, from } = verificationMetrics(target.source, strategy);
+  if (metrics.length === 0)
+    warn(
+      io,
+      `release ${target.source.metadata.name} defines no metrics and the strategy file has no defaults: verifying the pods only`,
+    );
   const prometheusUrl = command.prometheusUrl;
   if (prometheusUrl === undefined)
     throw new Error("rollback --wait without a Prometheus URL passed validation");
@@ -548,7 +551,8 @@ async function waitAndVerify(
   const servingSince = target.servingSince(end.release);
   print(
     io,
-    `verifying ${command.target} on ${restoredRef.version}: pods Ready and ${metrics.map((m) => m.name).join(", ") || "no metrics"} within thresholds`,
+    `verifying ${command.target} on ${restoredRef.version}: pods Ready and ${metrics.map((m) => m.name).join(", ") || "no metrics"} within thresholds` +
+      (metrics.length > 0 ? ` (the metrics of ${from})` : ""),
   );
   let lastSummary: string | undefined;
   const result = await verifyRollback({
@@ -579,27 +583,16 @@ async function waitAndVerify(
 }
 
 /**
- * The metrics that judge the restored version: those of the release being undone; a
- * rollback Release analyses nothing itself, so for one of those, the newest other
- * release's; else the strategy file's defaults.
+ * The metrics that judge the restored version: those of the release being undone, else
+ * the strategy file's defaults — never another release's (any release of the target,
+ * perhaps written by someone else, would otherwise decide what "healthy" means).
  */
 export function verificationMetrics(
   source: Release,
-  releases: readonly Release[],
   strategy: StrategyFile | undefined,
-): Metric[] {
-  const own = (release: Release) => release.spec.analysis?.metrics;
-  const sourceMetrics = own(source);
-  if (sourceMetrics && sourceMetrics.length > 0) return sourceMetrics;
-  const other = releases
-    .filter(
-      (release) =>
-        release.spec.target.deployment === source.spec.target.deployment &&
-        !release.metadata.labels?.[ROLLBACK_OF_LABEL] &&
-        (own(release)?.length ?? 0) > 0,
-    )
-    .sort((a, b) =>
-      (b.metadata.creationTimestamp ?? "").localeCompare(a.metadata.creationTimestamp ?? ""),
-    )[0];
-  return (other ? own(other) : undefined) ?? strategy?.defaults.metrics ?? [];
+): { metrics: Metric[]; from: string } {
+  const own = source.spec.analysis?.metrics ?? [];
+  if (own.length > 0) return { metrics: own, from: `release ${source.metadata.name}` };
+  const defaults = strategy?.defaults.metrics ?? [];
+  return { metrics: defaults, from: defaults.length > 0 ? "the strategy file's defaults" : "nowhere" };
 }

@@ -11,7 +11,7 @@ import {
   type TemplateVariables,
 } from "../analysis/index.ts";
 import type { WorkloadObservation } from "../engine/types.ts";
-import type { KubeClients } from "../kube/index.ts";
+import { abortWith, type KubeClients } from "../kube/index.ts";
 import { labelSelectorString, observeWorkload, ownedPods } from "../workload/index.ts";
 import type { VersionRef } from "./rollback-plan.ts";
 import { timerDelay } from "../kube/timer-delay.ts";
@@ -96,6 +96,11 @@ export function judgeVerification(
   };
 }
 
+/** A Kubernetes call from the CLI gives up after this long. */
+const KUBE_CALL_DEADLINE_MS = 15_000;
+/** The last round gets at least this long, so it can still report what it saw. */
+const MIN_ROUND_MS = 2_000;
+
 export interface VerifyRollbackOptions {
   clients: KubeClients;
   namespace: string;
@@ -127,10 +132,37 @@ export async function verifyRollback(
       : new Date(Date.parse(options.servingSince) + parseDuration(window)).toISOString();
   let last: VerificationResult | undefined;
   for (;;) {
-    const [workload, round] = await Promise.all([
-      observeStable(options.clients, options.namespace, options.deployment),
-      runAnalysis({ metrics: options.metrics, variables: options.variables, provider: options.provider }),
+    // A round never outlives the time left (a hung Prometheus or API server included);
+    // the final round still gets a little time to say what it saw.
+    const remainingMs = Math.max(deadline - Date.now(), MIN_ROUND_MS);
+    const roundSignal = AbortSignal.any([
+      AbortSignal.timeout(Math.min(remainingMs, KUBE_CALL_DEADLINE_MS)),
+      ...(options.signal ? [options.signal] : []),
     ]);
+    let workload: WorkloadObservation;
+    let round: Awaited<ReturnType<typeof runAnalysis>>;
+    try {
+      [workload, round] = await Promise.all([
+        observeStable(options.clients, options.namespace, options.deployment, roundSignal),
+        runAnalysis({
+          metrics: options.metrics,
+          variables: options.variables,
+          provider: options.provider,
+          signal: roundSignal,
+        }),
+      ]);
+    } catch (error) {
+      if (options.signal?.aborted) return undefined;
+      if (!roundSignal.aborted) throw error;
+      last = {
+        ok: false,
+        summary: `no answer from the API server within ${Math.round(remainingMs / 1000)} s`,
+        problems: [`the API server did not answer within ${Math.round(remainingMs / 1000)} s`],
+      };
+      options.onRound?.(last);
+      if (Date.now() + (options.intervalMs ?? 5_000) > deadline) return last;
+      continue;
+    }
     last = judgeVerification(
       options.deployment,
       options.restored,
@@ -149,23 +181,28 @@ export async function verifyRollback(
   }
 }
 
-/** The stable Deployment and its own Pods, as the engine sees them. */
+/** The stable Deployment and its own Pods, as the engine sees them; each call ends by `signal` or the CLI's deadline. */
 export async function observeStable(
   clients: KubeClients,
   namespace: string,
   name: string,
+  signal: AbortSignal = AbortSignal.timeout(KUBE_CALL_DEADLINE_MS),
 ): Promise<WorkloadObservation> {
+  const options = abortWith(signal);
   let deployment;
   try {
-    deployment = await clients.apps.readNamespacedDeployment({ name, namespace });
+    deployment = await clients.apps.readNamespacedDeployment({ name, namespace }, options);
   } catch (error) {
     if ((error as { code?: number }).code === 404) return observeWorkload(undefined, []);
     throw error;
   }
   const selector = deployment.spec?.selector ? labelSelectorString(deployment.spec.selector) : undefined;
   const [replicaSets, pods] = await Promise.all([
-    clients.apps.listNamespacedReplicaSet({ namespace, ...(selector ? { labelSelector: selector } : {}) }),
-    clients.core.listNamespacedPod({ namespace, ...(selector ? { labelSelector: selector } : {}) }),
+    clients.apps.listNamespacedReplicaSet(
+      { namespace, ...(selector ? { labelSelector: selector } : {}) },
+      options,
+    ),
+    clients.core.listNamespacedPod({ namespace, ...(selector ? { labelSelector: selector } : {}) }, options),
   ]);
   return observeWorkload(deployment, ownedPods(deployment, replicaSets.items, pods.items));
 }

@@ -103,20 +103,25 @@ describe("the metrics that judge the restored version", () => {
   const withLatency = aSucceededRelease("2.6.0", "2.4.0", T0, { spec: { analysis: { metrics: [latency] } } });
 
   it("are the undone release's own", () => {
-    expect(verificationMetrics(withLatency, [withLatency], strategy)).toEqual([latency]);
+    expect(verificationMetrics(withLatency, strategy)).toEqual({
+      metrics: [latency],
+      from: `release ${withLatency.metadata.name}`,
+    });
   });
 
-  it("for a rollback Release (which analyses nothing), the newest other release's", () => {
+  it("for a rollback Release (which analyses nothing), the strategy file's defaults, never another release's", () => {
     const undo = aSucceededRelease("2.4.0", "2.6.0", T0 + MINUTE, {
       labels: { [ROLLBACK_OF_LABEL]: "checkout-2-6-0" },
       spec: { analysis: { metrics: [] } },
     });
-    expect(verificationMetrics(undo, [undo, withLatency], strategy)).toEqual([latency]);
+    const chosen = verificationMetrics(undo, strategy);
+    expect(chosen.metrics.map((metric) => metric.name)).toEqual(["error-rate"]);
+    expect(chosen.from).toBe("the strategy file's defaults");
   });
 
-  it("else the strategy file's defaults", () => {
+  it("else the strategy file's defaults, or none", () => {
     const bare = aRelease({ spec: { analysis: undefined } });
-    expect(verificationMetrics(bare, [bare], strategy).map((metric) => metric.name)).toEqual(["error-rate"]);
-    expect(verificationMetrics(bare, [bare], undefined)).toEqual([]);
+    expect(verificationMetrics(bare, strategy).metrics.map((metric) => metric.name)).toEqual(["error-rate"]);
+    expect(verificationMetrics(bare, undefined)).toEqual({ metrics: [], from: "nowhere" });
   });
 });
