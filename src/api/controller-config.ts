@@ -146,10 +146,29 @@ export const notifierSchema = z.discriminatedUnion("type", [
     })
     .strict()
     .superRefine(exactlyOneUrl),
+  // A Slack incoming-webhook URL is itself the credential (whoever holds it may post to
+  // the channel): it comes from a Secret, never inline in a ConfigMap.
   z
-    .object({ type: z.literal("slack"), ...notifierCommon, ...notifierUrl })
+    .object({
+      type: z.literal("slack"),
+      ...notifierCommon,
+      url: z
+        .never({
+          error:
+            "a Slack webhook URL is a credential: put it in a Secret and give urlFrom ({ file } or { env })",
+        })
+        .optional(),
+      urlFrom: secretSourceSchema.optional(),
+    })
     .strict()
-    .superRefine(exactlyOneUrl),
+    .superRefine((notifier, ctx) => {
+      if (notifier.urlFrom === undefined && notifier.url === undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["urlFrom"],
+          message: "a Slack notifier needs urlFrom: the webhook URL from a Secret ({ file } or { env })",
+        });
+    }),
   z
     .object({
       type: z.literal("alertmanager"),

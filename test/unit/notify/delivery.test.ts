@@ -78,8 +78,18 @@ describe("the notifiers section of the controller configuration", () => {
   it.each([
     [
       "both url and urlFrom",
-      { name: "a", type: "slack", url: "https://x.example.com", urlFrom: { env: "X" } },
+      { name: "a", type: "webhook", url: "https://x.example.com", urlFrom: { env: "X" } },
       /exactly one of url and urlFrom/,
+    ],
+    [
+      "a Slack webhook URL written inline (it is a credential)",
+      { name: "a", type: "slack", url: "https://hooks.slack.com/services/T0/B0/x" },
+      /\$\.notifiers\[0\]\.url: a Slack webhook URL is a credential: put it in a Secret and give urlFrom/,
+    ],
+    [
+      "a Slack notifier without urlFrom",
+      { name: "a", type: "slack" },
+      /\$\.notifiers\[0\]\.urlFrom: a Slack notifier needs urlFrom/,
     ],
     ["neither", { name: "a", type: "webhook" }, /exactly one of url and urlFrom/],
     ["an unknown type", { name: "a", type: "pagerduty", url: "https://x.example.com" }, /type/],
