@@ -85,6 +85,7 @@ describe("helm template with the default values", () => {
       "ClusterRoleBinding/glidepath-controller",
       "ConfigMap/glidepath-controller",
       "Deployment/glidepath-controller",
+      "NetworkPolicy/glidepath-controller",
       "PodDisruptionBudget/glidepath-controller",
       "Role/glidepath-leader-election",
       "RoleBinding/glidepath-leader-election",
@@ -171,6 +172,31 @@ describe("helm template with the default values", () => {
     expect(service.spec.ports).toEqual([{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
     expect(pdb.spec.minAvailable).toBe(1);
   });
+
+  it("admits only Alertmanager and Prometheus Pods to the controller's http port", () => {
+    const podLabels = deployment.spec.template.metadata.labels;
+    const policy = findObject(objects, "NetworkPolicy") as KubeObject & {
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: string[];
+        ingress: { ports: unknown[]; from: unknown[] }[];
+      };
+    };
+    expect(podLabels).toMatchObject(policy.spec.podSelector.matchLabels);
+    expect(policy.spec.policyTypes).toEqual(["Ingress"]);
+    expect(policy.spec.ingress).toEqual([
+      {
+        ports: [{ port: "http", protocol: "TCP" }],
+        from: [
+          {
+            namespaceSelector: {},
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "alertmanager" } },
+          },
+          { namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } },
+        ],
+      },
+    ]);
+  });
 });
 
 describe("helm template with options", () => {
@@ -242,6 +268,14 @@ describe("helm template with options", () => {
       leaseNamespace: "delivery",
     });
     expect(findObject(objects, "Role").metadata.namespace).toBe("delivery");
+  });
+
+  it("refuses a NetworkPolicy with no senders, which would admit everyone, and drops it when disabled", async () => {
+    await expect(render(["--set-json", "networkPolicy.from=[]"])).rejects.toThrow(
+      /networkPolicy\.from is empty, which a NetworkPolicy reads as "from anywhere"/,
+    );
+    const objects = await render(["--set", "networkPolicy.enabled=false"]);
+    expect(objects.filter((o) => o.kind === "NetworkPolicy")).toEqual([]);
   });
 
   it("drops the PodDisruptionBudget for a single replica, so it never blocks a node drain", async () => {
