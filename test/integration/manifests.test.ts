@@ -107,6 +107,7 @@ describe("kubectl apply -k manifests/install", () => {
         "configmap/glidepath-controller",
         "customresourcedefinition.apiextensions.k8s.io/releases.glidepath.dev",
         "deployment.apps/glidepath-controller",
+        "networkpolicy.networking.k8s.io/glidepath-controller",
         "namespace/glidepath-system",
         "poddisruptionbudget.policy/glidepath-controller",
         "role.rbac.authorization.k8s.io/glidepath-leader-election",
