@@ -3,7 +3,7 @@ import type { AlertObservation } from "../engine/index.ts";
 
 // What the reconciler needs from the outside world, as small interfaces. The
 // real implementations live in src/kube, src/workload, src/traffic, src/analysis
-// and src/notify; src/main.ts puts them together.
+// and src/notify; src/main.ts and src/controller/controller.ts put them together.
 
 export interface ReleaseEventRecorder {
   /** Best effort: never rejects. */
