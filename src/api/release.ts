@@ -301,6 +301,12 @@ export const changeRequestSchema = z
       })
       .default({}),
     requestedBy: z.string().min(1).max(256),
+    committedAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe(
+        "When the change was committed or merged (set by CI): DORA's lead time for changes counts from it.",
+      ),
     requiresApproval: z.boolean().default(false).describe("A person must approve before GA."),
     ticketUrl: z
       .url({ protocol: /^https?$/ })
@@ -412,7 +418,10 @@ export const releasePhases = [
   "Failed",
 ] as const;
 export type ReleasePhase = (typeof releasePhases)[number];
-export const terminalPhases: readonly ReleasePhase[] = ["Succeeded", "RolledBack", "Failed"];
+/** The phases a release ends in: a ReleaseRecord's outcome. */
+export const finishedOutcomes = ["Succeeded", "RolledBack", "Failed"] as const;
+export type FinishedOutcome = (typeof finishedOutcomes)[number];
+export const terminalPhases: readonly ReleasePhase[] = finishedOutcomes;
 
 export const verdicts = ["pass", "fail", "inconclusive", "error"] as const;
 export type Verdict = (typeof verdicts)[number];
