@@ -45,6 +45,7 @@ describe("manifests/install as kustomize assembles it", () => {
         "CustomResourceDefinition",
         "Deployment",
         "Namespace",
+        "NetworkPolicy",
         "PodDisruptionBudget",
         "Role",
         "RoleBinding",
