@@ -6,6 +6,7 @@ import {
   changeTypes,
   releaseSpecSchema,
   finishedOutcomes,
+  objectMetaSchema,
   releaseStatusSchema,
 } from "./release.ts";
 
@@ -43,22 +44,10 @@ export const releaseRecordSpecSchema = z.object({
 });
 export type ReleaseRecordSpec = z.infer<typeof releaseRecordSpecSchema>;
 
-const recordMetaSchema = z
-  .object({
-    name: z.string(),
-    namespace: z.string().optional(),
-    uid: z.string().optional(),
-    resourceVersion: z.string().optional(),
-    creationTimestamp: z.string().optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    annotations: z.record(z.string(), z.string()).optional(),
-  })
-  .loose();
-
 export const releaseRecordSchema = z.object({
   apiVersion: z.literal(`${API_GROUP}/${API_VERSION}`),
   kind: z.literal(RELEASE_RECORD_KIND),
-  metadata: recordMetaSchema,
+  metadata: objectMetaSchema,
   spec: releaseRecordSpecSchema,
 });
 export type ReleaseRecord = z.infer<typeof releaseRecordSchema>;

@@ -668,7 +668,8 @@ export const releaseStatusSchema = z.object({
 });
 export type ReleaseStatus = z.infer<typeof releaseStatusSchema>;
 
-const objectMetaSchema = z
+/** The metadata fields Glidepath reads of its own objects; the rest is kept as it came. */
+export const objectMetaSchema = z
   .object({
     name: z.string(),
     namespace: z.string().optional(),
