@@ -89,12 +89,15 @@ async function main(): Promise<void> {
     say(
       `setup: ${serviceCount} services (Deployment of 1 replica, Service, HTTPRoute) on ${extraNodes + 1} fake nodes; a golden release meanwhile`,
     );
-    const [setup, golden] = await Promise.all([
-      inPhase("setup", () => createAllTargets(context, targets)),
+    const servicesReady = inPhase("setup", () => createAllTargets(context, targets));
+    const goldenFinished =
       settings.completed > 0
         ? inPhase("setup (golden release)", () => runGoldenRelease(context))
-        : Promise.resolve(undefined),
-    ]);
+        : Promise.resolve(undefined);
+    // When one fails, the other's later failure (the stack is going) must not go unhandled.
+    servicesReady.catch(() => undefined);
+    goldenFinished.catch(() => undefined);
+    const [setup, golden] = await Promise.all([servicesReady, goldenFinished]);
     results.setup = { ...setup, extraNodes, stackMs, ...(golden ? { goldenMs: golden.ms } : {}) };
     say(`setup: ${serviceCount} services Ready in ${seconds(setup.targetsMs)}`);
 
