@@ -6,6 +6,7 @@ import { statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { nearestRank } from "./statistics.ts";
 
 export interface AuditEvent {
   verb: string;
@@ -85,14 +86,15 @@ export class AuditLog {
     }
     const events: AuditEvent[] = [];
     for (const line of text.split("\n")) {
-      const event = parseEvent(line);
+      const event = parseAuditLine(line);
       if (event) events.push(event);
     }
     return { events, nextOffset: fromOffset + Buffer.byteLength(text) };
   }
 }
 
-function parseEvent(line: string): AuditEvent | undefined {
+/** One line of the JSON audit log; undefined for anything that is not a complete event. */
+export function parseAuditLine(line: string): AuditEvent | undefined {
   if (!line.startsWith("{")) return undefined;
   let raw: {
     verb?: string;
@@ -136,8 +138,6 @@ export function summariseRequests(events: readonly AuditEvent[]): Record<string,
     if (!latencies) byKind.set(key, (latencies = []));
     latencies.push(event.latencyMs);
   }
-  const nearestRank = (sorted: number[], q: number) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
   return Object.fromEntries(
     [...byKind.entries()]
       .sort((a, b) => b[1].length - a[1].length)

@@ -1,6 +1,6 @@
-// Reading a /metrics page (Prometheus text format 0.0.4) and the quantiles of a histogram
-// between two scrapes, computed from its buckets the way PromQL's histogram_quantile()
-// does: find the bucket holding the rank, interpolate linearly inside it.
+// Reading a /metrics page (Prometheus text format 0.0.4): its samples, the sum of a
+// metric's series, a histogram's buckets (their quantiles: statistics.ts).
+import type { Buckets } from "./statistics.ts";
 
 export interface Sample {
   name: string;
@@ -45,9 +45,7 @@ export function sumOf(samples: readonly Sample[], name: string, labels: Record<s
   return samples.filter((sample) => matches(sample, name, labels)).reduce((sum, s) => sum + s.value, 0);
 }
 
-/** Cumulative bucket counts by upper bound, summed over every series of the histogram. */
-export type Buckets = Map<number, number>;
-
+/** Cumulative bucket counts of histogram `histogram` by upper bound, summed over its series. */
 export function histogramBuckets(
   samples: readonly Sample[],
   histogram: string,
@@ -60,42 +58,4 @@ export function histogramBuckets(
     buckets.set(le, (buckets.get(le) ?? 0) + sample.value);
   }
   return buckets;
-}
-
-/** What was observed between two scrapes of the same histogram. */
-export function bucketsBetween(before: Buckets, after: Buckets): Buckets {
-  const delta: Buckets = new Map();
-  for (const [le, count] of after) delta.set(le, count - (before.get(le) ?? 0));
-  return delta;
-}
-
-export interface Quantile {
-  /** Interpolated inside the bucket, as histogram_quantile() does. */
-  estimate: number;
-  /** The bucket the rank falls in: the true value is in (lower, upper]. */
-  lower: number;
-  upper: number;
-}
-
-export function histogramQuantile(q: number, buckets: Buckets): Quantile | undefined {
-  const sorted = [...buckets.entries()].sort((a, b) => a[0] - b[0]);
-  const total = sorted.at(-1)?.[1] ?? 0;
-  if (total <= 0) return undefined;
-  const rank = q * total;
-  let lower = 0;
-  let below = 0;
-  for (const [upper, cumulative] of sorted) {
-    if (cumulative >= rank) {
-      if (upper === Number.POSITIVE_INFINITY) {
-        // Like histogram_quantile(): past the last finite bucket, its bound is all we know.
-        return { estimate: lower, lower, upper };
-      }
-      const inBucket = cumulative - below;
-      const estimate = inBucket > 0 ? lower + ((upper - lower) * (rank - below)) / inBucket : upper;
-      return { estimate, lower, upper };
-    }
-    lower = upper;
-    below = cumulative;
-  }
-  return undefined;
 }

@@ -1,0 +1,137 @@
+// One measurement window over a running controller: reconcile latency from its histogram
+// (bucket deltas over the window), its CPU and RSS and those of kube-apiserver and etcd,
+// its API requests (audit log) and Prometheus queries (Prometheus's own counter), and the
+// depth of its work queue sampled every 5 s.
+import { summariseRequests, type RequestKindSummary } from "../lib/audit-log.ts";
+import { round } from "../lib/format.ts";
+import { heapUsage, type HeapUsage } from "../lib/heap.ts";
+import type { ProcessUsage } from "../lib/process-stats.ts";
+import { histogramBuckets, sumOf, type Sample } from "../lib/prometheus-text.ts";
+import { loadAverage } from "../lib/results.ts";
+import { bucketsBetween, histogramQuantile, type Quantile } from "../lib/statistics.ts";
+import { sleep } from "../lib/wait.ts";
+import { scrapePrometheus, type Context, type Watched } from "./context.ts";
+
+export interface LatencySummary {
+  count: number;
+  perSecond: number;
+  errors: number;
+  p50?: Quantile;
+  p90?: Quantile;
+  p99?: Quantile;
+}
+
+export interface WindowResult {
+  seconds: number;
+  releasesActive: number;
+  reconcile: LatencySummary;
+  controller: ProcessUsage | undefined;
+  apiServer: ProcessUsage | undefined;
+  etcd: ProcessUsage | undefined;
+  apiRequests: {
+    total: number;
+    perSecond: number;
+    /** By "verb resource": count and the apiserver's own latency. */
+    byRequest: Record<string, RequestKindSummary>;
+    errors: number;
+  };
+  prometheus: {
+    queriesPerSecond: number;
+    analysisRoundsPerSecond: number;
+    /** One round per active Release per analysis interval is what the Releases ask for. */
+    analysisRoundsDuePerSecond: number;
+  };
+  queueDepthMax: number;
+  queueDepthMean: number;
+  /** The controller's V8 heap at the end (its own /metrics), to tell live objects from the rest of RSS. */
+  controllerHeap: HeapUsage;
+  loadAverage: number[];
+}
+
+/** Reconciles between two scrapes of the controller's /metrics, over `seconds`. */
+export function reconcileSummary(before: Sample[], after: Sample[], seconds: number): LatencySummary {
+  const name = "glidepath_reconcile_duration_seconds";
+  const buckets = bucketsBetween(histogramBuckets(before, name), histogramBuckets(after, name));
+  const count = sumOf(after, `${name}_count`) - sumOf(before, `${name}_count`);
+  const summary: LatencySummary = {
+    count,
+    perSecond: round(count / seconds, 2),
+    errors:
+      sumOf(after, `${name}_count`, { outcome: "error" }) -
+      sumOf(before, `${name}_count`, { outcome: "error" }),
+  };
+  const p50 = histogramQuantile(0.5, buckets);
+  const p90 = histogramQuantile(0.9, buckets);
+  const p99 = histogramQuantile(0.99, buckets);
+  if (p50) summary.p50 = p50;
+  if (p90) summary.p90 = p90;
+  if (p99) summary.p99 = p99;
+  return summary;
+}
+
+export interface WindowOptions {
+  seconds: number;
+  /** The Releases still active at the end of the window. */
+  countActive: () => Promise<number>;
+  /** Each active Release's analysis interval: what the rounds due per second are computed from. */
+  analysisIntervalSeconds: number;
+}
+
+export async function measureWindow(
+  context: Context,
+  watched: Watched,
+  options: WindowOptions,
+): Promise<WindowResult> {
+  const { controller, sampler } = watched;
+  const [metricsBefore, prometheusBefore] = await Promise.all([
+    controller.scrape(),
+    scrapePrometheus(context),
+  ]);
+  const auditOffset = context.audit.offset();
+  const start = Date.now();
+  const depths: number[] = [];
+  const end = start + options.seconds * 1000;
+  while (Date.now() < end) {
+    await sleep(Math.min(5_000, end - Date.now()));
+    const samples = await controller.scrape().catch(() => undefined);
+    if (samples) depths.push(sumOf(samples, "glidepath_queue_depth"));
+  }
+  const stop = Date.now();
+  const [metricsAfter, prometheusAfter] = await Promise.all([controller.scrape(), scrapePrometheus(context)]);
+  const loadAverageAtEnd = loadAverage();
+  const wall = (stop - start) / 1000;
+  // Requests finish into the audit log a moment after they end.
+  await sleep(2_000);
+  const events = await context.audit.events(auditOffset, start, stop);
+  const query = { handler: "/api/v1/query" };
+  const rounds = "glidepath_prometheus_query_duration_seconds_count";
+  const releasesActive = await options.countActive();
+  return {
+    seconds: round(wall),
+    releasesActive,
+    reconcile: reconcileSummary(metricsBefore, metricsAfter, wall),
+    controller: sampler.usage(start, stop),
+    apiServer: context.apiServer.usage(start, stop),
+    etcd: context.etcd.usage(start, stop),
+    apiRequests: {
+      total: events.length,
+      perSecond: round(events.length / wall, 1),
+      byRequest: summariseRequests(events),
+      errors: events.filter((event) => event.code >= 400).length,
+    },
+    prometheus: {
+      queriesPerSecond: round(
+        (sumOf(prometheusAfter, "prometheus_http_requests_total", query) -
+          sumOf(prometheusBefore, "prometheus_http_requests_total", query)) /
+          wall,
+        2,
+      ),
+      analysisRoundsPerSecond: round((sumOf(metricsAfter, rounds) - sumOf(metricsBefore, rounds)) / wall, 2),
+      analysisRoundsDuePerSecond: round(releasesActive / options.analysisIntervalSeconds, 2),
+    },
+    queueDepthMax: Math.max(0, ...depths),
+    queueDepthMean: round(depths.reduce((sum, depth) => sum + depth, 0) / (depths.length || 1)),
+    controllerHeap: heapUsage(metricsAfter),
+    loadAverage: loadAverageAtEnd,
+  };
+}
