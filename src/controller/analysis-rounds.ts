@@ -40,6 +40,7 @@ export class AnalysisRounds {
   /** Keys whose round waits for a slot, oldest first. */
   readonly #waiting: string[] = [];
   #running = 0;
+  #stopped = false;
 
   constructor(options: AnalysisRoundsOptions) {
     this.#options = options;
@@ -55,7 +56,7 @@ export class AnalysisRounds {
 
   /** Starts a round for the Release unless one is already in flight; returns whether it did. */
   start(key: string, stage: AnalysedStage, run: RunRound): boolean {
-    if (this.#rounds.has(key)) return false;
+    if (this.#stopped || this.#rounds.has(key)) return false;
     this.#rounds.set(key, { stage, run, abort: new AbortController(), started: false });
     this.#waiting.push(key);
     this.#dispatch();
@@ -74,8 +75,9 @@ export class AnalysisRounds {
     return true;
   }
 
-  /** Cancels every round (the controller stops). */
-  cancelAll(reason: string): void {
+  /** Cancels every round and starts no more (the controller stops). */
+  stop(reason: string): void {
+    this.#stopped = true;
     for (const key of [...this.#rounds.keys()]) this.cancel(key, reason);
   }
 

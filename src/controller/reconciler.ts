@@ -58,6 +58,10 @@ import { findBlockingRelease } from "./target-lock.ts";
 // the Progressing condition through the same status path (recordBlocked, or decide
 // with observations.blocked), with an Event; a status write the controller may not
 // make is said by an Event alone. Each then throws, so the work queue backs off.
+//
+// Analysis rounds run beside the reconcile (analysis-rounds.ts): a hung Prometheus must
+// never make a rollback trigger wait for the Release's key. Their measurements come back
+// through the inbox and a wake; a round of a stage the release has left is cancelled.
 
 export interface ReconcilerDeps {
   strategy: StrategyFile;
@@ -142,9 +146,9 @@ export class ReleaseReconciler {
     });
   }
 
-  /** Cancels every analysis round in flight (the controller stops; their Releases are looked at again by the next leader). */
+  /** Cancels the analysis rounds in flight and starts no more: the controller stops, the next leader asks again. */
   stopAnalysis(): void {
-    this.#rounds.cancelAll("the controller is stopping");
+    this.#rounds.stop("the controller is stopping");
   }
 
   async reconcile(key: string): Promise<ReconcileOutcome> {

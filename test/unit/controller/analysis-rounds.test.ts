@@ -84,6 +84,18 @@ describe("analysis rounds beside the reconcile", () => {
     expect(delivered).toEqual(["shop/a 2026-03-01T12:00:09.000Z"]);
   });
 
+  it("once stopped, cancels what runs and starts nothing more", async () => {
+    const { runner, delivered, woken } = rounds();
+    const hung = heldRound();
+    runner.start("shop/a", stage, hung.run);
+    runner.stop("the controller is stopping");
+    expect(hung.signal?.aborted).toBe(true);
+    const later = heldRound();
+    expect(runner.start("shop/b", stage, later.run)).toBe(false);
+    await settle();
+    expect([later.started, delivered, woken]).toEqual([false, [], []]);
+  });
+
   it("runs at most maxInFlight rounds across Releases; the others wait in order, and a cancelled waiter never starts", async () => {
     const { runner, delivered } = rounds(2);
     const [a, b, c, d] = [heldRound(), heldRound(), heldRound(), heldRound()];
