@@ -22,8 +22,14 @@
 //         (MINIMUM_RATE_WINDOW_MS), so the measured ratio rises gradually from the breach:
 //         how fast depends on how much clean canary data is in the window, which is recorded.
 //
+// hung    As alert, but with analysis every 2 s and Prometheus stopped (SIGSTOP) 3 s before
+//         the POST, so an analysis round is in flight and hangs (the controller's Prometheus
+//         timeout is 60 s per attempt, so a round waits for the client's 30 s total limit);
+//         Prometheus is continued (SIGCONT) once the route is on stable. Target: p99 under
+//         1 s, as for alert: a rollback trigger never waits on analysis.
+//
 // p50, p90 and p99 (nearest rank) over BENCH_RUNS runs (default 30 for alert, 20 for
-// breach; BENCH_RUNS sets both), BENCH_TRIGGERS=alert,breach (default both),
+// breach and hung; BENCH_RUNS sets all), BENCH_TRIGGERS=alert,breach,hung (default all),
 // BENCH_MIN_RATE_WINDOW (the controller's prometheus.minimumRateWindow, e.g. 4s); a table on
 // stdout and one JSON file in bench/results/. It reports; it never fails on the numbers.
 import { randomBytes } from "node:crypto";
@@ -38,10 +44,13 @@ import { createSampleService } from "../test/harness/sample-service.ts";
 import { startStack, type Stack } from "../test/harness/stack.ts";
 import { spawnTrafficSimulator } from "../test/harness/traffic-simulator-client.ts";
 
-const TRIGGERS = ["alert", "breach"] as const;
+const TRIGGERS = ["alert", "breach", "hung"] as const;
 type Trigger = (typeof TRIGGERS)[number];
 
 const ANALYSIS_INTERVAL_MS = 5_000;
+/** The hung trigger: analysis every 2 s, Prometheus stopped this long before the alert. */
+const HUNG_ANALYSIS_INTERVAL_MS = 2_000;
+const HUNG_BEFORE_ALERT_MS = 3_000;
 /** The harness Prometheus scrapes every second (test/harness/prometheus.ts). */
 const SCRAPE_INTERVAL_MS = 1_000;
 const BREACH_ERROR_RATIO = 0.5;
@@ -51,15 +60,18 @@ const CLEAN_ROUNDS = 2;
 const TARGET_P99_MS: Record<Trigger, number> = {
   alert: 1_000,
   breach: ANALYSIS_INTERVAL_MS + SCRAPE_INTERVAL_MS + 1_000,
+  hung: 1_000,
 };
 const TARGET_TEXT: Record<Trigger, string> = {
   alert: "p99 under 1 s",
   breach: "p99 under one analysis interval (5 s) + one scrape interval (1 s) + 1 s = 7 s",
+  hung: "p99 under 1 s with Prometheus hung",
 };
-const DEFAULT_RUNS: Record<Trigger, number> = { alert: 30, breach: 20 };
+const DEFAULT_RUNS: Record<Trigger, number> = { alert: 30, breach: 20, hung: 20 };
 const RUNS: Record<Trigger, number> = {
   alert: Number(process.env.BENCH_RUNS ?? DEFAULT_RUNS.alert),
   breach: Number(process.env.BENCH_RUNS ?? DEFAULT_RUNS.breach),
+  hung: Number(process.env.BENCH_RUNS ?? DEFAULT_RUNS.hung),
 };
 /** The controller's prometheus.minimumRateWindow; unset = its default (1m). */
 const MIN_RATE_WINDOW = process.env.BENCH_MIN_RATE_WINDOW;
@@ -71,6 +83,7 @@ const METHOD: Record<Trigger, string> = {
   alert:
     "Each run a Release goes to its 1% canary (analysis every 5 s, http-error-ratio max 0.5, so rounds run but never fail); the benchmark POSTs a matching firing Alertmanager webhook (version 4) to the controller's /hooks/alertmanager and times from just before the POST until a watch on the HTTPRoute sees 100% on stable; the Release must end RolledBack with trigger alert. hookAnswerMs is the POST's answer time.",
   breach: `Each run a Release goes to its 1% canary with analysis every 5 s on the built-in http-error-ratio metric (max ${BREACH_MAX}, failureLimit 0); the simulator sends the canary clean traffic. Once ${CLEAN_ROUNDS} analysis rounds have passed on canary data, and after a random pause uniform in [0, 5 s) so the breach falls at a random point between rounds, the simulator is told to fail ${BREACH_ERROR_RATIO * 100}% of the canary's requests; the time just after it answered is the breach start, and the run ends when a watch on the HTTPRoute sees 100% on stable. The Release must end RolledBack with trigger metric. The query's rate window is at least 1 m (MINIMUM_RATE_WINDOW_MS), so the measured ratio rises gradually: it crosses ${BREACH_MAX} after roughly cleanCanaryMs × ${BREACH_MAX}/(${BREACH_ERROR_RATIO}−${BREACH_MAX}) of bad traffic, which is short here because the canary has only seconds of clean data; with a full 1 m window of clean data (a canary older than 1 m) it would take about 60 s × ${BREACH_MAX}/${BREACH_ERROR_RATIO} = 6 s, before waiting for the next round. firstErrorScrapeMs is breach start → the timestamp of the first Prometheus sample of the canary's 5xx counter above 0; failedRoundMs is breach start → the time of the analysis round that failed (its measurement's at); decisionMs is breach start → status.rollback.at.`,
+  hung: `As alert, but the Release analyses every ${HUNG_ANALYSIS_INTERVAL_MS / 1000} s; once a round is recorded, the benchmark stops the controller's Prometheus (SIGSTOP) and POSTs the alert ${HUNG_BEFORE_ALERT_MS / 1000} s later, so an analysis round is in flight and hangs (the controller's Prometheus timeout is 60 s per attempt: a round waits for the client's 30 s total limit). Timed from just before the POST until a watch on the HTTPRoute sees 100% on stable; Prometheus is continued (SIGCONT) only then. The Release must end RolledBack with trigger alert.`,
 };
 
 interface AlertRun {
@@ -191,8 +204,9 @@ async function main(): Promise<void> {
   const plan = SELECTED.map((trigger) => `${RUNS[trigger]} ${trigger}`).join(", ");
   console.log(`rollback-latency benchmark: ${plan} runs on the real stack; starting it…`);
   const stack: Stack = await startStack({ log: () => undefined });
-  const failures: Record<Trigger, string[]> = { alert: [], breach: [] };
+  const failures: Record<Trigger, string[]> = { alert: [], breach: [], hung: [] };
   const alertRuns: AlertRun[] = [];
+  const hungRuns: AlertRun[] = [];
   const breachRuns: BreachRun[] = [];
   try {
     const kubeConfig = stack.kubeConfig();
@@ -237,15 +251,13 @@ async function main(): Promise<void> {
       identity: "bench-controller",
       config: {
         hooks: { alertmanager: { token: { file: tokenFile } } },
-        ...(MIN_RATE_WINDOW
-          ? {
-              prometheus: {
-                url: stack.info.prometheus.url,
-                timeout: "5s",
-                minimumRateWindow: MIN_RATE_WINDOW,
-              },
-            }
-          : {}),
+        prometheus: {
+          url: stack.info.prometheus.url,
+          // hung: an attempt outlasts the client's 30 s limit for all attempts, as a
+          // Prometheus stuck on a heavy query would.
+          timeout: SELECTED.includes("hung") ? "60s" : "5s",
+          ...(MIN_RATE_WINDOW ? { minimumRateWindow: MIN_RATE_WINDOW } : {}),
+        },
       },
     });
 
@@ -361,57 +373,76 @@ async function main(): Promise<void> {
         return status?.phase === "RolledBack" || status?.phase === "Failed" ? status : undefined;
       });
 
-    const alertRun = async (run: number): Promise<AlertRun> => {
-      const name = `checkout-alert-${run}`;
-      await startRelease(name, `2.0.${run}`, run, {
-        interval: "5s",
+    /** hung: Prometheus is stopped while a round runs, and continued once the route is on stable. */
+    const alertRun = async (run: number, hung = false): Promise<AlertRun> => {
+      const name = hung ? `checkout-hung-${run}` : `checkout-alert-${run}`;
+      await startRelease(name, hung ? `2.2.${run}` : `2.0.${run}`, run, {
+        interval: hung ? `${HUNG_ANALYSIS_INTERVAL_MS / 1000}s` : "5s",
         metrics: [{ name: "error-rate", template: "http-error-ratio", max: 0.5, inconclusiveLimit: 100 }],
         alerts: { matchLabels: { service: SERVICE }, severities: ["critical"] },
       });
-      const body = JSON.stringify({
-        receiver: "glidepath",
-        status: "firing",
-        alerts: [
-          {
-            status: "firing",
-            labels: {
-              alertname: "BenchCanaryErrors",
-              namespace: NAMESPACE,
-              service: SERVICE,
-              severity: "critical",
+      let prometheusStopped = false;
+      if (hung) {
+        await waitUntil(`${name}: an analysis round recorded`, async () => {
+          const stage = (await readRelease(name)).status?.stages?.find((record) => record.name === "canary");
+          return (stage?.measurements?.length ?? 0) >= 1 ? true : undefined;
+        });
+        process.kill(stack.prometheus.process.pid, "SIGSTOP");
+        prometheusStopped = true;
+        await sleep(HUNG_BEFORE_ALERT_MS);
+      }
+      try {
+        const body = JSON.stringify({
+          receiver: "glidepath",
+          status: "firing",
+          alerts: [
+            {
+              status: "firing",
+              labels: {
+                alertname: "BenchCanaryErrors",
+                namespace: NAMESPACE,
+                service: SERVICE,
+                severity: "critical",
+              },
+              annotations: { summary: "benchmark" },
+              startsAt: new Date().toISOString(),
+              endsAt: "0001-01-01T00:00:00Z",
+              generatorURL: "http://prometheus.bench/graph",
+              fingerprint: randomBytes(8).toString("hex"),
             },
-            annotations: { summary: "benchmark" },
-            startsAt: new Date().toISOString(),
-            endsAt: "0001-01-01T00:00:00Z",
-            generatorURL: "http://prometheus.bench/graph",
-            fingerprint: randomBytes(8).toString("hex"),
-          },
-        ],
-        groupLabels: { alertname: "BenchCanaryErrors" },
-        commonLabels: {},
-        commonAnnotations: {},
-        externalURL: stack.info.alertmanager.url,
-        version: "4",
-        groupKey: '{}:{alertname="BenchCanaryErrors"}',
-        truncatedAlerts: 0,
-      });
-      const sent = performance.now();
-      const onStable = routeChange(allOnStable, sent, 30_000);
-      // A failed run must not leave an unhandled rejection behind.
-      onStable.catch(() => undefined);
-      const answer = await fetch(`${controller.url}/hooks/alertmanager`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body,
-      });
-      const hookAnswerMs = performance.now() - sent;
-      if (answer.status !== 200)
-        throw new Error(`the hook answered ${answer.status}: ${await answer.text()}`);
-      const stableAt = await onStable;
-      const finished = await waitRolledBack(name);
-      if (finished.rollback?.trigger !== "alert")
-        throw new Error(`${name} ended ${finished.phase}, rolled back by ${finished.rollback?.trigger}`);
-      return { run, alertToRouteMs: stableAt - sent, hookAnswerMs };
+          ],
+          groupLabels: { alertname: "BenchCanaryErrors" },
+          commonLabels: {},
+          commonAnnotations: {},
+          externalURL: stack.info.alertmanager.url,
+          version: "4",
+          groupKey: '{}:{alertname="BenchCanaryErrors"}',
+          truncatedAlerts: 0,
+        });
+        const sent = performance.now();
+        const onStable = routeChange(allOnStable, sent, 60_000);
+        // A failed run must not leave an unhandled rejection behind.
+        onStable.catch(() => undefined);
+        const answer = await fetch(`${controller.url}/hooks/alertmanager`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body,
+        });
+        const hookAnswerMs = performance.now() - sent;
+        if (answer.status !== 200)
+          throw new Error(`the hook answered ${answer.status}: ${await answer.text()}`);
+        const stableAt = await onStable;
+        if (prometheusStopped) {
+          process.kill(stack.prometheus.process.pid, "SIGCONT");
+          prometheusStopped = false;
+        }
+        const finished = await waitRolledBack(name);
+        if (finished.rollback?.trigger !== "alert")
+          throw new Error(`${name} ended ${finished.phase}, rolled back by ${finished.rollback?.trigger}`);
+        return { run, alertToRouteMs: stableAt - sent, hookAnswerMs };
+      } finally {
+        if (prometheusStopped) process.kill(stack.prometheus.process.pid, "SIGCONT");
+      }
     };
 
     /** The first raw sample of the version's 5xx counter above 0 (ms since the epoch), from Prometheus. */
@@ -511,9 +542,9 @@ async function main(): Promise<void> {
       console.log(`\n${trigger}: ${RUNS[trigger]} runs`);
       for (let run = 1; run <= RUNS[trigger]; run++) {
         try {
-          if (trigger === "alert") {
-            const measured = await alertRun(run);
-            alertRuns.push(measured);
+          if (trigger === "alert" || trigger === "hung") {
+            const measured = await alertRun(run, trigger === "hung");
+            (trigger === "hung" ? hungRuns : alertRuns).push(measured);
             console.log(
               `  run ${String(run).padStart(2)}: route ${measured.alertToRouteMs.toFixed(0).padStart(5)} ms   hook answer ${measured.hookAnswerMs.toFixed(1).padStart(6)} ms`,
             );
@@ -550,6 +581,12 @@ async function main(): Promise<void> {
           hookAnswerMs: summarise(alertRuns.map((run) => run.hookAnswerMs)),
         }
       : undefined,
+    hung: SELECTED.includes("hung")
+      ? {
+          alertToRouteMs: summarise(hungRuns.map((run) => run.alertToRouteMs)),
+          hookAnswerMs: summarise(hungRuns.map((run) => run.hookAnswerMs)),
+        }
+      : undefined,
     breach: SELECTED.includes("breach")
       ? {
           breachToRouteMs: summarise(breachRuns.map((run) => run.breachToRouteMs)),
@@ -563,7 +600,12 @@ async function main(): Promise<void> {
   const headline: Partial<Record<Trigger, Summary>> = {};
   if (summary.alert) headline.alert = summary.alert.alertToRouteMs;
   if (summary.breach) headline.breach = summary.breach.breachToRouteMs;
-  const measuredCount: Record<Trigger, number> = { alert: alertRuns.length, breach: breachRuns.length };
+  if (summary.hung) headline.hung = summary.hung.alertToRouteMs;
+  const measuredCount: Record<Trigger, number> = {
+    alert: alertRuns.length,
+    breach: breachRuns.length,
+    hung: hungRuns.length,
+  };
 
   const row = (label: string, values: Summary) =>
     `| ${label.padEnd(46)} | ${[values.p50, values.p90, values.p99, values.min, values.max, values.mean]
@@ -585,14 +627,18 @@ async function main(): Promise<void> {
     console.log(row("breach: → rollback decided (status)", summary.breach.decisionMs));
     console.log(row("breach: clean canary data before the breach", summary.breach.cleanCanaryMs));
   }
+  if (summary.hung) {
+    console.log(row("hung: webhook POST → HTTPRoute 100% stable", summary.hung.alertToRouteMs));
+    console.log(row("hung: webhook POST → hook's answer", summary.hung.hookAnswerMs));
+  }
   const verdicts: Partial<Record<Trigger, { metTarget: boolean; text: string; runsOverTarget: number }>> = {};
   for (const trigger of SELECTED) {
     const values = headline[trigger]!;
     const target = TARGET_P99_MS[trigger];
     const all =
-      trigger === "alert"
-        ? alertRuns.map((run) => run.alertToRouteMs)
-        : breachRuns.map((run) => run.breachToRouteMs);
+      trigger === "breach"
+        ? breachRuns.map((run) => run.breachToRouteMs)
+        : (trigger === "hung" ? hungRuns : alertRuns).map((run) => run.alertToRouteMs);
     const runsOverTarget = all.filter((value) => value >= target).length;
     const metTarget = values.count > 0 && values.p99 < target;
     const text =
@@ -619,7 +665,7 @@ async function main(): Promise<void> {
         metTarget: verdicts[trigger]?.metTarget ?? false,
         runsOverTarget: verdicts[trigger]?.runsOverTarget ?? 0,
         summary: summary[trigger],
-        runs: trigger === "alert" ? alertRuns : breachRuns,
+        runs: { alert: alertRuns, breach: breachRuns, hung: hungRuns }[trigger],
         failures: failures[trigger],
       },
     ]),
@@ -627,12 +673,16 @@ async function main(): Promise<void> {
   const result = {
     benchmark: "rollback-latency",
     description:
-      "Trigger → a watch on the HTTPRoute sees 100% on stable, for an Alertmanager webhook (alert) and for a canary metric breach seen by analysis (breach). Real kube-apiserver/etcd/Prometheus (1 s scrape)/Alertmanager on 127.0.0.1; the controller a separate process with its ServiceAccount token; analysis every 5 s; 400 requests/s of simulated traffic, 1% to the canary.",
+      "Trigger → a watch on the HTTPRoute sees 100% on stable, for an Alertmanager webhook (alert), for a canary metric breach seen by analysis (breach) and for a webhook while the controller's Prometheus is stopped mid-round (hung). Real kube-apiserver/etcd/Prometheus (1 s scrape)/Alertmanager on 127.0.0.1; the controller a separate process with its ServiceAccount token; analysis every 5 s; 400 requests/s of simulated traffic, 1% to the canary.",
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
     triggersRun: SELECTED,
     settings: {
       analysisIntervalMs: ANALYSIS_INTERVAL_MS,
+      hung: {
+        analysisIntervalMs: HUNG_ANALYSIS_INTERVAL_MS,
+        prometheusStoppedBeforeAlertMs: HUNG_BEFORE_ALERT_MS,
+      },
       scrapeIntervalMs: SCRAPE_INTERVAL_MS,
       requestsPerSecond: 400,
       canaryWeightPercent: 1,
