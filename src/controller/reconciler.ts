@@ -160,7 +160,10 @@ export class ReleaseReconciler {
     const log = this.#deps.logger.child(releaseLogFields(raw));
     if (raw.metadata.deletionTimestamp !== undefined) return this.#reconcileDeletion(key, raw, log);
     const validation = this.#validate(raw);
-    if (!validation.ok) return this.#reportInvalid(raw, validation.issues, log);
+    if (!validation.ok) {
+      this.#cancelRoundUnlessFor(key, undefined, "the Release is invalid", log);
+      return this.#reportInvalid(raw, validation.issues, log);
+    }
     const { release, plan } = validation;
     // A finished release never changes again (decide() agrees): no need to look at the cluster.
     if (isFinished(release.status)) {
