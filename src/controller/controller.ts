@@ -148,6 +148,7 @@ export class Controller {
       metrics: this.metrics,
       logger: this.#log,
       ...(options.stamps ? { stamps: options.stamps } : {}),
+      wake: (key) => this.#queue.add(key),
     });
 
     if (config.leaderElection.enabled) {
@@ -237,6 +238,7 @@ export class Controller {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#reconciler.stopAnalysis();
     await this.#queue.shutdown(10_000);
     await this.#elector?.release();
     await Promise.all([

@@ -18,11 +18,14 @@ import {
   type MetricsProvider,
 } from "../analysis/index.ts";
 import {
+  analysedStageOf,
+  isSameStage,
   BLOCK_CLEARED_REASON,
   decide,
   decideDeletion,
   recordBlocked,
   type Action,
+  type AnalysedStage,
   type BlockedObservation,
   type Observations,
 } from "../engine/index.ts";
@@ -31,7 +34,8 @@ import { releaseLogFields } from "../telemetry/logger.ts";
 import type { TrafficRouter } from "../traffic/index.ts";
 import type { WorkloadManager } from "../workload/index.ts";
 import { evaluateChangeWindow } from "./change-window.ts";
-import { MeasurementInbox } from "./measurement-inbox.ts";
+import { AnalysisRounds } from "./analysis-rounds.ts";
+import { MeasurementInbox, observedRounds } from "./measurement-inbox.ts";
 import {
   hasRouteRestoreFinalizer,
   isRouteNotFound,
@@ -54,6 +58,10 @@ import { findBlockingRelease } from "./target-lock.ts";
 // the Progressing condition through the same status path (recordBlocked, or decide
 // with observations.blocked), with an Event; a status write the controller may not
 // make is said by an Event alone. Each then throws, so the work queue backs off.
+//
+// Analysis rounds run beside the reconcile (analysis-rounds.ts): a hung Prometheus must
+// never make a rollback trigger wait for the Release's key. Their measurements come back
+// through the inbox and a wake; a round of a stage the release has left is cancelled.
 
 export interface ReconcilerDeps {
   strategy: StrategyFile;
@@ -76,6 +84,10 @@ export interface ReconcilerDeps {
   clock?: () => Date;
   /** Verifies identity stamps; without it nothing is verified and approval gates stay closed. */
   stamps?: { key(): Promise<Buffer | undefined>; webhook: boolean };
+  /** Reconciles a Release again soon (the work queue): an analysis round of it has ended. */
+  wake?: (key: string) => void;
+  /** Analysis rounds running at once across Releases (default MAX_ROUNDS_IN_FLIGHT). */
+  maxRoundsInFlight?: number;
 }
 
 export interface ReconcileOutcome {
@@ -119,12 +131,24 @@ export function statusWorthWriting(
 export class ReleaseReconciler {
   readonly #deps: ReconcilerDeps;
   readonly #measurements = new MeasurementInbox();
+  readonly #rounds: AnalysisRounds;
   readonly #blocks = new BlockTracker();
   readonly #clock: () => Date;
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
     this.#clock = deps.clock ?? (() => new Date());
+    this.#rounds = new AnalysisRounds({
+      ...(deps.maxRoundsInFlight === undefined ? {} : { maxInFlight: deps.maxRoundsInFlight }),
+      onRound: (key, stage, round) => this.#measurements.add(key, { stage, round }),
+      onEnded: (key) => deps.wake?.(key),
+      logger: deps.logger,
+    });
+  }
+
+  /** Cancels the analysis rounds in flight and starts no more: the controller stops, the next leader asks again. */
+  stopAnalysis(): void {
+    this.#rounds.stop("the controller is stopping");
   }
 
   async reconcile(key: string): Promise<ReconcileOutcome> {
@@ -136,7 +160,10 @@ export class ReleaseReconciler {
     const log = this.#deps.logger.child(releaseLogFields(raw));
     if (raw.metadata.deletionTimestamp !== undefined) return this.#reconcileDeletion(key, raw, log);
     const validation = this.#validate(raw);
-    if (!validation.ok) return this.#reportInvalid(raw, validation.issues, log);
+    if (!validation.ok) {
+      this.#cancelRoundUnlessFor(key, undefined, "the Release is invalid", log);
+      return this.#reportInvalid(raw, validation.issues, log);
+    }
     const { release, plan } = validation;
     // A finished release never changes again (decide() agrees): no need to look at the cluster.
     if (isFinished(release.status)) {
@@ -146,6 +173,8 @@ export class ReleaseReconciler {
       return {};
     }
 
+    // A round asked for a stage the stored status has left since counts for nothing.
+    this.#cancelRoundUnlessFor(key, analysedStageOf(release.status), "the release left its stage", log);
     // Until an attempt succeeds, a block recorded earlier still holds.
     const blocked = this.#blocks.current(key, release.status);
     let observations: Observations;
@@ -159,6 +188,14 @@ export class ReleaseReconciler {
       plan,
       observations: blocked ? { ...observations, blocked } : observations,
     });
+    // Rolling back (an alert, an abort, the canary's health), finished or in another stage:
+    // the round under way measures what no longer counts, and nothing waits for it.
+    this.#cancelRoundUnlessFor(
+      key,
+      analysedStageOf(result.status),
+      `the release is ${result.status.phase ?? "Pending"}: ${result.status.message ?? ""}`.slice(0, 300),
+      log,
+    );
     /** The Release as stored after this reconcile's writes: a block found later is written over it. */
     let stored: Release = raw;
     // The finalizer goes on before the release first changes the cluster (its status says
@@ -202,6 +239,7 @@ export class ReleaseReconciler {
         plan,
         [...announcements, ...result.actions.filter((action) => !isAnnouncement(action))],
         log,
+        result.status,
       );
     } catch (error) {
       return this.#reportBlocked(key, stored, error, log);
@@ -275,6 +313,7 @@ export class ReleaseReconciler {
    * started, or finished) there is nothing to put back: the garbage collector does the rest.
    */
   async #reconcileDeletion(key: string, raw: Release, log: Logger): Promise<ReconcileOutcome> {
+    this.#cancelRoundUnlessFor(key, undefined, "the Release is being deleted", log);
     if (!hasRouteRestoreFinalizer(raw)) {
       this.#forget(key);
       return {};
@@ -382,6 +421,7 @@ export class ReleaseReconciler {
     ]);
     const blocking = findBlockingRelease(release, this.#deps.releases.list());
     const stampKey = await this.#deps.stamps?.key();
+    const inFlight = this.#rounds.inFlight(key);
     return {
       now,
       stable,
@@ -393,8 +433,8 @@ export class ReleaseReconciler {
         requestedWeight: traffic.requestedWeight,
         ...("missing" in traffic && traffic.missing !== undefined ? { missing: traffic.missing } : {}),
       },
-      measurements: this.#measurements.pending(key),
-      queries: this.#measurements.queries(key),
+      ...observedRounds(this.#measurements.pending(key, release.status)),
+      ...(inFlight ? { analysisInFlight: inFlight } : {}),
       alerts: this.#deps.alerts.firingFor(release),
       changeWindow: evaluateChangeWindow(this.#deps.changeWindows, now),
       ...(blocking ? { blockingRelease: blocking } : {}),
@@ -409,6 +449,8 @@ export class ReleaseReconciler {
     plan: ReleasePlan,
     actions: Action[],
     log: Logger,
+    /** The status decided with these actions: the stage an analysis round is asked for. */
+    decided?: ReleaseStatus,
   ): Promise<boolean> {
     let changedCluster = false;
     const { workloads } = this.#deps;
@@ -444,8 +486,8 @@ export class ReleaseReconciler {
           log.info("finalizer removed: the Release may go");
           break;
         case "runAnalysis":
-          await this.#analyse(key, release, plan, action.subject);
-          changedCluster = true;
+          // Beside the reconcile: its end reconciles the Release again (wake).
+          if (decided) this.#startRound(key, release, plan, action.subject, decided, log);
           break;
         case "notify":
           this.#deps.notifier.notify({ event: action.event, message: action.message, release });
@@ -470,38 +512,65 @@ export class ReleaseReconciler {
     await this.#deps.workloads.removeCanary(release);
   }
 
-  async #analyse(
+  /**
+   * Starts the analysis round the engine asked for, beside the reconcile (one per Release:
+   * the engine asks for none while one runs). Its measurements are for `stage` only, and
+   * taken after the watermark the decided status moved to ask for them.
+   */
+  #startRound(
     key: string,
     release: Release,
     plan: ReleasePlan,
     subject: "canary" | "stable",
-  ): Promise<void> {
-    const started = performance.now();
-    const round = await runAnalysis({
-      metrics: plan.metrics,
-      variables: templateVariablesFor(release, {
-        subject,
-        analysisIntervalMs: plan.analysisIntervalMs,
-        ...(this.#deps.minimumRateWindowMs === undefined
-          ? {}
-          : { minimumRateWindowMs: this.#deps.minimumRateWindowMs }),
-      }),
-      provider: this.#deps.metricsProvider,
-      at: this.#clock().toISOString(),
+    decided: ReleaseStatus,
+    log: Logger,
+  ): void {
+    const stage = analysedStageOf(decided);
+    if (!stage) return;
+    const variables = templateVariablesFor(release, {
+      subject,
+      analysisIntervalMs: plan.analysisIntervalMs,
+      ...(this.#deps.minimumRateWindowMs === undefined
+        ? {}
+        : { minimumRateWindowMs: this.#deps.minimumRateWindowMs }),
     });
-    const failed = round.measurements.some((m) => m.verdict === "error");
-    this.#deps.metrics.prometheusQueryDuration.observe(
-      { outcome: failed ? "error" : "ok" },
-      (performance.now() - started) / 1000,
-    );
-    for (const measurement of round.measurements) {
-      this.#deps.metrics.measurements.inc({ metric: measurement.metric, verdict: measurement.verdict });
-    }
-    this.#measurements.add(key, round);
+    const askedAt = Date.parse(decided.currentStage?.lastAnalysisAt ?? stage.startedAt);
+    const started = this.#rounds.start(key, stage, async (signal) => {
+      const startedMs = performance.now();
+      // After the watermark the asking reconcile moved (its now), even within the same millisecond.
+      const at = new Date(Math.max(this.#clock().getTime(), askedAt + 1)).toISOString();
+      const round = await runAnalysis({
+        metrics: plan.metrics,
+        variables,
+        provider: this.#deps.metricsProvider,
+        at,
+        signal,
+      });
+      if (signal.aborted) return round;
+      const failed = round.measurements.some((m) => m.verdict === "error");
+      this.#deps.metrics.prometheusQueryDuration.observe(
+        { outcome: failed ? "error" : "ok" },
+        (performance.now() - startedMs) / 1000,
+      );
+      for (const measurement of round.measurements) {
+        this.#deps.metrics.measurements.inc({ metric: measurement.metric, verdict: measurement.verdict });
+      }
+      return round;
+    });
+    if (!started) log.debug({ stage }, "an analysis round is already under way");
+  }
+
+  /** Cancels the Release's round in flight unless it is for `stage`: nothing waits for it, nothing counts it. */
+  #cancelRoundUnlessFor(key: string, stage: AnalysedStage | undefined, why: string, log: Logger): void {
+    const inFlight = this.#rounds.inFlight(key);
+    if (inFlight === undefined || isSameStage(inFlight, stage)) return;
+    this.#rounds.cancel(key, why);
+    log.info({ stage: inFlight }, `analysis round cancelled: ${why}`);
   }
 
   /** A Release that is gone, finished or going: nothing of it stays in memory or in /metrics. */
   #forget(key: string): void {
+    this.#rounds.cancel(key, "the release is gone or finished");
     this.#measurements.forget(key);
     this.#blocks.forget(key);
     const { namespace, name } = parseObjectKey(key);

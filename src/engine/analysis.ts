@@ -6,8 +6,9 @@ import {
   type Metric,
   type MetricTally,
   type MetricUnit,
+  type ReleaseStatus,
 } from "../api/index.ts";
-import { clip, phaseOf, toTimestamp, type DecisionContext } from "./context.ts";
+import { clip, toTimestamp, type DecisionContext } from "./context.ts";
 import { currentStageRecord } from "./record.ts";
 import type { Action } from "./types.ts";
 
@@ -129,12 +130,43 @@ export function metricEvidence(failed: NonNullable<StageVerdict["failed"]>): {
 
 // ---- scheduling rounds ----
 
-/** Analysis keeps running while a person holds the release or is asked to approve. */
-function analysing(ctx: DecisionContext): boolean {
-  const phase = phaseOf(ctx.status);
+/**
+ * The stage a status analyses, if any: analysis keeps running while a person holds the
+ * release or is asked to approve. A stage is known by its index and when it was entered
+ * (a stage left and entered again is another one); the bake analyses stable. A round's
+ * measurements count only for the stage it was asked for.
+ */
+export interface AnalysedStage {
+  index: number;
+  startedAt: string;
+  subject: "canary" | "stable";
+}
+
+export function analysedStageOf(status: ReleaseStatus | undefined): AnalysedStage | undefined {
+  const phase = status?.phase;
   const running =
     phase === "Progressing" || phase === "Paused" || phase === "AwaitingApproval" || phase === "Baking";
-  return running && ctx.status.currentStage !== undefined && ctx.plan.metrics.length > 0;
+  const current = status?.currentStage;
+  if (!running || !current) return undefined;
+  return {
+    index: current.index,
+    startedAt: current.startedAt,
+    subject: status.bakeStartedAt === undefined ? "canary" : "stable",
+  };
+}
+
+export function isSameStage(a: AnalysedStage | undefined, b: AnalysedStage | undefined): boolean {
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.index === b.index &&
+    Date.parse(a.startedAt) === Date.parse(b.startedAt) &&
+    a.subject === b.subject
+  );
+}
+
+function analysing(ctx: DecisionContext): boolean {
+  return analysedStageOf(ctx.status) !== undefined && ctx.plan.metrics.length > 0;
 }
 
 export function nextAnalysisAtMs(ctx: DecisionContext): number | undefined {
@@ -143,11 +175,16 @@ export function nextAnalysisAtMs(ctx: DecisionContext): number | undefined {
   return watermark + ctx.plan.analysisIntervalMs;
 }
 
-/** Asks for a round when one is due and moves the watermark, so a repeated call asks nothing. */
+/**
+ * Asks for a round when one is due and moves the watermark, so a repeated call asks
+ * nothing. Not while a round of this stage is still running: its measurements come with
+ * a later reconcile, and the watermark stays where they count.
+ */
 export function requestAnalysisIfDue(ctx: DecisionContext): Action | undefined {
   const due = nextAnalysisAtMs(ctx);
   const current = ctx.status.currentStage;
   if (due === undefined || !current || due > ctx.nowMs) return undefined;
+  if (isSameStage(ctx.observations.analysisInFlight, analysedStageOf(ctx.status))) return undefined;
   current.lastAnalysisAt = ctx.now;
   return { type: "runAnalysis", subject: ctx.status.bakeStartedAt === undefined ? "canary" : "stable" };
 }

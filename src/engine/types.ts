@@ -6,6 +6,7 @@ import type {
   ReleaseStatus,
   RollbackTrigger,
 } from "../api/index.ts";
+import type { AnalysedStage } from "./analysis.ts";
 
 // The engine's contract: what the controller observed (input) and what it must
 // carry out (output). Plain data only, so the engine is tested with plain values.
@@ -132,6 +133,11 @@ export interface Observations {
   measurements: Measurement[];
   /** Queries as sent, by metric name, for the record. */
   queries?: Record<string, string>;
+  /**
+   * The stage of the analysis round still running beside the reconcile, if one is: no
+   * other round is asked for it until its measurements arrive.
+   */
+  analysisInFlight?: AnalysedStage;
   /** Firing alerts that match this release; only those that began after status.startedAt roll it back. */
   alerts: AlertObservation[];
   changeWindow: ChangeWindowObservation;
