@@ -1,5 +1,5 @@
 // The copies that the Helm chart and the plain install carry of files that live elsewhere:
-// the generated Release CRD (helm/glidepath/crds/), manifests/install/rbac.yaml (the chart
+// the generated CRDs (helm/glidepath/crds/), manifests/install/rbac.yaml (the chart
 // takes its rules from files/rbac.yaml), manifests/install/user-roles.yaml (the roles for
 // people, rendered as they are) and rollout/rollout-strategy.json (the chart's files/ and
 // manifests/install/configmap.yaml). Helm reads only files inside the
@@ -12,7 +12,10 @@ import { isMap, parseDocument, Scalar } from "yaml";
 import { generatedFiles } from "../src/api/generated-files.ts";
 
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
-const CRD_PATH = "manifests/crds/glidepath.dev_releases.yaml";
+const CRD_PATHS = [
+  "manifests/crds/glidepath.dev_releases.yaml",
+  "manifests/crds/glidepath.dev_releaserecords.yaml",
+];
 const STRATEGY_PATH = "rollout/rollout-strategy.json";
 const RBAC_PATH = "manifests/install/rbac.yaml";
 const USER_ROLES_PATH = "manifests/install/user-roles.yaml";
@@ -35,11 +38,14 @@ export function withStrategy(configMapYaml: string, strategy: string): string {
 
 /** Every copy, relative to the repository root, with the content it must have. */
 export function installCopies(): { path: string; content: string }[] {
-  const crd = generatedFiles().find((file) => file.path === CRD_PATH);
-  if (!crd) throw new Error(`generatedFiles() no longer writes ${CRD_PATH}`);
+  const crds = CRD_PATHS.map((path) => {
+    const crd = generatedFiles().find((file) => file.path === path);
+    if (!crd) throw new Error(`generatedFiles() no longer writes ${path}`);
+    return { path: path.replace("manifests/crds/", "helm/glidepath/crds/"), content: crd.content };
+  });
   const strategy = read(STRATEGY_PATH);
   return [
-    { path: "helm/glidepath/crds/glidepath.dev_releases.yaml", content: crd.content },
+    ...crds,
     { path: "helm/glidepath/files/rollout-strategy.json", content: strategy },
     { path: "helm/glidepath/files/rbac.yaml", content: read(RBAC_PATH) },
     { path: "helm/glidepath/files/user-roles.yaml", content: read(USER_ROLES_PATH) },

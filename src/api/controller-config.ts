@@ -279,6 +279,20 @@ export const controllerConfigSchema = z.object({
     .strict()
     .default({}),
   trust: trustSchema.default({}),
+  /**
+   * ReleaseRecords: the durable change record of each finished release, kept after the
+   * Release is deleted. Retention per target: the newest `keepLast`, none older than `maxAge`.
+   */
+  records: z
+    .object({
+      enabled: z.boolean().default(true),
+      keepLast: z.int().min(1).max(10_000).default(100),
+      maxAge: boundedDuration("maxAge", { min: "1h", max: "87600h" }, "How long a record is kept.").default(
+        "2160h",
+      ),
+    })
+    .strict()
+    .default({ enabled: true, keepLast: 100, maxAge: "2160h" }),
   /** On-call notifications of rollbacks, failures, approvals needed and successes. */
   notifiers: z
     .array(notifierSchema)

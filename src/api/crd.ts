@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { API_GROUP, API_VERSION, RELEASE_KIND, releaseSpecSchema, releaseStatusSchema } from "./release.ts";
+import { RELEASE_RECORD_KIND, RELEASE_RECORD_PLURAL, releaseRecordSpecSchema } from "./release-record.ts";
 import { strategyFileSchema } from "./strategy.ts";
 
 // Generates the Release CRD and the strategy file's JSON Schema from the zod
@@ -84,6 +85,65 @@ export function releaseCrd(): JsonSchema {
                 metadata: { type: "object" },
                 spec: openApiOf(releaseSpecSchema),
                 status: openApiOf(releaseStatusSchema),
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * The ReleaseRecord CRD: spec only (written once by the controller), no status
+ * subresource. People get read access through glidepath-view; nobody but the controller
+ * has a role that writes it.
+ */
+export function releaseRecordCrd(): JsonSchema {
+  const plural = RELEASE_RECORD_PLURAL;
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: {
+      name: `${plural}.${API_GROUP}`,
+      labels: { "app.kubernetes.io/name": "glidepath", "app.kubernetes.io/component": "crd" },
+    },
+    spec: {
+      group: API_GROUP,
+      scope: "Namespaced",
+      names: {
+        kind: RELEASE_RECORD_KIND,
+        listKind: `${RELEASE_RECORD_KIND}List`,
+        plural,
+        singular: "releaserecord",
+        shortNames: ["relrec"],
+        categories: ["glidepath"],
+      },
+      versions: [
+        {
+          name: API_VERSION,
+          served: true,
+          storage: true,
+          additionalPrinterColumns: [
+            { name: "Target", type: "string", jsonPath: ".spec.target" },
+            { name: "Version", type: "string", jsonPath: ".spec.version" },
+            { name: "Outcome", type: "string", jsonPath: ".spec.outcome" },
+            { name: "Type", type: "string", jsonPath: ".spec.changeType" },
+            { name: "Change", type: "string", jsonPath: ".spec.changeId" },
+            { name: "Started", type: "date", jsonPath: ".spec.startedAt" },
+            { name: "Duration", type: "string", jsonPath: ".spec.duration" },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: "object",
+              description:
+                "The durable change record of one finished Release, written once by the controller; it outlives the Release.",
+              required: ["spec"],
+              properties: {
+                apiVersion: { type: "string" },
+                kind: { type: "string" },
+                metadata: { type: "object" },
+                spec: openApiOf(releaseRecordSpecSchema),
               },
             },
           },

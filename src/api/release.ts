@@ -631,6 +631,10 @@ export const releaseStatusSchema = z.object({
     .optional()
     .describe("Set when the release started outside a window or during a freeze."),
   postMortemDue: z.boolean().optional(),
+  record: z
+    .object({ name: z.string().max(253), at: timestampSchema })
+    .optional()
+    .describe("The ReleaseRecord the controller wrote when the release finished; it outlives the Release."),
   waitingFor: z
     .string()
     .max(253)

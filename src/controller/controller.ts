@@ -10,6 +10,7 @@ import {
   LeaderElector,
   makeKubeClients,
   ReleaseFinalizers,
+  ReleaseRecordStore,
   ReleaseStatusWriter,
   WorkQueue,
   type KubeClients,
@@ -149,6 +150,14 @@ export class Controller {
       logger: this.#log,
       ...(options.stamps ? { stamps: options.stamps } : {}),
       wake: (key) => this.#queue.add(key),
+      ...(config.records.enabled
+        ? {
+            records: new ReleaseRecordStore(this.clients.customObjects, {
+              keepLast: config.records.keepLast,
+              maxAgeMs: parseDuration(config.records.maxAge),
+            }),
+          }
+        : {}),
     });
 
     if (config.leaderElection.enabled) {

@@ -1,4 +1,4 @@
-import type { Release } from "../api/index.ts";
+import type { Release, ReleaseRecord } from "../api/index.ts";
 import type { AlertObservation } from "../engine/index.ts";
 
 // What the reconciler needs from the outside world, as small interfaces. The
@@ -26,4 +26,12 @@ export interface AlertInbox {
   firingFor(release: Release): AlertObservation[];
   /** Milliseconds since the epoch when this replica took the alert; undefined if it did not. */
   receivedAt(releaseKey: string, fingerprint: string): number | undefined;
+}
+
+/** Keeps finished releases' ReleaseRecords (src/kube/release-record-store.ts). */
+export interface ReleaseRecordKeeper {
+  /** Creates the record; "existed" when it is there already. */
+  write(record: ReleaseRecord): Promise<"created" | "existed">;
+  /** Deletes the target's records that retention no longer keeps; returns their names. */
+  prune(namespace: string, target: string, now: Date): Promise<string[]>;
 }

@@ -37,13 +37,15 @@ import { evaluateChangeWindow } from "./change-window.ts";
 import { AnalysisRounds } from "./analysis-rounds.ts";
 import { MeasurementInbox, observedRounds } from "./measurement-inbox.ts";
 import {
+  describeApiFailure,
   hasRouteRestoreFinalizer,
   isRouteNotFound,
   parseObjectKey,
   type ReleaseFinalizers,
   type ReleaseStatusWriter,
 } from "../kube/index.ts";
-import type { AlertInbox, Notifier, ReleaseEventRecorder } from "./ports.ts";
+import type { AlertInbox, Notifier, ReleaseEventRecorder, ReleaseRecordKeeper } from "./ports.ts";
+import { releaseRecordOf } from "../record/release-record.ts";
 import { BlockTracker, ReleaseBlockedError } from "./blocked.ts";
 import { findBlockingRelease } from "./target-lock.ts";
 
@@ -88,6 +90,8 @@ export interface ReconcilerDeps {
   wake?: (key: string) => void;
   /** Analysis rounds running at once across Releases (default MAX_ROUNDS_IN_FLIGHT). */
   maxRoundsInFlight?: number;
+  /** Keeps a finished release's ReleaseRecord; without it no record is written. */
+  records?: ReleaseRecordKeeper;
 }
 
 export interface ReconcileOutcome {
@@ -170,7 +174,8 @@ export class ReleaseReconciler {
       this.#forget(key);
       // Its finalizer, if a crash came between the last status write and its removal.
       if (hasRouteRestoreFinalizer(raw)) await this.#deps.finalizers.remove(raw);
-      return {};
+      // Its record, if a crash came before it was written (or it finished before records existed).
+      return this.#keepRecord(raw, log);
     }
 
     // A round asked for a stage the stored status has left since counts for nothing.
@@ -249,6 +254,10 @@ export class ReleaseReconciler {
     // Finished: nothing of this release carries traffic any more.
     if (isFinished(result.status) && hasRouteRestoreFinalizer(stored))
       await this.#deps.finalizers.remove(stored);
+    if (isFinished(result.status) && stored.status?.phase === result.status.phase) {
+      const kept = await this.#keepRecord(stored, log);
+      if (kept.requeueAfterMs !== undefined) return kept;
+    }
     // The block held until now: decide again at once, without it, to clear it.
     if (blocked) {
       log.info(`no longer blocked (was ${blocked.reason}): ${blocked.message}`);
@@ -256,6 +265,52 @@ export class ReleaseReconciler {
     }
     const requeue = acted ? AFTER_ACTION_REQUEUE_MS : result.requeueAfterMs;
     return requeue === undefined ? {} : { requeueAfterMs: requeue };
+  }
+
+  /**
+   * Writes the ReleaseRecord of a finished release once, notes it in status (so retention
+   * deleting it later does not bring it back), then lets go of the target's records that
+   * retention no longer keeps. A record that cannot be written is said by a Warning Event
+   * and tried again with the work queue's backoff.
+   */
+  async #keepRecord(stored: Release, log: Logger): Promise<ReconcileOutcome> {
+    const records = this.#deps.records;
+    if (!records || stored.status?.record) return {};
+    const record = releaseRecordOf(stored);
+    if (!record) return {};
+    const name = record.metadata.name;
+    try {
+      const outcome = await records.write(record);
+      if (outcome === "created")
+        log.info({ record: name }, `kept the change record as ReleaseRecord ${name}`);
+    } catch (error) {
+      const message = `cannot write ReleaseRecord ${name}: ${describeApiFailure(error)}`.slice(0, 1024);
+      log.warn({ err: error }, message);
+      void this.#deps.events.record(stored, "Warning", "RecordNotWritten", message);
+      throw error;
+    }
+    const status = { ...(stored.status as ReleaseStatus), record: { name, at: this.#clock().toISOString() } };
+    const written = await this.#deps.statusWriter.writeStatus(stored, status);
+    if (written.outcome === "conflict") return { requeueAfterMs: 0 };
+    if (written.outcome === "written")
+      void this.#deps.events.record(
+        stored,
+        "Normal",
+        "Recorded",
+        `the change record is kept as ReleaseRecord ${name}; it outlives this Release`,
+      );
+    try {
+      const pruned = await records.prune(
+        stored.metadata.namespace ?? "default",
+        stored.spec.target.deployment,
+        this.#clock(),
+      );
+      if (pruned.length > 0)
+        log.info({ records: pruned }, `retention let go of ${pruned.length} older ReleaseRecord(s)`);
+    } catch (error) {
+      log.warn({ err: error }, `cannot apply record retention: ${describeApiFailure(error)}`);
+    }
+    return {};
   }
 
   /**

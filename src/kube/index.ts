@@ -18,11 +18,13 @@ export type { ReleaseReadState, StatusWriteResult } from "./status-writer.ts";
 export { ReleaseFinalizers, hasRouteRestoreFinalizer } from "./finalizers.ts";
 export type { FinalizerAddResult, FinalizerOptions } from "./finalizers.ts";
 export { EventRecorder } from "./events.ts";
+export { ReleaseRecordStore } from "./release-record-store.ts";
 export type { EventRecorderOptions, EventSubject, EventType } from "./events.ts";
 export {
   apiError,
   apiStatusCode,
   describeApiError,
+  describeApiFailure,
   isConflict,
   isNotFound,
   isRouteNotFound,

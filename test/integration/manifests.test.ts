@@ -106,6 +106,7 @@ describe("kubectl apply -k manifests/install", () => {
         "clusterrolebinding.rbac.authorization.k8s.io/glidepath-controller",
         "configmap/glidepath-controller",
         "customresourcedefinition.apiextensions.k8s.io/releases.glidepath.dev",
+        "customresourcedefinition.apiextensions.k8s.io/releaserecords.glidepath.dev",
         "deployment.apps/glidepath-controller",
         "networkpolicy.networking.k8s.io/glidepath-controller",
         "namespace/glidepath-system",

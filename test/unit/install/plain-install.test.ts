@@ -33,6 +33,7 @@ describe("manifests/install as kustomize assembles it", () => {
       .map((file) => `manifests/install/${file}`);
     expect(listed.filter((file) => file.startsWith("manifests/install/")).sort()).toEqual(inFolder.sort());
     expect(listed).toContain("manifests/crds/glidepath.dev_releases.yaml");
+    expect(listed).toContain("manifests/crds/glidepath.dev_releaserecords.yaml");
     expect(objects.map((o) => o.kind).sort()).toEqual(
       [
         "ClusterRole",
@@ -42,6 +43,8 @@ describe("manifests/install as kustomize assembles it", () => {
         "ClusterRole",
         "ClusterRoleBinding",
         "ConfigMap",
+        // Release and ReleaseRecord
+        "CustomResourceDefinition",
         "CustomResourceDefinition",
         "Deployment",
         "Namespace",
