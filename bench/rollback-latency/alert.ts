@@ -59,32 +59,63 @@ export async function postAlert(bench: RollbackStack, body: string): Promise<voi
   if (answer.status !== 200) throw new Error(`the hook answered ${answer.status}: ${await answer.text()}`);
 }
 
-export async function alertRun(bench: RollbackStack, run: number): Promise<AlertRun> {
-  const name = `${bench.service}-alert-${run}`;
+/**
+ * Starts the Release of a run timed from the webhook POST (`<service>-<trigger>-<run>`) with
+ * analysis every `interval` whose rounds run but never fail, matching the service's critical
+ * alerts; returns its name once it is at its canary.
+ */
+export async function startAlertRelease(
+  bench: RollbackStack,
+  trigger: "alert" | "hung",
+  run: number,
+  interval: string,
+): Promise<string> {
+  const name = `${bench.service}-${trigger}-${run}`;
   await startRelease(bench, {
     name,
-    version: `2.0.${run}`,
+    // Each trigger its own series (breach runs 2.1.x), so no two runs share a version.
+    version: `${trigger === "alert" ? "2.0" : "2.2"}.${run}`,
     run,
     analysis: {
-      interval: "5s",
+      interval,
       metrics: [{ name: "error-rate", template: "http-error-ratio", max: 0.5, inconclusiveLimit: 100 }],
       alerts: { matchLabels: { service: bench.service }, severities: ["critical"] },
     },
   });
+  return name;
+}
+
+/**
+ * POSTs a firing alert for the Release `name` (at its canary) and times it until the route
+ * is all on stable; `onStable` runs then, before the Release's end is checked (trigger alert).
+ */
+export async function timeAlertRollback(
+  bench: RollbackStack,
+  name: string,
+  run: number,
+  onStable: () => void = () => undefined,
+): Promise<AlertRun> {
   const body = firingAlertWebhook({
     namespace: bench.namespace,
     service: bench.service,
     externalURL: bench.stack.info.alertmanager.url,
   });
   const sent = performance.now();
-  const onStable = bench.route.changed(allOnStable(bench.service), sent, 30_000);
+  // 60 s: a rollback that waited on a hung round (30 s client limit) is measured, not cut off.
+  const routeOnStable = bench.route.changed(allOnStable(bench.service), sent, 60_000);
   // A failed run must not leave an unhandled rejection behind.
-  onStable.catch(() => undefined);
+  routeOnStable.catch(() => undefined);
   await postAlert(bench, body);
   const hookAnswerMs = performance.now() - sent;
-  const stableAt = await onStable;
+  const stableAt = await routeOnStable;
+  onStable();
   const finished = await waitRolledBack(bench, name);
   if (finished.rollback?.trigger !== "alert")
     throw new Error(`${name} ended ${finished.phase}, rolled back by ${finished.rollback?.trigger}`);
   return { run, alertToRouteMs: stableAt - sent, hookAnswerMs };
+}
+
+export async function alertRun(bench: RollbackStack, run: number): Promise<AlertRun> {
+  const name = await startAlertRelease(bench, "alert", run, "5s");
+  return timeAlertRollback(bench, name, run);
 }

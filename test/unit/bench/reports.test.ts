@@ -3,14 +3,17 @@ import { describe, expect, it } from "vitest";
 import type { AlertRun } from "../../../bench/rollback-latency/alert.ts";
 import type { BreachRun } from "../../../bench/rollback-latency/breach.ts";
 import {
+  alertRows,
   alertRunLine,
   breachRunLine,
   latencyTable,
+  METHOD,
   summariseAlertRuns,
   summariseBreachRuns,
   targetVerdict,
 } from "../../../bench/rollback-latency/report.ts";
 import { allOnStable, type Route } from "../../../bench/rollback-latency/route-watch.ts";
+import { parseTriggers, TARGET_P99_MS, TARGET_TEXT } from "../../../bench/rollback-latency/settings.ts";
 import { reportLines, type Results } from "../../../bench/scale/report.ts";
 import { summarise } from "../../../bench/lib/statistics.ts";
 
@@ -114,6 +117,50 @@ describe("the rollback-latency benchmark's report", () => {
       runsOverTarget: alert.runsOverTarget,
       text: "p99 91 ms: under the 1000 ms target (p99 under 1 s); 0 run(s) at or over it",
     });
+  });
+
+  it("measures the hung trigger as the run docs/performance.md cites: method, target, summary, table and verdict", () => {
+    const run = stored("rollback-latency-2026-12-06T14-00-55.json") as {
+      triggers: {
+        hung: {
+          method: string;
+          runs: AlertRun[];
+          summary: unknown;
+          targetP99Ms: number;
+          target: string;
+          metTarget: boolean;
+          runsOverTarget: number;
+        };
+      };
+    };
+    const { hung } = run.triggers;
+    expect(METHOD.hung).toBe(hung.method);
+    expect([TARGET_P99_MS.hung, TARGET_TEXT.hung]).toEqual([hung.targetP99Ms, hung.target]);
+    const summary = summariseAlertRuns(hung.runs);
+    expect(summary).toEqual(hung.summary);
+    expect(latencyTable(alertRows("hung", summary)).slice(2)).toEqual([
+      "| hung: webhook POST → HTTPRoute 100% stable     |    234 |    482 |    633 |     82 |    633 |    297 |   20 |",
+      "| hung: webhook POST → hook's answer             |     50 |     68 |    204 |     11 |    204 |     57 |   20 |",
+    ]);
+    const verdict = targetVerdict(
+      summary.alertToRouteMs,
+      hung.runs.map((entry) => entry.alertToRouteMs),
+      TARGET_P99_MS.hung,
+      TARGET_TEXT.hung,
+    );
+    expect(verdict).toEqual({
+      metTarget: hung.metTarget,
+      runsOverTarget: hung.runsOverTarget,
+      text: "p99 633 ms: under the 1000 ms target (p99 under 1 s with Prometheus hung); 0 run(s) at or over it",
+    });
+  });
+
+  it("measures the triggers BENCH_TRIGGERS names in their fixed order, all three when unset", () => {
+    expect(parseTriggers(undefined)).toEqual(["alert", "breach", "hung"]);
+    expect(parseTriggers("hung,alert")).toEqual(["alert", "hung"]);
+    expect(() => parseTriggers("hang")).toThrow(
+      'BENCH_TRIGGERS: unknown trigger "hang" (known: alert, breach, hung)',
+    );
   });
 
   it("calls a target missed when p99 reaches it, and says so when no run completed", () => {
