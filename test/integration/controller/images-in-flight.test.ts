@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Release } from "../../../src/api/index.ts";
 import type { ControllerProcess } from "../../harness/controller.ts";
-import { stackInfo } from "../../harness/context.ts";
+import { stackInfo, waitFor } from "../../harness/context.ts";
 import { givenController, imageOf, withService } from "./scenario.ts";
 
 // The image policy tightened while a release is in flight (issue 12, item 3): the
@@ -68,9 +68,22 @@ describe("the image policy tightened while a release is in flight", () => {
         "held: the image policy (allowedImages) does not allow spec.images",
       );
       expect(held.status?.currentStage).toMatchObject({ index: 0, name: "canary" });
-      const events = (await scenario.events(name)).map((event) => [event.type, event.reason, event.message]);
+      // Events are recorded after the status that decided them: wait for them, as a person would.
+      const events = await waitFor(
+        async () => {
+          const seen = (await scenario.events(name)).map((event) => [
+            event.type,
+            event.reason,
+            event.message,
+          ]);
+          return seen.some(([, reason]) => reason === "ImageNotAllowed") &&
+            seen.some(([, reason]) => reason === "Paused")
+            ? seen
+            : undefined;
+        },
+        { timeoutMs: 30_000, description: "the ImageNotAllowed and Paused Events" },
+      );
       expect(events).toContainEqual(["Warning", "ImageNotAllowed", refusal]);
-      expect(events.map(([, reason]) => reason)).toContain("Paused");
       // Held, not rolled back: the canary keeps its image and its share, stable is untouched.
       expect(await scenario.routeWeights()).toEqual({ checkout: 90, "checkout-canary": 10 });
       const canary = await scenario.deployment("checkout-canary");

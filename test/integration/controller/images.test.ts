@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { Release } from "../../../src/api/index.ts";
 import type { ControllerProcess } from "../../harness/controller.ts";
-import { kubectl, stackInfo } from "../../harness/context.ts";
+import { kubectl, stackInfo, waitFor } from "../../harness/context.ts";
 import {
   FINISHED,
   givenController,
@@ -133,12 +133,12 @@ describe("allowedImages", () => {
       expect(refused.status?.startedAt).toBeUndefined();
       expect(refused.status?.message).toContain(`blocked: ${refusalText}`);
 
-      const events = await scenario.events(name);
-      expect(events.map((event) => [event.type, event.reason, event.message])).toContainEqual([
-        "Warning",
-        "ImageNotAllowed",
-        refusalText,
-      ]);
+      // The Event is recorded after the status that decided it: wait for it, as a person would.
+      const event = await waitFor(
+        async () => (await scenario.events(name)).find((candidate) => candidate.reason === "ImageNotAllowed"),
+        { timeoutMs: 30_000, description: "the ImageNotAllowed Event" },
+      );
+      expect([event.type, event.message]).toEqual(["Warning", refusalText]);
       expect(await scenario.deployment(`${scenario.service}-canary`)).toBeUndefined();
       expect(await scenario.routeWeights()).toEqual({ [scenario.service]: 1 });
     }));
