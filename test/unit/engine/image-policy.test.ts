@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { releaseStatusSchema, type ReleasePlan } from "../../../src/api/index.ts";
 import { decide, type Action } from "../../../src/engine/index.ts";
@@ -161,5 +162,43 @@ describe("given a release in flight when the policy is tightened", () => {
     const done = runUntil(tightened(promoting), phaseIs("Succeeded"), { advanceMs: 60 * SECOND });
     expect(statusOf(done).transitions.map((t) => t.to)).not.toContain("Paused");
     expect(conditionsOf(done).Valid).toMatchObject({ status: "True" });
+  });
+});
+
+describe("whatever happens to a release the policy refuses from the start", () => {
+  const command = fc.constantFrom("none", "pause", "resume", "promote", "abort");
+  const step = fc.record({
+    advanceMs: fc.integer({ min: 0, max: 10 * 60 * SECOND }),
+    command,
+    verdict: fc.constantFrom("pass", "fail", "inconclusive", "error" as const),
+  });
+
+  it("no action ever writes its image, and it never starts", () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 30 }), (steps) => {
+        let sim = simulate(release, onlyPayments);
+        for (const { advanceMs, command: what, verdict } of steps) {
+          const at = new Date(sim.nowMs + advanceMs).toISOString();
+          const control =
+            what === "pause"
+              ? { paused: true }
+              : what === "promote"
+                ? { promote: { by: "carol", at, full: true } }
+                : what === "abort"
+                  ? { abort: { by: "alice", at } }
+                  : what === "resume"
+                    ? {}
+                    : undefined;
+          sim = tick(sim, {
+            advanceMs,
+            verdictFor: () => verdict,
+            ...(control === undefined ? {} : { control }),
+          });
+        }
+        expect(allActions(sim).filter(writesImages)).toEqual([]);
+        expect(statusOf(sim).startedAt).toBeUndefined();
+      }),
+      { numRuns: 100 },
+    );
   });
 });
