@@ -2,6 +2,8 @@ import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import {
   canonicalJson,
+  checkImages,
+  describeImageRefusals,
   controlSchema,
   CONTROL_STAMPS_ANNOTATION,
   CREATED_BY_ANNOTATION,
@@ -12,6 +14,7 @@ import {
   signCreation,
   STAMP_ANNOTATIONS,
   verifyCreator,
+  type AllowedImagesList,
   type Authenticated,
   type ControlAction,
   type ControlStamp,
@@ -37,6 +40,8 @@ export interface AdmissionInput {
   key: Buffer;
   /** The Release's preset: whether its creator and requester may approve it. */
   separationOfDuties: (spec: AdmittedSpec) => boolean;
+  /** The allowedImages lists that bind a Release with this spec (imagePolicy in src/api/plan.ts). */
+  allowedImages: (spec: AdmittedSpec) => AllowedImagesList[];
 }
 
 export interface JsonPatchOperation {
@@ -67,6 +72,7 @@ const admittedSchema = z
           .loose()
           .optional(),
         control: controlSchema.nullish(),
+        images: z.record(z.string(), z.string()).optional(),
         target: z.object({ deployment: z.string().optional() }).loose().optional(),
         traffic: z
           .object({
@@ -199,6 +205,9 @@ export function admitRelease(
       `${who} may not ${input.operation === "CREATE" ? "create" : "retarget"} ${ref}: the controller would act for them with rights RBAC does not give them in namespace ${input.namespace}: ${denied.map(describeAccess).join(", ")}`,
     );
 
+  const refusedImages = imagesRefused(input, release, old);
+  if (refusedImages) return refuse(`${ref}: ${refusedImages}`);
+
   const control = release.spec.control ?? {};
   const entries: NewEntry[] = [];
   const warnings: string[] = [];
@@ -278,6 +287,27 @@ export function admitRelease(
         patch.push({ op: "add", path: `/metadata/annotations/${escapePointer(annotation)}`, value });
   }
   return { allowed: true, patch, warnings, stamped: entries.map((entry) => entry.action) };
+}
+
+/**
+ * The images the policy refuses, at CREATE and at an UPDATE that changes the images or the
+ * presets that bind them. Not at other updates: a policy tightened in flight must never
+ * stop a person from pausing, approving or aborting (the controller holds such a release).
+ */
+function imagesRefused(
+  input: AdmissionInput,
+  release: Admitted,
+  old: Admitted | undefined,
+): string | undefined {
+  const lists = input.allowedImages(release.spec);
+  if (
+    old !== undefined &&
+    isDeepStrictEqual(old.spec.images, release.spec.images) &&
+    isDeepStrictEqual(input.allowedImages(old.spec), lists)
+  )
+    return undefined;
+  const refusals = checkImages(release.spec.images ?? {}, lists);
+  return refusals.length > 0 ? describeImageRefusals(refusals) : undefined;
 }
 
 /** The new entries of an update, or why the update is refused. */

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { AuthorizationV1Api } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { API_GROUP, approvalPolicy, type StrategyFile } from "../api/index.ts";
+import { API_GROUP, approvalPolicy, imagePolicy, type StrategyFile } from "../api/index.ts";
 import { readBody } from "../hooks/alertmanager.ts";
 import { sendJson } from "../hooks/server.ts";
 import {
@@ -108,6 +108,7 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
       key: await options.stampKey(),
       separationOfDuties: (spec: Parameters<typeof approvalPolicy>[0]) =>
         approvalPolicy(spec, options.strategy).separationOfDuties,
+      allowedImages: (spec: Parameters<typeof imagePolicy>[0]) => imagePolicy(spec, options.strategy),
     };
     let mayApprove: boolean | undefined;
     if (approvalsAdded(input) > 0) {

@@ -10,4 +10,5 @@ export * from "./validation.ts";
 export * from "./plan.ts";
 export * from "./controller-config.ts";
 export * from "./identity.ts";
+export * from "./image-policy.ts";
 export { releaseCrd, strategyJsonSchema, toStructural } from "./crd.ts";

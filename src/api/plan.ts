@@ -1,4 +1,5 @@
 import { parseDuration } from "./duration.ts";
+import type { AllowedImagesList } from "./image-policy.ts";
 import { releaseSchema, type Metric, type Release, type Stage } from "./release.ts";
 import type { StrategyFile } from "./strategy.ts";
 import { formatIssues, type ValidationIssue } from "./validation.ts";
@@ -18,6 +19,8 @@ export interface ReleasePlan {
   requiresKnownPrevious: boolean;
   /** At an approval gate: how many distinct verified approvers, and whether the author may be one. */
   approval: { required: number; separationOfDuties: boolean };
+  /** The allowedImages lists that apply (global, change type's preset, stages' preset); every image must satisfy each. */
+  allowedImages: AllowedImagesList[];
 }
 
 export type ReleaseValidation =
@@ -77,6 +80,7 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
     postMortemDue: policy?.postMortemDue ?? false,
     requiresKnownPrevious: policy?.requiresKnownPrevious ?? false,
     approval: approvalPolicy(spec, strategy),
+    allowedImages: imagePolicy(spec, strategy),
   };
   return { ok: true, release, plan };
 }
@@ -88,18 +92,42 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
  * safe defaults, one approver and never the author). Also used by the admission webhook,
  * which sees Releases before any other validation.
  */
-export function approvalPolicy(
-  spec: { strategy?: string | undefined; stages?: unknown; changeRequest?: { type?: string | undefined } },
-  strategy: StrategyFile,
-): ReleasePlan["approval"] {
-  const type = spec.changeRequest?.type;
-  const stagesFrom = spec.stages ? undefined : (spec.strategy ?? type);
-  const presets = [type, stagesFrom]
-    .filter((name): name is string => name !== undefined)
+export function approvalPolicy(spec: PresetChoice, strategy: StrategyFile): ReleasePlan["approval"] {
+  const presets = presetsThatApply(spec)
     .map((name) => strategy.presets[name])
     .filter((preset) => preset !== undefined);
   return {
     required: Math.max(1, ...presets.map((preset) => preset.approvals ?? 1)),
     separationOfDuties: presets.length === 0 || presets.some((preset) => preset.separationOfDuties ?? true),
   };
+}
+
+/** What in a Release's spec chooses its presets: the change type and the stages. */
+export interface PresetChoice {
+  strategy?: string | undefined;
+  stages?: unknown;
+  changeRequest?: { type?: string | undefined } | undefined;
+}
+
+/** The presets whose policy binds a Release: its change type's, and the one whose stages it uses (once each). */
+function presetsThatApply(spec: PresetChoice): string[] {
+  const type = spec.changeRequest?.type;
+  const stagesFrom = spec.stages ? undefined : (spec.strategy ?? type);
+  return [...new Set([type, stagesFrom].filter((name): name is string => name !== undefined))];
+}
+
+/**
+ * The allowedImages lists a Release's images must each satisfy, with where they come from:
+ * the global list and those of the presets that bind it (as for approvals, so naming a
+ * laxer stage plan never widens the policy). Empty lists are no policy and are left out.
+ * Also used by the admission webhook.
+ */
+export function imagePolicy(spec: PresetChoice, strategy: StrategyFile): AllowedImagesList[] {
+  const lists: AllowedImagesList[] = [];
+  if (strategy.allowedImages?.length) lists.push({ entries: strategy.allowedImages });
+  for (const preset of presetsThatApply(spec)) {
+    const entries = strategy.presets[preset]?.allowedImages;
+    if (entries?.length) lists.push({ preset, entries });
+  }
+  return lists;
 }

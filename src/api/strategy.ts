@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { boundedDuration } from "./duration.ts";
+import { allowedImagesSchema } from "./image-policy.ts";
 import { dnsLabelSchema } from "./names.ts";
 import { alertMatchSchema, changeTypes, DURATION_LIMITS, metricSchema, stagesSchema } from "./release.ts";
 import { formatIssues, type ValidationIssue } from "./validation.ts";
@@ -47,11 +48,23 @@ export const presetSchema = z.object({
     .describe(
       "Four-eyes: an approval by the Release's creator or by changeRequest.requestedBy does not count. On by default; it only matters where an approval is required. On when either the change type's preset or the preset of the stages says so.",
     ),
+  allowedImages: allowedImagesSchema
+    .optional()
+    .describe(
+      "Where the images of Releases on this preset may come from. An image must satisfy every list that applies: the global allowedImages, its change type's preset's and the preset of its stages. " +
+        allowedImagesSchema.description,
+    ),
 });
 export type Preset = z.infer<typeof presetSchema>;
 
 export const strategyFileSchema = z.object({
   $schema: z.string().optional(),
+  allowedImages: allowedImagesSchema
+    .optional()
+    .describe(
+      "Where the images of every Release may come from; presets may narrow it further with their own list. " +
+        allowedImagesSchema.description,
+    ),
   defaults: z.object({
     analysisInterval: boundedDuration(
       "analysisInterval",

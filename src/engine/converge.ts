@@ -1,4 +1,5 @@
 import { isTerminal, phaseOf, type DecisionContext } from "./context.ts";
+import { imagesNotAllowed } from "./image-policy.ts";
 import { stableNeedsRevert } from "./rollback.ts";
 import { unacceptedDrift } from "./stable-watch.ts";
 import { isBaking, isGAStage } from "./position.ts";
@@ -43,16 +44,17 @@ function convergeCanary(ctx: DecisionContext): Convergence {
   const replicas = desiredCanaryReplicas(ctx);
   const serviceProblem = canaryServiceProblem(ctx);
   const missingService = serviceProblem !== undefined && !canaryService.exists;
-  if (
-    !runsImages(canary, spec.images) ||
-    (replicas !== undefined && canary.desiredReplicas !== replicas) ||
-    missingService
-  ) {
+  const canaryAsWanted =
+    runsImages(canary, spec.images) &&
+    (replicas === undefined || canary.desiredReplicas === replicas) &&
+    !missingService;
+  // Held by the image policy: the canary is never written with images it refuses.
+  if (!canaryAsWanted && !imagesNotAllowed(ctx)) {
     // Where the replica split owns the count, new images keep it (never below one pod).
     const keep = Math.max(1, canary.exists ? canary.desiredReplicas : 1);
     actions.push({ type: "ensureCanary", images: spec.images, replicas: replicas ?? keep });
     settled = false;
-  } else if (!canary.ready || serviceProblem) settled = false;
+  } else if (!canaryAsWanted || !canary.ready || serviceProblem) settled = false;
 
   // No stage until the canary is Ready, so the router is only ever pointed at a Ready canary.
   // (The replica split has nothing to point before the first stage: the one pod is the split.)

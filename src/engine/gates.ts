@@ -2,6 +2,7 @@ import type { ReleasePhase, ReleaseSpec } from "../api/index.ts";
 import { clip, qualifiedName, type DecisionContext } from "./context.ts";
 import { transition } from "./record.ts";
 import { approvalState } from "./approval.ts";
+import { imagesNotAllowed } from "./image-policy.ts";
 import { canaryName, describeVersion, missingContainers, stableName } from "./world.ts";
 
 // What must be true before the release may move: no other release of the target
@@ -13,6 +14,13 @@ export type Promote = NonNullable<NonNullable<ReleaseSpec["control"]>["promote"]
 /** Pending / WaitingForWindow: wait, fail, or start. */
 export function stepBeforeStart(ctx: DecisionContext): void {
   const { observations, status, plan } = ctx;
+  // Never started, whatever else it waits for: the conditions Valid and Progressing say
+  // which image and which list (record.ts); editing spec.images or the policy lets it go.
+  if (imagesNotAllowed(ctx)) {
+    delete status.waitingFor;
+    transition(ctx, "Pending", "not started: the image policy (allowedImages) does not allow spec.images");
+    return;
+  }
   if (observations.blockingRelease) {
     status.waitingFor = clip(observations.blockingRelease, 253);
     transition(

@@ -1,5 +1,6 @@
 import { foldMeasurements } from "./analysis.ts";
 import { isTerminal, phaseOf, type DecisionContext } from "./context.ts";
+import { IMAGE_HOLD, imagesNotAllowed } from "./image-policy.ts";
 import { pendingPromote, phaseAfterPause, recordApprovals, stepBeforeStart } from "./gates.ts";
 import { transition } from "./record.ts";
 import { abortRequest, findRollbackTrigger, startRollback, stepRollingBack } from "./rollback.ts";
@@ -49,6 +50,11 @@ export function step(ctx: DecisionContext): void {
   const drift = unacceptedDrift(ctx);
   if (drift) {
     transition(ctx, "Paused", driftPauseMessage(ctx, drift), "paused");
+    return;
+  }
+  // The policy was tightened in flight: no further stage, no promotion, not even a person's.
+  if (imagesNotAllowed(ctx)) {
+    transition(ctx, "Paused", IMAGE_HOLD, "paused");
     return;
   }
   const promote = pendingPromote(ctx);

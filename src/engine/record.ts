@@ -13,6 +13,7 @@ import { clip, isTerminal, phaseOf, type DecisionContext } from "./context.ts";
 import type { Action, BlockedObservation } from "./types.ts";
 import { WORKLOADS_READY, missingContainers, workloadNotReady } from "./world.ts";
 import { freezeCondition } from "./freeze.ts";
+import { IMAGE_NOT_ALLOWED, imagesNotAllowed } from "./image-policy.ts";
 
 // The release's record: phase transitions (each with its event and, where on-call
 // must know, its notification), stage records and conditions, all bounded so the
@@ -125,8 +126,13 @@ export function blockedBy(
   return { reason: condition.reason, message: condition.message };
 }
 
-/** What blocks the release now: what the controller observed, or, before the start, a target it does not fit. */
+/**
+ * What blocks the release now: images the policy does not allow, what the controller
+ * observed, or, before the start, a target it does not fit.
+ */
 function currentBlock(ctx: DecisionContext): BlockedObservation | undefined {
+  const refused = imagesNotAllowed(ctx);
+  if (refused) return { reason: IMAGE_NOT_ALLOWED, message: clip(refused, BLOCK_MESSAGE_MAX) };
   const observed = ctx.observations.blocked;
   if (observed) return { reason: observed.reason, message: clip(observed.message, BLOCK_MESSAGE_MAX) };
   if (ctx.status.startedAt !== undefined) return undefined;
@@ -212,8 +218,8 @@ export function updateConditions(ctx: DecisionContext): void {
   const { plan } = ctx;
   const stagesText = plan.stages.map((stage) => `${stage.name} ${stage.weight}%`).join(", ");
   // A Release that does not fit its target (a container the Deployment lacks, a route
-  // without the stable Service) is invalid against it, however valid its spec alone.
-  const misfit = block && (block.reason === "TargetInvalid" || block.reason === "RouteInvalid");
+  // without the stable Service) or the image policy is invalid, however valid its spec alone.
+  const misfit = block && ["TargetInvalid", "RouteInvalid", IMAGE_NOT_ALLOWED].includes(block.reason);
   const wanted: Omit<Condition, "lastTransitionTime">[] = [
     misfit
       ? { type: "Valid", status: "False", reason: block.reason, message: block.message }

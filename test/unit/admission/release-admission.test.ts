@@ -9,10 +9,12 @@ import {
 } from "../../../src/admission/index.ts";
 import {
   approvalPolicy,
+  imagePolicy,
   CONTROL_STAMPS_ANNOTATION,
   CREATED_BY_ANNOTATION,
   parseStrategyFile,
   verifyIdentity,
+  type StrategyFile,
 } from "../../../src/api/index.ts";
 import { aRelease } from "../engine/builders.ts";
 
@@ -33,6 +35,7 @@ function input(overrides: Partial<AdmissionInput>): AdmissionInput {
     now,
     key,
     separationOfDuties: () => true,
+    allowedImages: () => [],
     ...overrides,
   };
 }
@@ -276,6 +279,98 @@ describe("admitRelease", () => {
     ).toMatchObject({
       allowed: false,
       message: expect.stringContaining("cannot be withdrawn"),
+    });
+  });
+});
+
+describe("admitRelease with an image policy (allowedImages)", () => {
+  const shipped = parseStrategyFile(readFileSync("rollout/rollout-strategy.json", "utf8"));
+  const file: StrategyFile = {
+    ...shipped,
+    allowedImages: ["registry.example.com/"],
+    presets: {
+      ...shipped.presets,
+      standard: { ...shipped.presets.standard!, allowedImages: ["registry.example.com/checkout"] },
+    },
+  };
+  const policed = (overrides: Partial<AdmissionInput>) =>
+    input({ allowedImages: (spec) => imagePolicy(spec, file), ...overrides });
+  const withImages = (release: ReturnType<typeof created>, images: Record<string, string>) => ({
+    ...release,
+    spec: { ...release.spec, images },
+  });
+  const createdAllowed = () => applied(aRelease(), admitRelease(policed({}), undefined));
+
+  it("admits at CREATE an image every list that applies allows", () => {
+    expect(admitRelease(policed({}), undefined)).toMatchObject({ allowed: true });
+  });
+
+  it("refuses at CREATE an image outside a list, naming the image, the list and where it comes from", () => {
+    const release = aRelease({ images: { checkout: "registry.example.com/payments:2.4.0" } });
+    expect(admitRelease(policed({ object: release }), undefined)).toEqual({
+      allowed: false,
+      code: 403,
+      message:
+        'release shop/checkout-2-4-0: spec.images.checkout "registry.example.com/payments:2.4.0" is not allowed: ' +
+        'it matches no entry of preset "standard"\'s allowedImages ("registry.example.com/checkout") in rollout-strategy.json',
+    });
+    const elsewhere = aRelease({ images: { checkout: "evil.example.com/checkout:2.4.0" } });
+    const refused = admitRelease(policed({ object: elsewhere }), undefined);
+    expect(refused).toMatchObject({ allowed: false });
+    expect(!refused.allowed && refused.message).toContain(
+      'the global allowedImages ("registry.example.com/") nor preset "standard"\'s allowedImages',
+    );
+  });
+
+  it("refuses at UPDATE a change of the image, or of the preset that binds it, to one the policy refuses", () => {
+    const old = createdAllowed();
+    const swapped = withImages(old, { checkout: "evil.example.com/checkout:2.4.0" });
+    expect(
+      admitRelease(policed({ operation: "UPDATE", oldObject: old, object: swapped }), undefined),
+    ).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining(
+        'spec.images.checkout "evil.example.com/checkout:2.4.0" is not allowed',
+      ),
+    });
+    const strict: StrategyFile = {
+      ...file,
+      presets: {
+        ...file.presets,
+        expedited: { ...file.presets.expedited!, allowedImages: ["registry.example.com/checkout/"] },
+      },
+    };
+    const restaged = { ...old, spec: { ...old.spec, strategy: "expedited" } };
+    expect(
+      admitRelease(
+        input({
+          operation: "UPDATE",
+          oldObject: old,
+          object: restaged,
+          allowedImages: (spec) => imagePolicy(spec, strict),
+        }),
+        undefined,
+      ),
+    ).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining('preset "expedited"\'s allowedImages'),
+    });
+  });
+
+  it("lets a person pause, approve or abort a release whose image a tightened policy no longer allows", () => {
+    // Created under no policy; the policy came later. Steering it must still work: abort above all.
+    const old = created();
+    const evil = withImages(old, { checkout: "evil.example.com/checkout:2.4.0" });
+    const stored = applied(
+      evil,
+      admitRelease(input({ operation: "UPDATE", oldObject: old, object: evil }), undefined),
+    );
+    const abort = withControl(stored, { abort: { by: "alice", at: now } });
+    expect(
+      admitRelease(policed({ operation: "UPDATE", oldObject: stored, object: abort }), undefined),
+    ).toMatchObject({
+      allowed: true,
+      stamped: ["abort"],
     });
   });
 });
