@@ -93,7 +93,17 @@ export interface ReconcilerDeps {
 export interface ReconcileOutcome {
   /** Reconcile again after this long. */
   requeueAfterMs?: number;
+  /** Reconcile again after the key's backoff (the work queue's ReconcileResult). */
+  retryWithBackoff?: boolean;
 }
+
+/**
+ * A write conflicted: the cached Release is older than the stored one. Deciding again at
+ * once would decide from the same stale copy (LISTs, a GET and a PUT per pass until the
+ * watch catches up); the watch event of the newer version queues the key, and the
+ * backoff covers a watch that brings none.
+ */
+const AFTER_CONFLICT: ReconcileOutcome = { retryWithBackoff: true };
 
 /** After acting on the cluster, look again soon rather than at the engine's slow convergence retry. */
 const AFTER_ACTION_REQUEUE_MS = 250;
@@ -207,7 +217,7 @@ export class ReleaseReconciler {
       } catch (error) {
         return this.#reportBlocked(key, raw, error, log);
       }
-      if (added.outcome === "conflict") return { requeueAfterMs: 0 };
+      if (added.outcome === "conflict") return AFTER_CONFLICT;
       if (added.outcome === "gone") return {};
       stored = added.release;
     }
@@ -218,7 +228,7 @@ export class ReleaseReconciler {
       } catch (error) {
         return this.#reportUnwritable(key, stored, error, log);
       }
-      if (written.outcome === "conflict") return { requeueAfterMs: 0 };
+      if (written.outcome === "conflict") return AFTER_CONFLICT;
       if (written.outcome === "gone") return {};
       if (written.outcome === "written") {
         stored = written.release;
@@ -335,7 +345,7 @@ export class ReleaseReconciler {
     const result = decideDeletion({ release, plan, observations });
     if (JSON.stringify(result.status) !== JSON.stringify(release.status ?? {})) {
       const written = await this.#deps.statusWriter.writeStatus(raw, result.status);
-      if (written.outcome === "conflict") return { requeueAfterMs: 0 };
+      if (written.outcome === "conflict") return AFTER_CONFLICT;
       if (written.outcome === "gone") return {};
       const before = release.status?.deletion;
       const after = result.status.deletion;
@@ -402,7 +412,7 @@ export class ReleaseReconciler {
     log.warn({ issues }, "invalid Release");
     const written = await this.#deps.statusWriter.writeStatus(raw, status);
     if (written.outcome === "written") void this.#deps.events.record(raw, "Warning", "InvalidSpec", message);
-    return written.outcome === "conflict" ? { requeueAfterMs: 0 } : {};
+    return written.outcome === "conflict" ? AFTER_CONFLICT : {};
   }
 
   async #observe(key: string, release: Release, options: { deleting?: boolean } = {}): Promise<Observations> {
