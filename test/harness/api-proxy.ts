@@ -23,8 +23,8 @@ export interface ApiProxy {
   forwardAll(): void;
   /** Every request held so far. */
   held(): HeldRequest[];
-  /** Requests held right now (their clients are still waiting). */
-  heldNow(): HeldRequest[];
+  /** Requests held right now (their clients are still waiting), and for how long so far. */
+  heldNow(): (HeldRequest & { heldForMs: number })[];
   close(): Promise<void>;
 }
 
@@ -36,7 +36,8 @@ export async function startApiProxy(options: {
   const ca = readFileSync(options.caCertPath);
   let matches: ((method: string, path: string) => boolean) | undefined;
   const held: HeldRequest[] = [];
-  const holding = new Set<HeldRequest>();
+  /** Held requests whose clients still wait → when they came. */
+  const holding = new Map<HeldRequest, number>();
   const open = new Set<ServerResponse>();
 
   const forward = (request: IncomingMessage, response: ServerResponse): void => {
@@ -68,7 +69,7 @@ export async function startApiProxy(options: {
       const entry: HeldRequest = { method, path };
       const since = performance.now();
       held.push(entry);
-      holding.add(entry);
+      holding.set(entry, since);
       // Read and drop the body; answer nothing. The client's deadline is what ends it.
       request.resume();
       response.on("close", () => {
@@ -90,7 +91,8 @@ export async function startApiProxy(options: {
       matches = undefined;
     },
     held: () => [...held],
-    heldNow: () => [...holding],
+    heldNow: () =>
+      [...holding].map(([entry, since]) => ({ ...entry, heldForMs: Math.round(performance.now() - since) })),
     close: () =>
       new Promise<void>((resolve) => {
         for (const response of open) response.destroy();
