@@ -21,7 +21,7 @@ import {
   ReleaseAlertRecorder,
   type RouteHandler,
 } from "./hooks/index.ts";
-import { loadKubeConfig } from "./kube/index.ts";
+import { loadKubeConfig, makeKubeClients } from "./kube/index.ts";
 import { createNotifier } from "./notify/index.ts";
 import { createLogger } from "./telemetry/logger.ts";
 
@@ -56,6 +56,21 @@ function parseCommandLine(argv: string[]) {
 }
 
 const logger = createLogger({ name: "glidepath-controller" });
+/** What a fatal error stops before the process exits; set once the controller runs. */
+let stopForFatal: (() => Promise<unknown>) | undefined;
+/** A fatal error may not wait on a stop that hangs: exit 1 after this long regardless. */
+const FATAL_STOP_CAP_MS = 5_000;
+let fatal = false;
+const onFatal = (kind: string) => (error: unknown) => {
+  logger.fatal({ err: error, kind }, `${kind}: ${(error as Error)?.message ?? String(error)}; stopping`);
+  if (fatal) return;
+  fatal = true;
+  setTimeout(() => process.exit(1), FATAL_STOP_CAP_MS).unref();
+  void (stopForFatal?.() ?? Promise.resolve()).finally(() => process.exit(1));
+};
+// A bug must not leave a half-working leader: stop (time-capped) and exit 1 to be restarted.
+process.on("unhandledRejection", onFatal("unhandledRejection"));
+process.on("uncaughtException", onFatal("uncaughtException"));
 try {
   const args = parseCommandLine(process.argv.slice(2));
   const config = await loadControllerConfig(args.config);
@@ -109,7 +124,12 @@ try {
       host: controller,
       strategy,
       inbox: alerts,
-      recorder: new ReleaseAlertRecorder(controller.clients.customObjects),
+      // Not the controller's clients: their writes need a fresh Lease, and a follower has none.
+      recorder: new ReleaseAlertRecorder(
+        makeKubeClients(kubeConfig, {
+          requestTimeoutMs: parseDuration(config.kubernetes.requestTimeout),
+        }).customObjects,
+      ),
       token: hookToken,
       maxBodyBytes: hookConfig.maxBodyBytes,
       metrics: controller.metrics,
@@ -149,15 +169,20 @@ try {
     "controller started",
   );
   let stopping = false;
+  stopForFatal = () => controller.stop();
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "stopping");
     Promise.all([controller.stop(), webhook?.close()])
       // The last notifications (a rollback just finished) get a few seconds to go out.
-      .then(() => notifier.close(5_000))
+      .then(async ([stopped]) => {
+        await notifier.close(5_000);
+        return stopped;
+      })
       .then(
-        () => process.exit(0),
+        // A drain that ran out left the Lease to expire: say so with the exit code too.
+        (stopped) => process.exit(stopped.drained ? 0 : 1),
         (error: unknown) => {
           logger.error({ err: error }, "stop failed");
           process.exit(1);

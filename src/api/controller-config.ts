@@ -268,6 +268,27 @@ export const controllerConfigSchema = z.object({
       renewDeadline: "10s",
       retryPeriod: "2s",
     }),
+  kubernetes: z
+    .object({
+      /** Every Kubernetes call of the controller is abandoned after this long (watches excepted). */
+      requestTimeout: boundedDuration(
+        "requestTimeout",
+        { min: "100ms", max: "5m" },
+        "Per Kubernetes call.",
+      ).default("15s"),
+    })
+    .strict()
+    .default({ requestTimeout: "15s" }),
+  shutdown: z
+    .object({
+      /**
+       * On SIGTERM, how long reconciles in flight may take to finish. If they do not, the
+       * process exits without handing the Lease over: it expires on its own.
+       */
+      drainTimeout: boundedDuration("drainTimeout", { min: "100ms", max: "5m" }, "").default("10s"),
+    })
+    .strict()
+    .default({ drainTimeout: "10s" }),
   /** Port of the HTTP server for /metrics, /healthz, /readyz and the hooks. */
   port: z.int().min(0).max(65535).default(8080),
   workers: z.int().min(1).max(64).default(4),

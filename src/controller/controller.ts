@@ -72,6 +72,12 @@ export class Controller {
   #server: HttpServer | undefined;
   #leading = false;
   #stopped = false;
+  /**
+   * Aborts every Kubernetes call and analysis round of the leader's work: when leadership
+   * ends, or when a shutdown's drain ran out of time (nothing of ours may still be in flight
+   * once the next leader acts).
+   */
+  readonly #halt = new AbortController();
 
   constructor(options: ControllerOptions) {
     this.#options = options;
@@ -83,8 +89,15 @@ export class Controller {
         leading: () => this.#leading,
       },
     });
-    this.clients = makeKubeClients(options.kubeConfig);
     const { config } = options;
+    const requestTimeoutMs = parseDuration(config.kubernetes.requestTimeout);
+    // Every call bounded and stoppable; every write only while the Lease is fresh. The
+    // elector's own calls go outside the guard (renewing is how the Lease stays fresh).
+    this.clients = makeKubeClients(options.kubeConfig, {
+      requestTimeoutMs,
+      signal: this.#halt.signal,
+      beforeWrite: () => this.#elector?.assertFreshLease(),
+    });
     const namespaces = config.namespaces.length > 0 ? config.namespaces : [undefined];
     this.#releases = namespaces.map(
       (namespace) =>
@@ -159,11 +172,13 @@ export class Controller {
           }
         : {}),
     });
+    // Leadership over, or a drain run out: analysis rounds in flight stop with the calls.
+    this.#halt.signal.addEventListener("abort", () => this.#reconciler.stopAnalysis(), { once: true });
 
     if (config.leaderElection.enabled) {
       const election = config.leaderElection;
       this.#elector = new LeaderElector({
-        coordination: this.clients.coordination,
+        coordination: makeKubeClients(options.kubeConfig, { requestTimeoutMs }).coordination,
         namespace: election.leaseNamespace,
         name: election.leaseName,
         logger: this.#log,
@@ -171,7 +186,11 @@ export class Controller {
         renewDeadlineMs: parseDuration(election.renewDeadline),
         retryPeriodMs: parseDuration(election.retryPeriod),
         ...(options.identity ? { identity: options.identity } : {}),
-        onStartedLeading: () => this.#startLeading(),
+        onStartedLeading: (leadership) => {
+          // Leadership over (lost, stale, handed over): whatever is still in flight must not land.
+          leadership.addEventListener("abort", () => this.#halt.abort(leadership.reason), { once: true });
+          this.#startLeading();
+        },
         onStoppedLeading: (reason) => {
           this.#leading = false;
           if (!this.#stopped) options.onLeadershipLost?.(reason);
@@ -188,6 +207,11 @@ export class Controller {
     return this.#leading;
   }
 
+  /** Stopping: not ready, and hooks answer 503 so their senders retry elsewhere or later. */
+  isStopping(): boolean {
+    return this.#stopped;
+  }
+
   /** Starts serving, watching and (once leading) reconciling. Resolves when the HTTP server listens. */
   async start(): Promise<void> {
     this.#server = await startHttpServer({
@@ -195,7 +219,8 @@ export class Controller {
       host: this.#options.host ?? "0.0.0.0",
       registry: this.metrics.registry,
       isHealthy: () => !this.#stopped,
-      isReady: () => this.#synced(),
+      // Not ready from the first moment of a stop: traffic goes to the other replica.
+      isReady: () => !this.#stopped && this.#synced(),
       ...(this.#options.routes ? { routes: this.#options.routes } : {}),
     });
 
@@ -233,7 +258,16 @@ export class Controller {
       informer.start();
     }
     if (this.#elector) {
-      void this.#elector.run().then((end) => this.#log.info({ end }, "leader election ended"));
+      this.#elector.run().then(
+        (end) => this.#log.info({ end }, "leader election ended"),
+        (error: unknown) => {
+          // A bug in the elector: nobody renews the Lease now, so nobody may act on it.
+          this.#log.error({ err: error }, "leader election failed");
+          this.#leading = false;
+          this.#halt.abort(error);
+          if (!this.#stopped) this.#options.onLeadershipLost?.(`leader election failed: ${String(error)}`);
+        },
+      );
     } else {
       this.#startLeading();
     }
@@ -243,18 +277,36 @@ export class Controller {
     return this.#server?.url;
   }
 
-  /** Graceful stop: finish in-flight reconciles, hand the Lease over, stop watching. */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
+  /**
+   * Graceful stop. First readiness fails and the hooks answer 503 (Alertmanager retries,
+   * another replica takes the alert); then reconciles in flight get the drain timeout to
+   * finish, and the Lease is handed over. If they do not finish, their calls are aborted and
+   * the Lease is left to expire: a call still on its way must not overlap the next leader's
+   * writes. Resolves whether the drain finished in time.
+   */
+  async stop(): Promise<{ drained: boolean }> {
+    if (this.#stopped) return { drained: true };
     this.#stopped = true;
+    // Rounds in flight are cancelled: the next leader asks for them again.
     this.#reconciler.stopAnalysis();
-    await this.#queue.shutdown(10_000);
-    await this.#elector?.release();
+    const drainMs = parseDuration(this.#options.config.shutdown.drainTimeout);
+    const drained = await this.#queue.shutdown(drainMs);
+    if (drained) {
+      await this.#elector?.release();
+    } else {
+      this.#log.warn(
+        { drainTimeoutMs: drainMs },
+        "reconciles still running after the drain timeout: aborting them and leaving the Lease to expire",
+      );
+      this.#halt.abort(new Error("the controller is stopping"));
+      await this.#elector?.abandon();
+    }
     await Promise.all([
       ...[...this.#releases, ...this.#deployments].map((informer) => informer.stop()),
       this.#routes.stop(),
     ]);
     await this.#server?.close();
+    return { drained };
   }
 
   /** Enqueues a release key now (e.g. an alert arrived for it). */

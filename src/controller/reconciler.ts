@@ -97,7 +97,17 @@ export interface ReconcilerDeps {
 export interface ReconcileOutcome {
   /** Reconcile again after this long. */
   requeueAfterMs?: number;
+  /** Reconcile again after the key's backoff (the work queue's ReconcileResult). */
+  retryWithBackoff?: boolean;
 }
+
+/**
+ * A write conflicted: the cached Release is older than the stored one. Deciding again at
+ * once would decide from the same stale copy (LISTs, a GET and a PUT per pass until the
+ * watch catches up); the watch event of the newer version queues the key, and the
+ * backoff covers a watch that brings none.
+ */
+const AFTER_CONFLICT: ReconcileOutcome = { retryWithBackoff: true };
 
 /** After acting on the cluster, look again soon rather than at the engine's slow convergence retry. */
 const AFTER_ACTION_REQUEUE_MS = 250;
@@ -212,7 +222,7 @@ export class ReleaseReconciler {
       } catch (error) {
         return this.#reportBlocked(key, raw, error, log);
       }
-      if (added.outcome === "conflict") return { requeueAfterMs: 0 };
+      if (added.outcome === "conflict") return AFTER_CONFLICT;
       if (added.outcome === "gone") return {};
       stored = added.release;
     }
@@ -223,7 +233,7 @@ export class ReleaseReconciler {
       } catch (error) {
         return this.#reportUnwritable(key, stored, error, log);
       }
-      if (written.outcome === "conflict") return { requeueAfterMs: 0 };
+      if (written.outcome === "conflict") return AFTER_CONFLICT;
       if (written.outcome === "gone") return {};
       if (written.outcome === "written") {
         stored = written.release;
@@ -390,7 +400,7 @@ export class ReleaseReconciler {
     const result = decideDeletion({ release, plan, observations });
     if (JSON.stringify(result.status) !== JSON.stringify(release.status ?? {})) {
       const written = await this.#deps.statusWriter.writeStatus(raw, result.status);
-      if (written.outcome === "conflict") return { requeueAfterMs: 0 };
+      if (written.outcome === "conflict") return AFTER_CONFLICT;
       if (written.outcome === "gone") return {};
       const before = release.status?.deletion;
       const after = result.status.deletion;
@@ -457,7 +467,7 @@ export class ReleaseReconciler {
     log.warn({ issues }, "invalid Release");
     const written = await this.#deps.statusWriter.writeStatus(raw, status);
     if (written.outcome === "written") void this.#deps.events.record(raw, "Warning", "InvalidSpec", message);
-    return written.outcome === "conflict" ? { requeueAfterMs: 0 } : {};
+    return written.outcome === "conflict" ? AFTER_CONFLICT : {};
   }
 
   async #observe(key: string, release: Release, options: { deleting?: boolean } = {}): Promise<Observations> {

@@ -80,6 +80,14 @@ export class AlertInboxStore implements AlertInbox {
     else this.#pending.set(releaseKey, left);
   }
 
+  /**
+   * Undoes record()'s memory of the alert but keeps it pending: the leader acts on it, yet
+   * a repeat (Alertmanager retrying a 503) is taken as new, so it can be stored again.
+   */
+  unremember(releaseKey: string, dedupeKey: string): void {
+    this.#remembered.delete(`${releaseKey} ${dedupeKey}`);
+  }
+
   /** A resolved alert: whatever of it is still pending will not roll anything back. */
   resolve(dedupeKey: string): number {
     let dropped = 0;

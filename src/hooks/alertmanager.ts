@@ -16,13 +16,17 @@ import { sendJson, type RouteHandler } from "./server.ts";
 // token (401), the size (413), the body (400), then every alert on its own. A firing
 // alert that matches an active release goes into the AlertInbox and the release is
 // enqueued at once, so the rollback starts now rather than at the next analysis tick.
-// A follower (not leading) records the alert on the Release instead and answers only
-// once that is stored; if it cannot, it answers 503 and Alertmanager retries (it does
-// not retry a 4xx, so those are kept for requests that would fail again).
+// Leader or follower, the alert is also recorded on the Release (an annotation) and the
+// hook answers 200 only once that is stored: a leader that crashes or loses the Lease
+// between its answer and the rollback loses nothing, the next leader finds it there. If
+// it cannot be stored, or the replica is stopping, the hook answers 503 and Alertmanager
+// retries (it does not retry a 4xx, so those are kept for requests that would fail again).
 
 /** What the hook needs from the controller. */
 export interface AlertHookHost {
   isLeader(): boolean;
+  /** Shutting down: alerts are refused with 503 so that Alertmanager sends them again. */
+  isStopping(): boolean;
   /** The Releases in the informer cache. */
   releases(): Release[];
   /** Reconcile this release now. */
@@ -33,7 +37,7 @@ export interface AlertmanagerHookOptions {
   host: AlertHookHost;
   strategy: StrategyFile;
   inbox: AlertInboxStore;
-  /** A follower's hand-off to the leader. */
+  /** Stores matched alerts on their Releases (a follower's hand-off; a leader's insurance). */
   recorder: Pick<ReleaseAlertRecorder, "record">;
   token: SecretReader;
   maxBodyBytes: number;
@@ -54,7 +58,8 @@ export type AlertOutcome =
   | "too_large"
   | "handoff_failed"
   | "unavailable"
-  | "busy";
+  | "busy"
+  | "stopping";
 
 export interface HookSummary {
   alerts: number;
@@ -69,6 +74,8 @@ export interface HookSummary {
 }
 
 const DEFAULT_MAX_CONCURRENT = 32;
+/** Seconds Alertmanager is asked to wait before sending again to a stopping replica. */
+const STOPPING_RETRY_AFTER_SECONDS = "5";
 
 export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteHandler {
   const log = options.logger.child({ component: "alertmanager-hook" });
@@ -138,6 +145,19 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
       );
       return;
     }
+    // First thing on a stop, before the work queue stops taking keys: an alert taken now
+    // might be answered 200 and never acted on.
+    if (options.host.isStopping()) {
+      reject(
+        response,
+        503,
+        "stopping",
+        "this replica is shutting down; send again",
+        {},
+        { "retry-after": STOPPING_RETRY_AFTER_SECONDS },
+      );
+      return;
+    }
     const tooLarge = `the body is larger than ${options.maxBodyBytes} bytes`;
     if (Number(request.headers["content-length"] ?? 0) > options.maxBodyBytes) {
       reject(response, 413, "too_large", tooLarge);
@@ -159,6 +179,9 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
       reject(response, 503, "handoff_failed", outcome.error);
       return;
     }
+    // The stop may have begun while the alerts were being stored: stored, they are safe.
+    if (options.host.isStopping() && outcome.summary.matched.length > 0)
+      log.info({ matched: outcome.summary.matched }, "alerts stored on their Releases while stopping");
     sendJson(response, 200, outcome.summary);
   }
 
@@ -228,26 +251,31 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
               { ...about, release: releaseRef(target.key), leading },
               "firing alert matches a release: rolling it back",
             );
-            if (leading) options.host.enqueue(target.key);
-            else {
-              const pending = handOff.get(target.key) ?? [];
-              pending.push({ observation: decision.observation, dedupeKey });
-              handOff.set(target.key, pending);
-            }
+            const pending = handOff.get(target.key) ?? [];
+            pending.push({ observation: decision.observation, dedupeKey });
+            handOff.set(target.key, pending);
           }
           break;
       }
     }
 
-    const failures = await handOffToLeader(handOff);
+    const failures = await recordOnReleases(handOff, leading);
+    // The leader acts on what it holds in memory at once; the Release was written first,
+    // so the reconcile does not race its own annotation (a status write would conflict).
+    if (leading) for (const releaseKey of handOff.keys()) options.host.enqueue(releaseKey);
     if (failures.length > 0)
       return { ok: false, error: `could not record the alerts on ${failures.join(", ")}` };
     return { ok: true, summary };
   }
 
-  /** A follower records matched alerts on their Releases; returns the keys it could not. */
-  async function handOffToLeader(
+  /**
+   * Records matched alerts on their Releases, before the answer: a follower's hand-off
+   * to the leader, and the leader's own insurance against a crash or a lost Lease before
+   * it has rolled back. Returns the keys it could not record.
+   */
+  async function recordOnReleases(
     handOff: Map<string, { observation: AlertObservation; dedupeKey: string }[]>,
+    leading: boolean,
   ): Promise<string[]> {
     const results = await Promise.all(
       [...handOff].map(async ([releaseKey, alerts]) => {
@@ -258,15 +286,21 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
           );
           log.info(
             { release: releaseRef(releaseKey), outcome },
-            "follower recorded the alert on the Release for the leader",
+            leading
+              ? "leader recorded the alert on the Release"
+              : "follower recorded the alert on the Release for the leader",
           );
           return undefined;
         } catch (error) {
-          // Forget it, so Alertmanager's retry is taken as new rather than as a repeat.
-          for (const alert of alerts) options.inbox.forget(releaseKey, alert.dedupeKey);
+          // Alertmanager's retry must be taken as new rather than as a repeat. A leader
+          // still acts on the alert it holds; a follower holds nothing worth keeping.
+          for (const alert of alerts) {
+            if (leading) options.inbox.unremember(releaseKey, alert.dedupeKey);
+            else options.inbox.forget(releaseKey, alert.dedupeKey);
+          }
           log.error(
             { release: releaseRef(releaseKey), err: (error as Error).message },
-            "could not hand the alert to the leader",
+            leading ? "could not record the alert on the Release" : "could not hand the alert to the leader",
           );
           return releaseKey;
         }

@@ -7,13 +7,17 @@ import {
   AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
+  createConfiguration,
   CustomObjectsApi,
   EventsV1Api,
+  HttpMethod,
   KubeConfig,
   NetworkingV1Api,
   Observable,
+  ServerConfiguration,
 } from "@kubernetes/client-node";
-import type { ConfigurationOptions, RequestContext } from "@kubernetes/client-node";
+import type { ConfigurationOptions, RequestContext, ResponseContext } from "@kubernetes/client-node";
+import { timerDelay } from "./timer-delay.ts";
 
 type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
 
@@ -131,29 +135,111 @@ export interface KubeClients {
   events: EventsV1Api;
 }
 
-export function makeKubeClients(kubeConfig: KubeConfig): KubeClients {
+/** Kubernetes' default: no call may run longer than this unless told otherwise. */
+export const DEFAULT_KUBE_REQUEST_TIMEOUT_MS = 15_000;
+
+export interface KubeClientOptions {
+  /**
+   * Every call is aborted after this long (default 15 s): without it only undici's 300 s
+   * body timeout applies, and one stuck call holds a worker for five minutes.
+   */
+  requestTimeoutMs?: number;
+  /** Aborts every call in flight and refuses new ones (the controller stopping or deposed). */
+  signal?: AbortSignal;
+  /**
+   * Asked before every write (any method but GET): throws to refuse it, e.g. when this
+   * replica's Lease is no longer fresh. Reads are never refused.
+   */
+  beforeWrite?: () => void;
+}
+
+/**
+ * The typed APIs, each call bounded by `options.requestTimeoutMs` and `options.signal` and
+ * each write checked by `options.beforeWrite` — here, once, rather than at every call site.
+ * Watches (client-node's Watch) do not go through these clients and are not bounded so.
+ */
+export function makeKubeClients(kubeConfig: KubeConfig, options: KubeClientOptions = {}): KubeClients {
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(currentServer(kubeConfig), {}),
+    authMethods: { default: kubeConfig },
+    middleware: [
+      setHeaderMiddleware("User-Agent", USER_AGENT),
+      boundedCalls({
+        requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_KUBE_REQUEST_TIMEOUT_MS,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}),
+      }),
+    ],
+  });
   return {
     kubeConfig,
-    core: kubeConfig.makeApiClient(CoreV1Api),
-    apps: kubeConfig.makeApiClient(AppsV1Api),
-    customObjects: kubeConfig.makeApiClient(CustomObjectsApi),
-    coordination: kubeConfig.makeApiClient(CoordinationV1Api),
-    networking: kubeConfig.makeApiClient(NetworkingV1Api),
-    events: kubeConfig.makeApiClient(EventsV1Api),
+    core: new CoreV1Api(configuration),
+    apps: new AppsV1Api(configuration),
+    customObjects: new CustomObjectsApi(configuration),
+    coordination: new CoordinationV1Api(configuration),
+    networking: new NetworkingV1Api(configuration),
+    events: new EventsV1Api(configuration),
+  };
+}
+
+const USER_AGENT = "glidepath";
+
+function currentServer(kubeConfig: KubeConfig): string {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error("No active cluster!");
+  return cluster.server;
+}
+
+/** The signal a call gets: its own (if any) and `more`, whichever aborts first. */
+function combinedSignal(request: RequestContext, more: AbortSignal[]): AbortSignal {
+  const own = request.getSignal() as AbortSignal | undefined;
+  const all = own ? [own, ...more] : more;
+  return all.length === 1 ? all[0]! : AbortSignal.any(all);
+}
+
+function boundedCalls(options: Required<Pick<KubeClientOptions, "requestTimeoutMs">> & KubeClientOptions) {
+  return {
+    pre(request: RequestContext): Observable<RequestContext> {
+      if (request.getHttpMethod() !== HttpMethod.GET) options.beforeWrite?.();
+      options.signal?.throwIfAborted();
+      request.setSignal(
+        combinedSignal(request, [
+          AbortSignal.timeout(timerDelay(options.requestTimeoutMs)),
+          ...(options.signal ? [options.signal] : []),
+        ]),
+      );
+      return new Observable(Promise.resolve(request));
+    },
+    post(response: ResponseContext): Observable<ResponseContext> {
+      return new Observable(Promise.resolve(response));
+    },
+  };
+}
+
+/** Sets a header on every request (client-node's own User-Agent middleware, which makeApiClient adds). */
+function setHeaderMiddleware(name: string, value: string) {
+  return {
+    pre(request: RequestContext): Observable<RequestContext> {
+      request.setHeaderParam(name, value);
+      return new Observable(Promise.resolve(request));
+    },
+    post(response: ResponseContext): Observable<ResponseContext> {
+      return new Observable(Promise.resolve(response));
+    },
   };
 }
 
 /**
  * Per-call options that abort the request when `signal` fires (e.g. AbortSignal.timeout):
- * `api.readNamespacedLease({ name, namespace }, abortWith(signal))`. client-node 2.x has
- * no timeout of its own for ordinary calls.
+ * `api.readNamespacedLease({ name, namespace }, abortWith(signal))`. Combined with the
+ * clients' own deadline and stop signal (makeKubeClients), whichever comes first.
  */
 export function abortWith(signal: AbortSignal): ConfigurationOptions {
   return {
     middleware: [
       {
         pre(request: RequestContext) {
-          request.setSignal(signal);
+          request.setSignal(combinedSignal(request, [signal]));
           return new Observable(Promise.resolve(request));
         },
         post(response) {
@@ -161,7 +247,7 @@ export function abortWith(signal: AbortSignal): ConfigurationOptions {
         },
       },
     ],
-    // Keep client-node's own middleware (the User-Agent header).
+    // Keep the clients' own middleware (the User-Agent header, the deadline).
     middlewareMergeStrategy: "append",
   };
 }

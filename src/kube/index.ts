@@ -1,8 +1,14 @@
 // Kubernetes plumbing the controller stands on: client configuration, a resilient
 // list+watch cache, a keyed work queue, leader election on a Lease, the Release status
 // writer and an Event recorder. Nothing here knows what a rollout is.
-export { abortWith, contextNamespace, loadKubeConfig, makeKubeClients } from "./client.ts";
-export type { KubeClients, LoadKubeConfigOptions } from "./client.ts";
+export {
+  abortWith,
+  contextNamespace,
+  DEFAULT_KUBE_REQUEST_TIMEOUT_MS,
+  loadKubeConfig,
+  makeKubeClients,
+} from "./client.ts";
+export type { KubeClientOptions, KubeClients, LoadKubeConfigOptions } from "./client.ts";
 export { Informer, stripManagedFields } from "./informer.ts";
 export type { InformerHandler, InformerOptions, InformerStats } from "./informer.ts";
 export { objectKey, parseObjectKey } from "./cache-diff.ts";
@@ -11,7 +17,7 @@ export { collectionPath, listCollection, resourcePath } from "./list.ts";
 export type { ResourceRef } from "./list.ts";
 export { WorkQueue } from "./work-queue.ts";
 export type { Reconcile, ReconcileResult, WorkQueueOptions, WorkQueueStats } from "./work-queue.ts";
-export { LeaderElector } from "./leader-election.ts";
+export { LeaderElector, leaseIsFresh, LeaseNotHeldError } from "./leader-election.ts";
 export type { LeaderElectionOptions, LeadershipEnd } from "./leader-election.ts";
 export { RELEASE_PLURAL, ReleaseStatusWriter, StatusWriteError } from "./status-writer.ts";
 export type { ReleaseReadState, StatusWriteResult } from "./status-writer.ts";

@@ -39,8 +39,11 @@ export interface LeaderElectionOptions {
   onNewLeader?(identity: string): void;
 }
 
-/** How run() ended: released on request, lost (renewal failed), or stopped before ever leading. */
-export type LeadershipEnd = "released" | "lost" | "stopped";
+/**
+ * How run() ended: released on request, abandoned on request (left to expire), lost
+ * (renewal failed, or the Lease went stale), or stopped before ever leading.
+ */
+export type LeadershipEnd = "released" | "abandoned" | "lost" | "stopped";
 
 type AttemptResult =
   | { outcome: "acquired"; lease: V1Lease }
@@ -53,6 +56,24 @@ interface ObservedRecord {
   /** performance.now() when this record was first seen. */
   observedAt: number;
   durationMs: number;
+}
+
+/**
+ * Whether a leader whose last successful renewal began at `lastRenewAt` may still act at
+ * `now` (both from a monotonic clock, performance.now()). A renewal older than
+ * renewDeadline may have been missed while the event loop stood still: by leaseDuration
+ * another replica may hold the Lease, so from renewDeadline on nothing is written.
+ */
+export function leaseIsFresh(lastRenewAt: number, now: number, renewDeadlineMs: number): boolean {
+  return now - lastRenewAt < renewDeadlineMs;
+}
+
+/** A write refused because this replica does not hold a fresh Lease. */
+export class LeaseNotHeldError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LeaseNotHeldError";
+  }
 }
 
 /** Retry jitter of client-go's leader election. */
@@ -71,6 +92,8 @@ export class LeaderElector {
   #leadership: AbortController | undefined;
   #lastRenewAt = 0;
   #stopping = false;
+  /** Stop renewing but leave the Lease to expire (abandon()), rather than release it. */
+  #abandoning = false;
   #running: Promise<LeadershipEnd> | undefined;
   readonly #sleeper = new InterruptibleSleep();
 
@@ -106,6 +129,26 @@ export class LeaderElector {
   }
 
   /**
+   * For every write the leader makes: throws LeaseNotHeldError unless this replica leads on
+   * a Lease renewed within renewDeadline (leaseIsFresh). A stale Lease means the event loop
+   * stood still past the renewal: this replica stops leading at once, as if a renewal had
+   * failed, rather than write what another leader may be writing.
+   */
+  assertFreshLease(): void {
+    const where = `Lease ${this.#options.namespace}/${this.#options.name}`;
+    if (!this.#leading)
+      throw new LeaseNotHeldError(`refusing to write: this replica does not lead (${where})`);
+    const now = performance.now();
+    if (leaseIsFresh(this.#lastRenewAt, now, this.#renewDeadlineMs)) return;
+    const reason =
+      `the ${where} was last renewed ${Math.round(now - this.#lastRenewAt)} ms ago, ` +
+      `past renewDeadline (${this.#renewDeadlineMs} ms)`;
+    this.#stopLeading(reason);
+    this.#sleeper.wake();
+    throw new LeaseNotHeldError(`refusing to write: ${reason}`);
+  }
+
+  /**
    * Tries to acquire the Lease until it does, then renews it. Resolves when this elector
    * is done: "lost" when a renewal missed its deadline or another replica took the Lease
    * (exit then), "released" after release(), "stopped" if release() came before leading.
@@ -128,6 +171,16 @@ export class LeaderElector {
     if (this.#running) await this.#running;
   }
 
+  /**
+   * Stops leading and renewing but keeps holderIdentity: the Lease expires after its
+   * duration. For a shutdown whose work did not finish in time: a call still in flight
+   * must not overlap the next leader's writes, which it could if the Lease were handed over.
+   */
+  async abandon(): Promise<void> {
+    this.#abandoning = true;
+    await this.release();
+  }
+
   async #run(): Promise<LeadershipEnd> {
     this.#logger.info("trying to acquire the leader Lease");
     while (!this.#stopping) {
@@ -143,7 +196,8 @@ export class LeaderElector {
     if (!this.#lease || this.#lease.spec?.holderIdentity !== this.identity) return "stopped";
     if (this.#stopping) {
       // release() came while the acquiring write was in flight: hand the Lease straight back.
-      await this.#releaseLease();
+      if (this.#abandoning) this.#stopLeading("abandoned");
+      else await this.#releaseLease();
       return "stopped";
     }
     this.#startLeading();
@@ -151,10 +205,17 @@ export class LeaderElector {
     for (;;) {
       await this.#sleep(this.#retryPeriodMs);
       if (this.#stopping) {
+        if (this.#abandoning) {
+          this.#stopLeading("abandoned");
+          return "abandoned";
+        }
         await this.#releaseLease();
         return "released";
       }
+      // assertFreshLease() found the Lease stale.
+      if (!this.#leading) return "lost";
       const failure = await this.#renew();
+      if (!this.#leading) return "lost";
       if (this.#stopping && failure === undefined) continue;
       if (failure !== undefined) {
         this.#stopLeading(failure);
@@ -323,6 +384,8 @@ export class LeaderElector {
     this.#leading = false;
     this.#leadership?.abort(new Error(reason));
     if (reason === "released") this.#logger.info("stopped leading: releasing the Lease");
+    else if (reason === "abandoned")
+      this.#logger.warn("stopped leading: the Lease is left to expire (work was still running)");
     else this.#logger.warn({ reason }, `stopped leading: ${reason}`);
     try {
       this.#options.onStoppedLeading(reason);

@@ -12,6 +12,12 @@ import { LONGEST_REQUEUE_MS, timerDelay } from "./timer-delay.ts";
 export interface ReconcileResult {
   /** Reconcile this key again after this long (and forget its failures). */
   requeueAfterMs?: number;
+  /**
+   * Reconcile again after the key's next backoff delay, as after a failure but without
+   * a warning: e.g. a write conflicted because the cache is behind. The watch event that
+   * brings the newer object queues the key sooner; the backoff is for when none comes.
+   */
+  retryWithBackoff?: boolean;
 }
 
 export type Reconcile = (key: string) => Promise<ReconcileResult | void>;
@@ -202,7 +208,7 @@ export class WorkQueue {
       );
     }
     this.#inFlight.delete(key);
-    if (failed) {
+    if (failed || result?.retryWithBackoff) {
       this.addRateLimited(key);
     } else {
       this.forget(key);

@@ -52,6 +52,8 @@ export interface ControllerOptions {
    * for the namespaces givenService creates from then on in this file.
    */
   admission?: boolean;
+  /** Another kubeconfig for the controller, e.g. a copy of controllerKubeconfigPath() through a proxy. */
+  kubeconfigPath?: string;
 }
 
 /** The webhook covering this file's namespaces, when its controller serves one. */
@@ -59,15 +61,21 @@ let coveringWebhook: string | undefined;
 
 let controllerKubeconfig: Promise<string> | undefined;
 
-/** Given: the controller running as its own process under its ServiceAccount (manifests/install/rbac.yaml). */
-export async function givenController(options: ControllerOptions = {}): Promise<ControllerProcess> {
+/** The controller's kubeconfig: its ServiceAccount's token, held to manifests/install/rbac.yaml. */
+export function controllerKubeconfigPath(): Promise<string> {
   const info = stackInfo();
   controllerKubeconfig ??= installControllerRbac({
     kubectlPath: info.kubectlPath,
     adminKubeconfigPath: info.kubeconfigPath,
   });
-  const kubeconfigPath = await controllerKubeconfig;
-  const { admission: withAdmission, ...rest } = options;
+  return controllerKubeconfig;
+}
+
+/** Given: the controller running as its own process under its ServiceAccount (manifests/install/rbac.yaml). */
+export async function givenController(options: ControllerOptions = {}): Promise<ControllerProcess> {
+  const info = stackInfo();
+  const { admission: withAdmission, kubeconfigPath: ownKubeconfig, ...rest } = options;
+  const kubeconfigPath = ownKubeconfig ?? (await controllerKubeconfigPath());
   if (!withAdmission)
     return startControllerProcess({
       supervisor: new ProcessSupervisor(info.runDir),

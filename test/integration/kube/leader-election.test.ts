@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { LeaderElector } from "../../../src/kube/leader-election.ts";
+import { LeaderElector, LeaseNotHeldError } from "../../../src/kube/leader-election.ts";
 import type { LeaderElectionOptions, LeadershipEnd } from "../../../src/kube/leader-election.ts";
 import { createNamespace, deleteNamespace, kubeConfig, stackInfo, waitFor } from "../../harness/context.ts";
 import { makeKubeClients } from "../../../src/kube/client.ts";
@@ -154,6 +154,38 @@ describe("leader election", () => {
     expect(after.spec?.holderIdentity).toBe("standby");
     expect(after.spec?.leaseTransitions).toBe(taken.spec?.leaseTransitions);
     expect(standby.elector.isLeader()).toBe(true);
+  });
+
+  it("given a leader whose event loop stood still past renewDeadline, refuses the first write as it wakes and stops leading", async () => {
+    const name = nextLeaseName();
+    const stalled = replica(name, "stalled");
+    await waitFor(() => stalled.elector.isLeader(), { description: "the replica leading" });
+    // Fresh: a write may go.
+    expect(() => stalled.elector.assertFreshLease()).not.toThrow();
+
+    // The event loop stands still (a long GC pause, a blocking call): no timer, no renewal runs.
+    const until = performance.now() + fast.renewDeadlineMs + 300;
+    while (performance.now() < until) {
+      /* busy: nothing else runs */
+    }
+    // The first thing that runs on waking is a write: it is refused, not sent.
+    expect(() => stalled.elector.assertFreshLease()).toThrow(LeaseNotHeldError);
+    expect(stalled.elector.isLeader()).toBe(false);
+    expect(stalled.record.reason).toMatch(/last renewed \d+ ms ago, past renewDeadline \(2000 ms\)/);
+    expect(await stalled.ended).toBe("lost");
+    expect(() => stalled.elector.assertFreshLease()).toThrow(/does not lead/);
+  });
+
+  it("abandoned, stops leading and renewing but leaves the Lease held, to expire on its own", async () => {
+    const name = nextLeaseName();
+    const leaving = replica(name, "leaving");
+    await waitFor(() => leaving.elector.isLeader(), { description: "the replica leading" });
+    await leaving.elector.abandon();
+    expect(await leaving.ended).toBe("abandoned");
+    expect(leaving.elector.isLeader()).toBe(false);
+    const lease = await readLease(name);
+    expect(lease.spec?.holderIdentity).toBe("leaving");
+    expect(lease.spec?.leaseDurationSeconds).toBe(fast.leaseDurationMs / 1000);
   });
 
   it("a standby released before it ever led ends 'stopped' and leaves the leader alone", async () => {

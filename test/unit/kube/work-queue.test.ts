@@ -155,6 +155,41 @@ describe("work queue", () => {
     expect(q.retries("team-a/web")).toBe(0);
   });
 
+  it("given a reconcile whose write conflicted, tries again after the key's backoff, not at once, and without a failure's warning", async () => {
+    const q = queue({ backoff: { initialDelayMs: 200, maxDelayMs: 1_000 } });
+    const times: number[] = [];
+    q.start(async () => {
+      times.push(Date.now());
+      // A stale cache: the status write conflicts twice before the cache catches up.
+      if (times.length <= 2) return { retryWithBackoff: true };
+      return {};
+    });
+    q.add("team-a/web");
+    await until(() => times.length === 3, 3_000);
+    const gaps = times.slice(1).map((time, index) => time - times[index]!);
+    // Equal jitter: between half the ceiling and the ceiling (200, then 400).
+    expect(gaps[0]).toBeGreaterThanOrEqual(98);
+    expect(gaps[1]).toBeGreaterThanOrEqual(198);
+    await sleep(10);
+    expect(q.retries("team-a/web")).toBe(0);
+  });
+
+  it("given a conflicted reconcile whose key changed meanwhile (the watch caught up), runs it again at once", async () => {
+    const q = queue({ backoff: { initialDelayMs: 5_000, maxDelayMs: 10_000 } });
+    const times: number[] = [];
+    q.start(async (key) => {
+      times.push(Date.now());
+      if (times.length === 1) {
+        q.add(key); // the watch event of the newer version arrives during the reconcile
+        return { retryWithBackoff: true };
+      }
+      return {};
+    });
+    q.add("team-a/web");
+    await until(() => times.length === 2, 2_000);
+    expect(times[1]! - times[0]!).toBeLessThan(1_000);
+  });
+
   it("counts rate-limited adds per key until forget()", () => {
     const q = queue({ backoff: { initialDelayMs: 10_000, maxDelayMs: 60_000 } });
     q.addRateLimited("team-a/web");
