@@ -68,7 +68,8 @@ export function planCertificates(
 
   let issueServing: string | undefined;
   if (!serving) issueServing = "there is no serving certificate yet";
-  else if (serving.signedByCa === false) issueServing = "the serving certificate was not signed by the current CA";
+  else if (serving.signedByCa === false)
+    issueServing = "the serving certificate was not signed by the current CA";
   else if (serving.notBefore.getTime() > now.getTime())
     issueServing = `the serving certificate is not valid before ${serving.notBefore.toISOString()}`;
   else if (serving.notAfter.getTime() - now.getTime() <= lifetimes.renewBeforeMs)

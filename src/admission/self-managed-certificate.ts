@@ -80,7 +80,10 @@ export class SelfManagedCertificate {
           );
         })
         .catch((error: unknown) =>
-          this.#log.warn({ err: error }, "could not check the webhook's certificate; trying again in a minute"),
+          this.#log.warn(
+            { err: error },
+            "could not check the webhook's certificate; trying again in a minute",
+          ),
         );
     };
     this.#timer = setInterval(check, CHECK_INTERVAL_MS);
@@ -127,7 +130,11 @@ export class SelfManagedCertificate {
         const facts = tryFacts(pem);
         return facts ? [{ pem, notAfter: facts.notAfter }] : [];
       });
-      ca = await issueCa(now, lifetimes.caValidityMs, `glidepath-webhook-ca@${Math.floor(now.getTime() / 1000)}`);
+      ca = await issueCa(
+        now,
+        lifetimes.caValidityMs,
+        `glidepath-webhook-ca@${Math.floor(now.getTime() / 1000)}`,
+      );
       bundle = caBundle({ pem: ca.cert }, previous, now);
     }
     const serving = await issueServing(ca, wanted, now, lifetimes.validityMs);
@@ -160,7 +167,9 @@ export class SelfManagedCertificate {
         reason: plan.issueCa ?? plan.issueServing,
         names: [...wanted.dnsNames, ...wanted.ipAddresses],
       },
-      plan.issueCa ? "issued a new webhook CA and serving certificate" : "issued a new webhook serving certificate",
+      plan.issueCa
+        ? "issued a new webhook CA and serving certificate"
+        : "issued a new webhook serving certificate",
     );
     return data;
   }

@@ -198,7 +198,10 @@ export const selfManagedCertificateSchema = z
     service: z.object({ namespace: dnsLabelSchema, name: dnsLabelSchema }).strict().optional(),
     /** More names for the certificate (e.g. 127.0.0.1 when the webhook's url points there). */
     dnsNames: z.array(z.string().min(1).max(253)).max(20).default([]),
-    ipAddresses: z.array(z.union([z.ipv4(), z.ipv6()])).max(20).default([]),
+    ipAddresses: z
+      .array(z.union([z.ipv4(), z.ipv6()]))
+      .max(20)
+      .default([]),
     /** Whose webhooks get the CA as caBundle. */
     mutatingWebhookConfiguration: z.string().min(1).max(253),
     /** How long a serving certificate is valid, and how long before its end it is replaced. */

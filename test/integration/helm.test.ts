@@ -912,7 +912,10 @@ describe("helm install into the control plane", () => {
 describe("the namespaced install's RBAC (config.namespaces) in the control plane", () => {
   const suffix = Math.random().toString(16).slice(2, 8);
   const home = `gp-home-${suffix}`;
-  const watched = `gp-watched-${suffix}`;
+  let watched = "";
+  let scenario: ServiceScenario | undefined;
+  let controller: ControllerProcess | undefined;
+  let rendered: KubeObject[] = [];
   const unwatched = `gp-unwatched-${suffix}`;
   const releaseName = `glidepath-ns-${suffix}`;
   const controllerName = `${releaseName}-controller`;
@@ -920,7 +923,10 @@ describe("the namespaced install's RBAC (config.namespaces) in the control plane
   let applied: KubeObject[] = [];
 
   beforeAll(async () => {
-    for (const namespace of [home, watched, unwatched]) await kubectl(["create", "namespace", namespace]);
+    // The watched namespace is the scenario's (its Deployment, route and traffic).
+    scenario = await givenService("gp-watched");
+    watched = scenario.namespace;
+    for (const namespace of [home, unwatched]) await kubectl(["create", "namespace", namespace]);
     const objects = await render(["--set", `config.namespaces={${watched}},rbac.userRoles=false`], {
       name: releaseName,
       namespace: home,
@@ -929,14 +935,17 @@ describe("the namespaced install's RBAC (config.namespaces) in the control plane
       ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].includes(o.kind),
     );
     await kubectl(["apply", "-f", "-"], { input: applied.map((o) => stringify(o)).join("---\n") });
+    rendered = objects;
   });
 
   afterAll(async () => {
+    await controller?.stop();
+    await scenario?.tearDown();
     for (const object of applied.filter((o) => o.kind.startsWith("Cluster")))
       await kubectl(["delete", object.kind.toLowerCase(), object.metadata.name, "--ignore-not-found"], {
         allowFailure: true,
       });
-    for (const namespace of [home, watched, unwatched]) await deleteNamespace(namespace);
+    for (const namespace of [home, unwatched]) await deleteNamespace(namespace);
   });
 
   /** RBAC's answer for the controller's ServiceAccount (its groups as the API server gives them). */
@@ -1027,5 +1036,47 @@ describe("the namespaced install's RBAC (config.namespaces) in the control plane
     expect(await may("get", "secrets", { namespace: home, name: `${releaseName}-stamp-key` })).toBe(false);
     expect(await may("list", "secrets", { namespace: home })).toBe(false);
     expect(await may("get", "secrets", { namespace: watched, name: "anything" })).toBe(false);
+  });
+
+  it("runs a controller with only those rights that watches the watched namespace alone and takes a release there to GA", async () => {
+    const info = stackInfo();
+    const { path: kubeconfigPath } = await createServiceAccountKubeconfig(info.kubeconfigPath, {
+      namespace: home,
+      name: controllerName,
+      create: false,
+      path: join(info.runDir, `${releaseName}.kubeconfig`),
+    });
+    const { config } = configOf(rendered, controllerName);
+    expect(config.namespaces).toEqual([watched]);
+    controller = await startControllerProcess({
+      supervisor: new ProcessSupervisor(info.runDir),
+      kubeconfigPath,
+      prometheusUrl: info.prometheus.url,
+      identity: `${releaseName}-0`,
+      // The chart's namespaces and Lease; no webhook (its configuration is not registered here).
+      config: {
+        namespaces: config.namespaces,
+        leaderElection: {
+          leaseName: config.leaderElection.leaseName,
+          leaseNamespace: config.leaderElection.leaseNamespace,
+          leaseDuration: "6s",
+          renewDeadline: "4s",
+          retryPeriod: "1s",
+        },
+      },
+      runDir: info.runDir,
+    });
+    if (!scenario) throw new Error("no scenario");
+    await scenario.release("checkout-2-0-0", "2.0.0");
+    const release = await scenario.waitForPhase("checkout-2-0-0", ["Succeeded", "RolledBack", "Failed"], {
+      timeoutMs: 150_000,
+    });
+    expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+    // Had it listed or watched anything across the cluster, RBAC would have refused it.
+    const forbidden = controller.process
+      .logTail(200_000)
+      .split("\n")
+      .filter((line) => line.includes("forbidden") || line.includes('"code":403'));
+    expect(forbidden).toEqual([]);
   });
 });

@@ -142,9 +142,9 @@ describe("issueCa and issueServing", () => {
     });
     const otherCa = await issueCa(now, lifetimes.caValidityMs, "someone-else");
     expect(certificateFacts(pair.cert, otherCa.cert).signedByCa).toBe(false);
-    expect(planCertificates({ ca: certificateFacts(authority.cert), serving: facts }, wanted, now, lifetimes)).toEqual(
-      {},
-    );
+    expect(
+      planCertificates({ ca: certificateFacts(authority.cert), serving: facts }, wanted, now, lifetimes),
+    ).toEqual({});
   });
 
   it("never makes a serving certificate that outlives its CA", async () => {
