@@ -303,7 +303,7 @@ describe("helm template with the default values", () => {
     expect(pdb.spec.minAvailable).toBe(1);
   });
 
-  it("admits only Alertmanager and Prometheus Pods to the controller's http port", () => {
+  it("admits only Alertmanager and Prometheus Pods to the controller's http port, and anyone to the admission port", () => {
     const podLabels = deployment.spec.template.metadata.labels;
     const policy = findObject(objects, "NetworkPolicy") as KubeObject & {
       spec: {
@@ -325,6 +325,8 @@ describe("helm template with the default values", () => {
           { namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } },
         ],
       },
+      // The API server reaches the webhook from an address no podSelector names.
+      { ports: [{ port: "admission", protocol: "TCP" }] },
     ]);
   });
 });
