@@ -1,7 +1,7 @@
 // The Glidepath controller: `node src/main.ts [--config FILE] [--kubeconfig FILE] [--context NAME]`.
 // In a cluster it uses its ServiceAccount; elsewhere the kubeconfig, like kubectl.
 import { hostname } from "node:os";
-import { AuthorizationV1Api } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, AuthorizationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import {
@@ -11,7 +11,7 @@ import {
   loadStrategyFile,
   parseDuration,
 } from "./api/index.ts";
-import { startAdmissionWebhook, type AdmissionWebhook } from "./admission/index.ts";
+import { SelfManagedCertificate, startAdmissionWebhook, type AdmissionWebhook } from "./admission/index.ts";
 import { MIN_STAMP_KEY_BYTES } from "./api/index.ts";
 import { Controller } from "./controller/controller.ts";
 import {
@@ -140,18 +140,35 @@ try {
   }
   const webhookConfig = config.trust.webhook;
   let webhook: AdmissionWebhook | undefined;
+  let selfManaged: SelfManagedCertificate | undefined;
   if (webhookConfig) {
+    let certificate: Parameters<typeof startAdmissionWebhook>[0]["certificate"];
+    if (webhookConfig.selfManagedCertificate) {
+      // The controller's own CA: the certificate exists and the API server trusts it before the webhook serves.
+      selfManaged = new SelfManagedCertificate({
+        config: webhookConfig.selfManagedCertificate,
+        core: kubeConfig.makeApiClient(CoreV1Api),
+        registration: kubeConfig.makeApiClient(AdmissionregistrationV1Api),
+        logger,
+      });
+      certificate = { pair: await selfManaged.ensure() };
+    } else {
+      certificate = { certFile: webhookConfig.certFile ?? "", keyFile: webhookConfig.keyFile ?? "" };
+    }
     webhook = await startAdmissionWebhook({
       port: webhookConfig.port,
       host: args.host,
-      certFile: webhookConfig.certFile,
-      keyFile: webhookConfig.keyFile,
+      certificate,
       maxBodyBytes: webhookConfig.maxBodyBytes,
       stampKey: async () => (await stampKey()) as Buffer,
       strategy,
       authorization: kubeConfig.makeApiClient(AuthorizationV1Api),
       logger,
     });
+    if (selfManaged && "pair" in certificate) {
+      const served = webhook;
+      selfManaged.start((pair) => served.setCertificate(pair), certificate.pair);
+    }
   } else {
     logger.warn(
       "trust.webhook is not configured: no approval can be verified, so approval gates stay closed (docs/security.md)",
@@ -174,6 +191,7 @@ try {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "stopping");
+    selfManaged?.stop();
     Promise.all([controller.stop(), webhook?.close()])
       // The last notifications (a rollback just finished) get a few seconds to go out.
       .then(async ([stopped]) => {

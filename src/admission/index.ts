@@ -10,3 +10,8 @@ export type {
 export { admissionResponse, admissionReviewSchema, parseAdmissionReview } from "./review.ts";
 export { ADMISSION_PATH, startAdmissionWebhook } from "./webhook-server.ts";
 export type { AdmissionWebhook, AdmissionWebhookOptions } from "./webhook-server.ts";
+export { servingCertificateNames, planCertificates, caBundle } from "./certificate-plan.ts";
+export type { CertificateFacts, CertificateNames, CertificatePlan } from "./certificate-plan.ts";
+export { certificateFacts, issueCa, issueServing } from "./certificate-authority.ts";
+export type { PemPair } from "./certificate-authority.ts";
+export { SelfManagedCertificate } from "./self-managed-certificate.ts";

@@ -26,8 +26,8 @@ const CERT_RELOAD_MS = 30_000;
 export interface AdmissionWebhookOptions {
   port: number;
   host: string;
-  certFile: string;
-  keyFile: string;
+  /** The serving certificate: PEM files re-read when they change, or a pair given (and replaced with setCertificate). */
+  certificate: { certFile: string; keyFile: string } | { pair: { cert: string; key: string } };
   maxBodyBytes: number;
   stampKey: () => Promise<Buffer>;
   strategy: StrategyFile;
@@ -40,16 +40,19 @@ export interface AdmissionWebhookOptions {
 export interface AdmissionWebhook {
   port: number;
   url: string;
+  /** Serves this certificate from the next TLS handshake on (no restart). */
+  setCertificate(pair: { cert: string; key: string }): void;
   close(): Promise<void>;
 }
 
 export async function startAdmissionWebhook(options: AdmissionWebhookOptions): Promise<AdmissionWebhook> {
   const log = options.logger.child({ component: "admission" });
   const clock = options.clock ?? (() => new Date());
-  const readPair = async () => ({
-    cert: await readFile(options.certFile),
-    key: await readFile(options.keyFile),
-  });
+  const { certificate } = options;
+  const readPair = async () =>
+    "pair" in certificate
+      ? certificate.pair
+      : { cert: await readFile(certificate.certFile), key: await readFile(certificate.keyFile) };
   const server: Server = createServer(await readPair(), (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     if (request.method !== "POST" || path !== ADMISSION_PATH) {
@@ -174,18 +177,21 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
     return answer.status?.allowed === true;
   }
 
-  // A rotated certificate (cert-manager, or the Secret updated) is picked up without a restart.
-  let loadedAt = await newestChange(options);
-  const reload = setInterval(() => {
-    void (async () => {
-      const changed = await newestChange(options);
-      if (changed === loadedAt) return;
-      server.setSecureContext(await readPair());
-      loadedAt = changed;
-      log.info("reloaded the webhook's serving certificate");
-    })().catch((error: unknown) => log.warn({ err: error }, "could not reload the serving certificate"));
-  }, CERT_RELOAD_MS);
-  reload.unref();
+  // A rotated certificate file (cert-manager, or the Secret updated) is picked up without a restart.
+  let reload: NodeJS.Timeout | undefined;
+  if (!("pair" in certificate)) {
+    let loadedAt = await newestChange(certificate);
+    reload = setInterval(() => {
+      void (async () => {
+        const changed = await newestChange(certificate);
+        if (changed === loadedAt) return;
+        server.setSecureContext(await readPair());
+        loadedAt = changed;
+        log.info("reloaded the webhook's serving certificate");
+      })().catch((error: unknown) => log.warn({ err: error }, "could not reload the serving certificate"));
+    }, CERT_RELOAD_MS);
+    reload.unref();
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -195,6 +201,7 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
   return {
     port,
     url: `https://${options.host}:${port}${ADMISSION_PATH}`,
+    setCertificate: (pair) => server.setSecureContext(pair),
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(reload);

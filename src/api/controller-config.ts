@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { validate as isCronExpression } from "node-cron";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { boundedDuration } from "./duration.ts";
+import { boundedDuration, parseDuration } from "./duration.ts";
 import { dnsLabelSchema } from "./names.ts";
 import { formatIssues, type ValidationIssue } from "./validation.ts";
 
@@ -186,6 +186,46 @@ export const notifierSchema = z.discriminatedUnion("type", [
 export type NotifierConfig = z.infer<typeof notifierSchema>;
 
 /**
+ * The webhook's serving certificate, made and rotated by the controller itself: a CA and a
+ * serving certificate kept in a Secret (shared by the replicas), the CA written into the
+ * MutatingWebhookConfiguration's caBundle.
+ */
+export const selfManagedCertificateSchema = z
+  .object({
+    /** Where the CA and the serving certificate are kept: a Secret only the controller reads. */
+    secret: z.object({ namespace: dnsLabelSchema, name: z.string().min(1).max(253) }).strict(),
+    /** The Service the API server calls: the certificate names <name>.<namespace>.svc. */
+    service: z.object({ namespace: dnsLabelSchema, name: dnsLabelSchema }).strict().optional(),
+    /** More names for the certificate (e.g. 127.0.0.1 when the webhook's url points there). */
+    dnsNames: z.array(z.string().min(1).max(253)).max(20).default([]),
+    ipAddresses: z
+      .array(z.union([z.ipv4(), z.ipv6()]))
+      .max(20)
+      .default([]),
+    /** Whose webhooks get the CA as caBundle. */
+    mutatingWebhookConfiguration: z.string().min(1).max(253),
+    /** How long a serving certificate is valid, and how long before its end it is replaced. */
+    validity: boundedDuration("validity", { min: "1h", max: "8760h" }, "").default("2160h"),
+    renewBefore: boundedDuration("renewBefore", { min: "1m", max: "8760h" }, "").default("720h"),
+  })
+  .strict()
+  .superRefine((managed, ctx) => {
+    if (!managed.service && managed.dnsNames.length === 0 && managed.ipAddresses.length === 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["service"],
+        message: "the certificate needs a name: give service (or dnsNames / ipAddresses)",
+      });
+    if (parseDuration(managed.renewBefore) >= parseDuration(managed.validity))
+      ctx.addIssue({
+        code: "custom",
+        path: ["renewBefore"],
+        message: `renewBefore (${managed.renewBefore}) must be shorter than validity (${managed.validity}), or every certificate would be renewed at once`,
+      });
+  });
+export type SelfManagedCertificateConfig = z.infer<typeof selfManagedCertificateSchema>;
+
+/**
  * Identity: the key that signs and verifies identity stamps, and the admission webhook
  * that writes them (docs/security.md). Without the webhook no approval can be verified,
  * so approval gates stay closed.
@@ -198,9 +238,11 @@ export const trustSchema = z
     webhook: z
       .object({
         port: z.int().min(0).max(65535).default(9443),
-        /** The serving certificate and key (PEM): from cert-manager or a Secret the chart makes. */
-        certFile: z.string().min(1).max(4096),
-        keyFile: z.string().min(1).max(4096),
+        /** The serving certificate and key (PEM files, e.g. cert-manager's Secret mounted); re-read when they change. */
+        certFile: z.string().min(1).max(4096).optional(),
+        keyFile: z.string().min(1).max(4096).optional(),
+        /** Or: the controller makes its own CA and serving certificate (docs/security.md). */
+        selfManagedCertificate: selfManagedCertificateSchema.optional(),
         /** Larger AdmissionReview bodies are refused. */
         maxBodyBytes: z
           .int()
@@ -209,6 +251,17 @@ export const trustSchema = z
           .default(3 * 1024 * 1024),
       })
       .strict()
+      .superRefine((webhook, ctx) => {
+        const files = webhook.certFile !== undefined || webhook.keyFile !== undefined;
+        if (files === (webhook.selfManagedCertificate !== undefined))
+          ctx.addIssue({
+            code: "custom",
+            path: [],
+            message: "give either certFile and keyFile, or selfManagedCertificate",
+          });
+        else if (files && (webhook.certFile === undefined || webhook.keyFile === undefined))
+          ctx.addIssue({ code: "custom", path: [], message: "certFile and keyFile go together" });
+      })
       .optional(),
   })
   .strict()

@@ -6,7 +6,8 @@
 // release to GA.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { CoordinationV1Api } from "@kubernetes/client-node";
+import { X509Certificate } from "node:crypto";
+import { AdmissionregistrationV1Api, AuthorizationV1Api, CoordinationV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify } from "yaml";
 import { parseControllerConfig, parseStrategyFile } from "../../src/api/index.ts";
@@ -55,6 +56,34 @@ function configOf(objects: KubeObject[], name = "glidepath-controller") {
   return { configMap, config: parseControllerConfig(parseYaml(configMap.data["config.yaml"] ?? "")) };
 }
 
+type WebhookConfigurationObject = KubeObject & {
+  webhooks: {
+    name: string;
+    failurePolicy: string;
+    clientConfig: { service?: unknown; caBundle?: string };
+    namespaceSelector?: unknown;
+  }[];
+};
+
+interface RuleObject {
+  apiGroups: string[];
+  resources: string[];
+  resourceNames?: string[];
+  verbs: string[];
+}
+
+function rulesOf(objects: KubeObject[], kind: string, name: string, namespace?: string): RuleObject[] {
+  const matching = objects.filter(
+    (o) =>
+      o.kind === kind &&
+      o.metadata.name === name &&
+      (namespace === undefined || o.metadata.namespace === namespace),
+  );
+  if (matching.length !== 1)
+    throw new Error(`expected one ${kind} ${name} in ${namespace ?? "any namespace"}`);
+  return (matching[0] as KubeObject & { rules: RuleObject[] }).rules;
+}
+
 describe("helm lint", () => {
   it("passes in strict mode, with the defaults and with every optional object turned on", async () => {
     await helm(["lint", CHART, "--strict"]);
@@ -64,6 +93,13 @@ describe("helm lint", () => {
       "--strict",
       "--set",
       "serviceMonitor.enabled=true,grafanaDashboard.enabled=true,hooksToken.existingSecret=hooks",
+    ]);
+    await helm([
+      "lint",
+      CHART,
+      "--strict",
+      "--set",
+      "admission.certificate.mode=certManager,config.namespaces={shop,payments}",
     ]);
   });
 });
@@ -80,17 +116,105 @@ describe("helm template with the default values", () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       "ClusterRole/glidepath-approve",
       "ClusterRole/glidepath-controller",
+      "ClusterRole/glidepath-controller-webhook",
       "ClusterRole/glidepath-edit",
       "ClusterRole/glidepath-view",
       "ClusterRoleBinding/glidepath-controller",
+      "ClusterRoleBinding/glidepath-controller-webhook",
       "ConfigMap/glidepath-controller",
       "Deployment/glidepath-controller",
+      "MutatingWebhookConfiguration/glidepath-controller",
       "NetworkPolicy/glidepath-controller",
       "PodDisruptionBudget/glidepath-controller",
       "Role/glidepath-leader-election",
+      "Role/glidepath-webhook-certificate",
       "RoleBinding/glidepath-leader-election",
+      "RoleBinding/glidepath-webhook-certificate",
+      "Secret/glidepath-stamp-key",
       "Service/glidepath-controller",
       "ServiceAccount/glidepath-controller",
+    ]);
+  });
+
+  it("registers the webhook for Release writes, failing closed, with a certificate the controller manages (mode self)", () => {
+    const configuration = findObject(objects, "MutatingWebhookConfiguration") as WebhookConfigurationObject;
+    expect(configuration.metadata.annotations).toBeUndefined();
+    expect(configuration.webhooks).toEqual([
+      {
+        name: "releases.glidepath.dev",
+        admissionReviewVersions: ["v1"],
+        sideEffects: "None",
+        failurePolicy: "Fail",
+        timeoutSeconds: 10,
+        clientConfig: {
+          service: {
+            name: "glidepath-controller",
+            namespace: "glidepath-system",
+            path: "/admission/releases",
+            port: 443,
+          },
+        },
+        rules: [
+          {
+            apiGroups: ["glidepath.dev"],
+            apiVersions: ["v1alpha1"],
+            operations: ["CREATE", "UPDATE"],
+            resources: ["releases"],
+            scope: "Namespaced",
+          },
+        ],
+      },
+    ]);
+    const { config } = configOf(objects);
+    expect(config.trust.webhook).toEqual({
+      port: 9443,
+      maxBodyBytes: 3 * 1024 * 1024,
+      selfManagedCertificate: {
+        secret: { namespace: "glidepath-system", name: "glidepath-webhook-tls" },
+        service: { namespace: "glidepath-system", name: "glidepath-controller" },
+        dnsNames: [],
+        ipAddresses: [],
+        mutatingWebhookConfiguration: "glidepath-controller",
+        validity: "2160h",
+        renewBefore: "720h",
+      },
+    });
+    expect(controllerContainer(deployment).ports).toContainEqual({
+      name: "admission",
+      containerPort: 9443,
+      protocol: "TCP",
+    });
+    // The stamp key: generated (64 characters), mounted where the configuration reads it, kept on uninstall.
+    const secret = findObject(objects, "Secret", "glidepath-stamp-key") as KubeObject & {
+      data: Record<string, string>;
+    };
+    expect(secret.metadata.annotations).toEqual({ "helm.sh/resource-policy": "keep" });
+    expect(Buffer.from(secret.data.key ?? "", "base64").toString()).toMatch(/^[A-Za-z0-9]{64}$/);
+    const stampKey = config.trust.stampKey;
+    expect(volumeSourceOf(deployment, stampKey && "file" in stampKey ? stampKey.file : "")).toMatchObject({
+      volume: { secret: { secretName: "glidepath-stamp-key" } },
+      key: "key",
+    });
+  });
+
+  it("limits the Lease and the certificate Secret to their names, with create (which RBAC cannot limit by name) apart", () => {
+    expect(rulesOf(objects, "Role", "glidepath-leader-election")).toEqual([
+      {
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        resourceNames: ["glidepath-controller"],
+        verbs: ["get", "update"],
+      },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+    ]);
+    expect(rulesOf(objects, "Role", "glidepath-webhook-certificate")).toEqual([
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: ["glidepath-webhook-tls"],
+        verbs: ["get", "update"],
+      },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
     ]);
   });
 
@@ -102,7 +226,10 @@ describe("helm template with the default values", () => {
       name: "POD_NAME",
       valueFrom: { fieldRef: { fieldPath: "metadata.name" } },
     });
-    expect(container.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+    expect(container.ports).toEqual([
+      { name: "http", containerPort: 8080, protocol: "TCP" },
+      { name: "admission", containerPort: 9443, protocol: "TCP" },
+    ]);
     expect(container.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "http" });
     expect(container.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "http" });
     expect(container.resources).toEqual({
@@ -159,7 +286,7 @@ describe("helm template with the default values", () => {
     expect(config.hooks.alertmanager).toBeUndefined();
   });
 
-  it("selects the Pods from the Service (one http port) and the PodDisruptionBudget", () => {
+  it("selects the Pods from the Service (the http and admission ports) and the PodDisruptionBudget", () => {
     const podLabels = deployment.spec.template.metadata.labels;
     const service = findObject(objects, "Service") as KubeObject & {
       spec: { selector: Record<string, string>; ports: unknown[] };
@@ -169,11 +296,14 @@ describe("helm template with the default values", () => {
     };
     expect(podLabels).toMatchObject(service.spec.selector);
     expect(podLabels).toMatchObject(pdb.spec.selector.matchLabels);
-    expect(service.spec.ports).toEqual([{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
+    expect(service.spec.ports).toEqual([
+      { name: "http", port: 8080, targetPort: "http", protocol: "TCP" },
+      { name: "admission", port: 443, targetPort: "admission", protocol: "TCP" },
+    ]);
     expect(pdb.spec.minAvailable).toBe(1);
   });
 
-  it("admits only Alertmanager and Prometheus Pods to the controller's http port", () => {
+  it("admits only Alertmanager and Prometheus Pods to the controller's http port, and anyone to the admission port", () => {
     const podLabels = deployment.spec.template.metadata.labels;
     const policy = findObject(objects, "NetworkPolicy") as KubeObject & {
       spec: {
@@ -195,6 +325,8 @@ describe("helm template with the default values", () => {
           { namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } },
         ],
       },
+      // The API server reaches the webhook from an address no podSelector names.
+      { ports: [{ port: "admission", protocol: "TCP" }] },
     ]);
   });
 });
@@ -267,7 +399,148 @@ describe("helm template with options", () => {
       leaseName: "gp-glidepath-controller",
       leaseNamespace: "delivery",
     });
-    expect(findObject(objects, "Role").metadata.namespace).toBe("delivery");
+    expect(findObject(objects, "Role", "gp-glidepath-leader-election").metadata.namespace).toBe("delivery");
+  });
+
+  it("admission.certificate.mode=certManager: a Certificate for <service>.<namespace>.svc, its Secret mounted, caBundle injected by cert-manager, no certificate rights for the controller", async () => {
+    const objects = await render(["--set", "admission.certificate.mode=certManager"]);
+    const configuration = findObject(objects, "MutatingWebhookConfiguration") as WebhookConfigurationObject;
+    expect(configuration.metadata.annotations).toEqual({
+      "cert-manager.io/inject-ca-from": "glidepath-system/glidepath-webhook",
+    });
+    const certificate = findObject(objects, "Certificate", "glidepath-webhook") as KubeObject & {
+      spec: {
+        secretName: string;
+        dnsNames: string[];
+        issuerRef: unknown;
+        duration: string;
+        renewBefore: string;
+      };
+    };
+    expect(certificate.apiVersion).toBe("cert-manager.io/v1");
+    expect(certificate.spec).toMatchObject({
+      secretName: "glidepath-webhook-tls",
+      dnsNames: ["glidepath-controller.glidepath-system.svc"],
+      duration: "2160h",
+      renewBefore: "720h",
+      issuerRef: { kind: "Issuer", name: "glidepath-webhook-selfsigned" },
+    });
+    expect(findObject(objects, "Issuer", "glidepath-webhook-selfsigned")).toMatchObject({
+      spec: { selfSigned: {} },
+    });
+    const { config } = configOf(objects);
+    const webhook = config.trust.webhook;
+    expect(webhook?.selfManagedCertificate).toBeUndefined();
+    const deployment = findObject(objects, "Deployment");
+    expect(volumeSourceOf(deployment, webhook?.certFile ?? "")).toMatchObject({
+      volume: { secret: { secretName: "glidepath-webhook-tls" } },
+      key: "tls.crt",
+    });
+    expect(volumeSourceOf(deployment, webhook?.keyFile ?? "")).toMatchObject({
+      volume: { secret: { secretName: "glidepath-webhook-tls" } },
+      key: "tls.key",
+    });
+    // cert-manager writes the Secret and the caBundle: the controller needs neither right.
+    expect(objects.filter((o) => o.metadata.name === "glidepath-webhook-certificate")).toEqual([]);
+    expect(rulesOf(objects, "ClusterRole", "glidepath-controller-webhook")).toEqual([
+      { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+    ]);
+
+    const ownIssuer = await render([
+      "--set",
+      "admission.certificate.mode=certManager,admission.certificate.certManager.issuerRef.kind=ClusterIssuer,admission.certificate.certManager.issuerRef.name=corp-ca",
+    ]);
+    expect(ownIssuer.filter((o) => o.kind === "Issuer")).toEqual([]);
+    expect(
+      (findObject(ownIssuer, "Certificate") as KubeObject & { spec: { issuerRef: unknown } }).spec.issuerRef,
+    ).toEqual({
+      kind: "ClusterIssuer",
+      name: "corp-ca",
+    });
+  });
+
+  it("admission.enabled=false: no webhook configuration, port or webhook rights; the stamp key is still mounted", async () => {
+    const objects = await render(["--set", "admission.enabled=false"]);
+    const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(kinds).not.toContain("MutatingWebhookConfiguration/glidepath-controller");
+    expect(kinds).not.toContain("ClusterRole/glidepath-controller-webhook");
+    expect(kinds).not.toContain("Role/glidepath-webhook-certificate");
+    const { config } = configOf(objects);
+    expect(config.trust.webhook).toBeUndefined();
+    expect(config.trust.stampKey).toEqual({ file: "/etc/glidepath/stamp-key/key" });
+    const service = findObject(objects, "Service") as KubeObject & { spec: { ports: { name: string }[] } };
+    expect(service.spec.ports.map((port) => port.name)).toEqual(["http"]);
+  });
+
+  it("config.namespaces: a Role and RoleBinding in each watched namespace instead of the ClusterRole, the webhook limited to them", async () => {
+    const cluster = await render();
+    const objects = await render(["--set", "config.namespaces={shop,payments}"]);
+    const names = objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`);
+    expect(names).not.toContain("ClusterRole//glidepath-controller");
+    expect(names).not.toContain("ClusterRoleBinding//glidepath-controller");
+    for (const namespace of ["shop", "payments"]) {
+      // The same rules as the cluster install's ClusterRole, in that namespace only.
+      expect(rulesOf(objects, "Role", "glidepath-controller", namespace)).toEqual(
+        rulesOf(cluster, "ClusterRole", "glidepath-controller"),
+      );
+      const binding = objects.find(
+        (o) => o.kind === "RoleBinding" && o.metadata.namespace === namespace,
+      ) as KubeObject & { roleRef: unknown; subjects: unknown };
+      expect(binding.roleRef).toEqual({
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "Role",
+        name: "glidepath-controller",
+      });
+      expect(binding.subjects).toEqual([
+        { kind: "ServiceAccount", name: "glidepath-controller", namespace: "glidepath-system" },
+      ]);
+    }
+    // What stays cluster-wide: SubjectAccessReviews and the webhook's own configuration, by name.
+    expect(
+      objects
+        .filter((o) => o.kind === "ClusterRole" && !o.metadata.name.match(/^glidepath-(view|edit|approve)$/))
+        .map((o) => o.metadata.name),
+    ).toEqual(["glidepath-controller-webhook"]);
+    expect(rulesOf(objects, "ClusterRole", "glidepath-controller-webhook")).toEqual([
+      { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+      {
+        apiGroups: ["admissionregistration.k8s.io"],
+        resources: ["mutatingwebhookconfigurations"],
+        resourceNames: ["glidepath-controller"],
+        verbs: ["get", "update"],
+      },
+    ]);
+    const configuration = findObject(objects, "MutatingWebhookConfiguration") as WebhookConfigurationObject;
+    expect(configuration.webhooks[0]?.namespaceSelector).toEqual({
+      matchExpressions: [
+        { key: "kubernetes.io/metadata.name", operator: "In", values: ["shop", "payments"] },
+      ],
+    });
+    expect(configOf(objects).config.namespaces).toEqual(["shop", "payments"]);
+    // With the webhook off too, the controller holds no cluster-wide right at all.
+    const noWebhook = await render(["--set", "config.namespaces={shop},admission.enabled=false"]);
+    expect(
+      noWebhook.filter(
+        (o) => o.kind.startsWith("Cluster") && !o.metadata.name.match(/^glidepath-(view|edit|approve)$/),
+      ),
+    ).toEqual([]);
+  });
+
+  it("names the Lease, the Secret and the webhook configuration in the rules after the release", async () => {
+    const objects = await render([], { name: "gp", namespace: "delivery" });
+    expect(rulesOf(objects, "Role", "gp-glidepath-leader-election")[0]?.resourceNames).toEqual([
+      configOf(objects, "gp-glidepath-controller").config.leaderElection.leaseName,
+    ]);
+    const managed = configOf(objects, "gp-glidepath-controller").config.trust.webhook?.selfManagedCertificate;
+    expect(rulesOf(objects, "Role", "gp-glidepath-webhook-certificate")[0]?.resourceNames).toEqual([
+      managed?.secret.name,
+    ]);
+    expect(rulesOf(objects, "ClusterRole", "gp-glidepath-controller-webhook")[1]?.resourceNames).toEqual([
+      managed?.mutatingWebhookConfiguration,
+    ]);
+    expect(findObject(objects, "MutatingWebhookConfiguration").metadata.name).toBe(
+      managed?.mutatingWebhookConfiguration,
+    );
   });
 
   it("refuses a NetworkPolicy with no senders, which would admit everyone, and drops it when disabled", async () => {
@@ -283,7 +556,7 @@ describe("helm template with options", () => {
     expect(objects.filter((o) => o.kind === "PodDisruptionBudget")).toEqual([]);
   });
 
-  it("equals manifests/install (as kubectl kustomize builds it) for release glidepath with the Secret glidepath-hooks", async () => {
+  it("equals manifests/install (as kubectl kustomize builds it) for release glidepath with the Secrets glidepath-hooks and glidepath-stamp-key", async () => {
     const normalise = (object: KubeObject): KubeObject => {
       const copy = withoutMetadataDecorations(object) as KubeObject & { data?: Record<string, unknown> };
       if (copy.kind === "ConfigMap" && copy.data) {
@@ -291,7 +564,11 @@ describe("helm template with options", () => {
       }
       return copy;
     };
-    const chart = await render(["--include-crds", "--set", "hooksToken.existingSecret=glidepath-hooks"]);
+    const chart = await render([
+      "--include-crds",
+      "--set",
+      "hooksToken.existingSecret=glidepath-hooks,admission.stampKey.existingSecret=glidepath-stamp-key",
+    ]);
     const { stdout } = await kubectl(["kustomize", join(repoRoot, "manifests", "install")]);
     const plain = parseObjects(stdout, "kubectl kustomize manifests/install");
     // The chart leaves the namespace to `helm install --create-namespace` (or to you).
@@ -404,6 +681,16 @@ describe("helm install into the control plane", () => {
       "glidepath-hooks",
       `--from-literal=token=${hooksToken}`,
     ]);
+    // The chart's webhook fails closed and the API server cannot reach this chart's Pods (the
+    // fake kubelet runs nothing): it is limited to a label no namespace carries, so the other
+    // tests' Releases never depend on it. The controller run below still sets its caBundle.
+    const valuesFile = join(info.runDir, `helm-values-${suffix}.yaml`);
+    writeFileSync(
+      valuesFile,
+      stringify({
+        admission: { namespaceSelector: { matchLabels: { "test.glidepath.dev/helm-webhook": suffix } } },
+      }),
+    );
     // --skip-crds: the CRD is installed already (by the harness, as docs/install.md says to on
     // clusters before 1.25: Helm 4 applies crds/ server-side, which 1.20 refuses for CEL rules).
     await helm([
@@ -416,6 +703,8 @@ describe("helm install into the control plane", () => {
       "--wait",
       "--timeout",
       "150s",
+      "--values",
+      valuesFile,
       "--set",
       // The people's ClusterRoles have fixed names and exist already (the harness applied
       // manifests/install/user-roles.yaml): a second install leaves them to the first.
@@ -465,6 +754,28 @@ describe("helm install into the control plane", () => {
     }
     await kubectl(["get", "clusterrole", controllerName]);
     await kubectl(["get", "clusterrolebinding", controllerName]);
+    await kubectl(["get", "mutatingwebhookconfiguration", controllerName]);
+    await kubectl(["-n", namespace, "get", "secret", `${releaseName}-stamp-key`]);
+  });
+
+  it("keeps the generated stamp key across an upgrade (a new key would unverify every stamp)", async () => {
+    const { core } = kubeClients();
+    const read = async () =>
+      (await core.readNamespacedSecret({ name: `${releaseName}-stamp-key`, namespace })).data?.key;
+    const before = await read();
+    expect(Buffer.from(before ?? "", "base64").toString()).toMatch(/^[A-Za-z0-9]{64}$/);
+    await helm([
+      "upgrade",
+      releaseName,
+      CHART,
+      "--namespace",
+      namespace,
+      "--skip-crds",
+      "--reuse-values",
+      "--timeout",
+      "150s",
+    ]);
+    expect(await read()).toBe(before);
   });
 
   it("runs a controller with the chart's ServiceAccount, configuration and token Secret that takes a release to GA", async () => {
@@ -493,8 +804,12 @@ describe("helm install into the control plane", () => {
     );
     const configPath = container.args?.[container.args.indexOf("--config") + 1] ?? "";
     const podConfig = parseYaml(readFileSync(files.local(configPath), "utf8")) as Record<string, unknown>;
-    // The harness picks a free port on 127.0.0.1 (the Pod's own port is the chart's 8080).
-    const { port: _port, ...config } = withLocalPaths(podConfig, files) as Record<string, unknown>;
+    // The harness picks a free port on 127.0.0.1 (the Pod's own port is the chart's 8080);
+    // the webhook takes any free port (the Pod's is 9443).
+    const { port: _port, ...config } = withLocalPaths(podConfig, files) as Record<string, unknown> & {
+      trust: { webhook: { port: number } };
+    };
+    config.trust.webhook.port = 0;
     const { path: kubeconfigPath } = await createServiceAccountKubeconfig(info.kubeconfigPath, {
       namespace,
       name: deployment.spec.template.spec.serviceAccountName ?? "",
@@ -518,6 +833,30 @@ describe("helm install into the control plane", () => {
         podName,
       { timeoutMs: 30_000, description: `Lease ${namespace}/${controllerName} held by ${podName}` },
     );
+
+    // Mode self, with the chart's RBAC: the controller made its CA and serving certificate,
+    // kept them in the chart's Secret and wrote the CA into the chart's webhook configuration.
+    const tls = await waitFor(
+      async () => {
+        try {
+          return await core.readNamespacedSecret({ name: `${releaseName}-webhook-tls`, namespace });
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: 30_000, description: `Secret ${namespace}/${releaseName}-webhook-tls` },
+    );
+    const stored = (key: string) => Buffer.from(tls.data?.[key] ?? "", "base64").toString("utf8");
+    const serving = new X509Certificate(stored("tls.crt"));
+    expect(serving.checkHost(`${controllerName}.${namespace}.svc`)).toBe(
+      `${controllerName}.${namespace}.svc`,
+    );
+    expect(serving.checkIssued(new X509Certificate(stored("ca.crt")))).toBe(true);
+    const registration = kubeConfig().makeApiClient(AdmissionregistrationV1Api);
+    const configuration = await registration.readMutatingWebhookConfiguration({ name: controllerName });
+    expect(configuration.webhooks?.map((webhook) => webhook.clientConfig.caBundle)).toEqual([
+      Buffer.from(stored("ca-bundle.crt")).toString("base64"),
+    ]);
 
     // The webhook reads the token from the chart's Secret.
     const hook = (token: string) =>
@@ -567,5 +906,179 @@ describe("helm install into the control plane", () => {
     expect(Number(highest[0]?.value[1])).toBeGreaterThanOrEqual(50);
     const passes = await prometheus().query(`sum(glidepath_measurements_total{${job}, verdict="pass"})`);
     expect(Number(passes[0]?.value[1])).toBeGreaterThan(0);
+  });
+});
+
+// ---- namespaced install: the chart's RBAC in the real API server, asked with SubjectAccessReviews ----
+
+describe("the namespaced install's RBAC (config.namespaces) in the control plane", () => {
+  const suffix = Math.random().toString(16).slice(2, 8);
+  const home = `gp-home-${suffix}`;
+  let watched = "";
+  let scenario: ServiceScenario | undefined;
+  let controller: ControllerProcess | undefined;
+  let rendered: KubeObject[] = [];
+  const unwatched = `gp-unwatched-${suffix}`;
+  const releaseName = `glidepath-ns-${suffix}`;
+  const controllerName = `${releaseName}-controller`;
+  const user = `system:serviceaccount:${home}:${controllerName}`;
+  let applied: KubeObject[] = [];
+
+  beforeAll(async () => {
+    // The watched namespace is the scenario's (its Deployment, route and traffic).
+    scenario = await givenService("gp-watched");
+    watched = scenario.namespace;
+    for (const namespace of [home, unwatched]) await kubectl(["create", "namespace", namespace]);
+    const objects = await render(["--set", `config.namespaces={${watched}},rbac.userRoles=false`], {
+      name: releaseName,
+      namespace: home,
+    });
+    applied = objects.filter((o) =>
+      ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].includes(o.kind),
+    );
+    await kubectl(["apply", "-f", "-"], { input: applied.map((o) => stringify(o)).join("---\n") });
+    rendered = objects;
+  });
+
+  afterAll(async () => {
+    await controller?.stop();
+    await scenario?.tearDown();
+    for (const object of applied.filter((o) => o.kind.startsWith("Cluster")))
+      await kubectl(["delete", object.kind.toLowerCase(), object.metadata.name, "--ignore-not-found"], {
+        allowFailure: true,
+      });
+    for (const namespace of [home, unwatched]) await deleteNamespace(namespace);
+  });
+
+  /** RBAC's answer for the controller's ServiceAccount (its groups as the API server gives them). */
+  async function may(
+    verb: string,
+    resource: string,
+    options: { group?: string; namespace?: string; name?: string; subresource?: string } = {},
+  ): Promise<boolean> {
+    const authorization = kubeConfig().makeApiClient(AuthorizationV1Api);
+    const review = await authorization.createSubjectAccessReview({
+      body: {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SubjectAccessReview",
+        spec: {
+          user,
+          groups: ["system:serviceaccounts", `system:serviceaccounts:${home}`, "system:authenticated"],
+          resourceAttributes: { verb, resource, group: options.group ?? "", ...options },
+        },
+      },
+    });
+    return review.status?.allowed === true;
+  }
+
+  /** Everything the controller's code does in a namespace it watches (the rules of files/rbac.yaml). */
+  const needs: [string, string, { group?: string; subresource?: string }][] = [
+    ["list", "releases", { group: "glidepath.dev" }],
+    ["watch", "releases", { group: "glidepath.dev" }],
+    ["patch", "releases", { group: "glidepath.dev" }],
+    ["update", "releases", { group: "glidepath.dev", subresource: "status" }],
+    ["watch", "deployments", { group: "apps" }],
+    ["create", "deployments", { group: "apps" }],
+    ["update", "deployments", { group: "apps" }],
+    ["delete", "deployments", { group: "apps" }],
+    ["list", "replicasets", { group: "apps" }],
+    ["list", "pods", {}],
+    ["create", "services", {}],
+    ["delete", "services", {}],
+    ["get", "endpoints", {}],
+    ["create", "events", {}],
+    ["watch", "httproutes", { group: "gateway.networking.k8s.io" }],
+    ["patch", "httproutes", { group: "gateway.networking.k8s.io" }],
+    ["update", "ingresses", { group: "networking.k8s.io" }],
+  ];
+
+  it("lets the controller do all it needs in the watched namespace, and none of it in another or across all namespaces", async () => {
+    const answers = await Promise.all(
+      needs.map(async ([verb, resource, options]) => {
+        const label = `${verb} ${resource}${options.subresource ? `/${options.subresource}` : ""}`;
+        return {
+          label,
+          watched: await may(verb, resource, { ...options, namespace: watched }),
+          unwatched: await may(verb, resource, { ...options, namespace: unwatched }),
+          // No namespace: a list or watch across the cluster.
+          cluster: await may(verb, resource, options),
+        };
+      }),
+    );
+    expect(answers).toEqual(
+      needs.map((_, index) => ({
+        label: answers[index]?.label,
+        watched: true,
+        unwatched: false,
+        cluster: false,
+      })),
+    );
+  });
+
+  it("keeps only SubjectAccessReviews and its own webhook configuration cluster-wide, its own Lease and certificate Secret at home", async () => {
+    expect(await may("create", "subjectaccessreviews", { group: "authorization.k8s.io" })).toBe(true);
+    const registration = { group: "admissionregistration.k8s.io" };
+    expect(
+      await may("update", "mutatingwebhookconfigurations", { ...registration, name: controllerName }),
+    ).toBe(true);
+    expect(
+      await may("update", "mutatingwebhookconfigurations", { ...registration, name: "someone-elses" }),
+    ).toBe(false);
+    expect(await may("list", "mutatingwebhookconfigurations", registration)).toBe(false);
+
+    const leases = { group: "coordination.k8s.io", namespace: home };
+    expect(await may("update", "leases", { ...leases, name: controllerName })).toBe(true);
+    expect(await may("get", "leases", { ...leases, name: "another-controllers-lease" })).toBe(false);
+    expect(await may("update", "leases", { ...leases, name: "another-controllers-lease" })).toBe(false);
+    // RBAC cannot limit create by name: the controller may create a Lease in its own namespace.
+    expect(await may("create", "leases", leases)).toBe(true);
+    expect(await may("create", "leases", { ...leases, namespace: watched })).toBe(false);
+
+    expect(await may("get", "secrets", { namespace: home, name: `${releaseName}-webhook-tls` })).toBe(true);
+    expect(await may("get", "secrets", { namespace: home, name: `${releaseName}-stamp-key` })).toBe(false);
+    expect(await may("list", "secrets", { namespace: home })).toBe(false);
+    expect(await may("get", "secrets", { namespace: watched, name: "anything" })).toBe(false);
+  });
+
+  it("runs a controller with only those rights that watches the watched namespace alone and takes a release there to GA", async () => {
+    const info = stackInfo();
+    const { path: kubeconfigPath } = await createServiceAccountKubeconfig(info.kubeconfigPath, {
+      namespace: home,
+      name: controllerName,
+      create: false,
+      path: join(info.runDir, `${releaseName}.kubeconfig`),
+    });
+    const { config } = configOf(rendered, controllerName);
+    expect(config.namespaces).toEqual([watched]);
+    controller = await startControllerProcess({
+      supervisor: new ProcessSupervisor(info.runDir),
+      kubeconfigPath,
+      prometheusUrl: info.prometheus.url,
+      identity: `${releaseName}-0`,
+      // The chart's namespaces and Lease; no webhook (its configuration is not registered here).
+      config: {
+        namespaces: config.namespaces,
+        leaderElection: {
+          leaseName: config.leaderElection.leaseName,
+          leaseNamespace: config.leaderElection.leaseNamespace,
+          leaseDuration: "6s",
+          renewDeadline: "4s",
+          retryPeriod: "1s",
+        },
+      },
+      runDir: info.runDir,
+    });
+    if (!scenario) throw new Error("no scenario");
+    await scenario.release("checkout-2-0-0", "2.0.0");
+    const release = await scenario.waitForPhase("checkout-2-0-0", ["Succeeded", "RolledBack", "Failed"], {
+      timeoutMs: 150_000,
+    });
+    expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+    // Had it listed or watched anything across the cluster, RBAC would have refused it.
+    const forbidden = controller.process
+      .logTail(200_000)
+      .split("\n")
+      .filter((line) => line.includes("forbidden") || line.includes('"code":403'));
+    expect(forbidden).toEqual([]);
   });
 });

@@ -161,7 +161,8 @@ describe("the image's stages, run on this machine", () => {
       stringify({
         prometheus: { url: info.prometheus.url },
         port,
-        leaderElection: { leaseName: `image-test-${port}`, leaseNamespace: "glidepath-system" },
+        // The Lease rbac.yaml lets the controller's ServiceAccount renew (its Role names it).
+        leaderElection: { leaseName: "glidepath-controller", leaseNamespace: "glidepath-system" },
       }),
     );
     controller = supervisor().start({

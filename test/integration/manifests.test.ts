@@ -1,5 +1,6 @@
 // The plain install (manifests/install) and the examples (manifests/examples) with the real
 // kubectl against the real API server, following docs/install.md for the server's version.
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,25 +12,39 @@ const NAMESPACE = "glidepath-system";
 const INSTALL = join(repoRoot, "manifests", "install");
 const EXAMPLES = join(repoRoot, "manifests", "examples");
 
+/** The label a namespace would need for this install's webhook to see its Releases: none has it. */
+const WEBHOOK_TEST_LABEL = "test.glidepath.dev/manifests-webhook";
+
 /**
- * What docs/install.md says to apply on this server: manifests/install itself from 1.21, or
- * an overlay that turns the PodDisruptionBudget into policy/v1beta1 on 1.20.
+ * What docs/install.md says to apply on this server: manifests/install, with an overlay that
+ * turns the PodDisruptionBudget into policy/v1beta1 on 1.20. The test adds one patch of its
+ * own: the webhook fails closed and nothing here serves it (the fake kubelet runs no
+ * container), so it is limited to a namespace label nobody carries, and the other tests'
+ * Releases never depend on it.
  */
 function installFolder(): string {
   const { minor } = stackInfo().kubernetesVersion;
-  if (minor >= 21) return INSTALL;
-  const overlay = join(stackInfo().runDir, "manifests-overlay-1.20");
+  const overlay = join(stackInfo().runDir, `manifests-overlay-${minor}`);
   mkdirSync(overlay, { recursive: true });
+  const webhookPatch = {
+    target: { group: "admissionregistration.k8s.io", kind: "MutatingWebhookConfiguration" },
+    patch: stringify([
+      {
+        op: "add",
+        path: "/webhooks/0/namespaceSelector",
+        value: { matchLabels: { [WEBHOOK_TEST_LABEL]: "never" } },
+      },
+    ]),
+  };
+  const pdbPatch = {
+    target: { group: "policy", version: "v1", kind: "PodDisruptionBudget" },
+    patch: stringify([{ op: "replace", path: "/apiVersion", value: "policy/v1beta1" }]),
+  };
   writeFileSync(
     join(overlay, "kustomization.yaml"),
     stringify({
       resources: [relative(overlay, INSTALL)],
-      patches: [
-        {
-          target: { group: "policy", version: "v1", kind: "PodDisruptionBudget" },
-          patch: stringify([{ op: "replace", path: "/apiVersion", value: "policy/v1beta1" }]),
-        },
-      ],
+      patches: minor >= 21 ? [webhookPatch] : [pdbPatch, webhookPatch],
     }),
   );
   return overlay;
@@ -61,10 +76,28 @@ describe("kubectl apply -k manifests/install", () => {
     );
     if (secret.code === 0) created.push("secret/glidepath-hooks");
     else expect(secret.stderr).toContain("AlreadyExists");
+    const stampKey = await kubectl(
+      [
+        "-n",
+        NAMESPACE,
+        "create",
+        "secret",
+        "generic",
+        "glidepath-stamp-key",
+        `--from-literal=key=${randomBytes(32).toString("hex")}`,
+      ],
+      { allowFailure: true },
+    );
+    if (stampKey.code === 0) created.push("secret/glidepath-stamp-key");
+    else expect(stampKey.stderr).toContain("AlreadyExists");
   });
 
   afterAll(async () => {
     // The namespace, the CRD and the RBAC stay: other test files share them (and apply the same).
+    // The webhook configuration goes: a test controller that writes its caBundle makes its own.
+    await kubectl(["delete", "mutatingwebhookconfiguration", "glidepath-controller", "--ignore-not-found"], {
+      allowFailure: true,
+    });
     await kubectl(
       [
         "-n",
@@ -101,18 +134,23 @@ describe("kubectl apply -k manifests/install", () => {
       [
         "clusterrole.rbac.authorization.k8s.io/glidepath-approve",
         "clusterrole.rbac.authorization.k8s.io/glidepath-controller",
+        "clusterrole.rbac.authorization.k8s.io/glidepath-controller-webhook",
         "clusterrole.rbac.authorization.k8s.io/glidepath-edit",
         "clusterrole.rbac.authorization.k8s.io/glidepath-view",
         "clusterrolebinding.rbac.authorization.k8s.io/glidepath-controller",
+        "clusterrolebinding.rbac.authorization.k8s.io/glidepath-controller-webhook",
         "configmap/glidepath-controller",
         "customresourcedefinition.apiextensions.k8s.io/releases.glidepath.dev",
         "customresourcedefinition.apiextensions.k8s.io/releaserecords.glidepath.dev",
         "deployment.apps/glidepath-controller",
+        "mutatingwebhookconfiguration.admissionregistration.k8s.io/glidepath-controller",
         "networkpolicy.networking.k8s.io/glidepath-controller",
         "namespace/glidepath-system",
         "poddisruptionbudget.policy/glidepath-controller",
         "role.rbac.authorization.k8s.io/glidepath-leader-election",
+        "role.rbac.authorization.k8s.io/glidepath-webhook-certificate",
         "rolebinding.rbac.authorization.k8s.io/glidepath-leader-election",
+        "rolebinding.rbac.authorization.k8s.io/glidepath-webhook-certificate",
         "service/glidepath-controller",
         "serviceaccount/glidepath-controller",
       ].sort(),
@@ -138,6 +176,7 @@ describe("kubectl apply -k manifests/install", () => {
     expect(deployment.spec?.template.spec?.volumes?.map((v) => v.name).sort()).toEqual([
       "config",
       "hooks-token",
+      "stamp-key",
       "tmp",
     ]);
   });

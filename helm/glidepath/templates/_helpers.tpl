@@ -59,9 +59,39 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* Where the container sees its files (the ConfigMap and the hooks token Secret). */}}
+{{/* Where the container sees its files (the ConfigMap and the Secrets). */}}
 {{- define "glidepath.configDir" -}}/etc/glidepath/config{{- end }}
 {{- define "glidepath.hooksTokenDir" -}}/etc/glidepath/hooks{{- end }}
+{{- define "glidepath.stampKeyDir" -}}/etc/glidepath/stamp-key{{- end }}
+{{- define "glidepath.webhookTlsDir" -}}/etc/glidepath/webhook-tls{{- end }}
+
+{{/* The MutatingWebhookConfiguration (cluster-scoped): <fullname>-controller. */}}
+{{- define "glidepath.webhookConfigurationName" -}}
+{{- include "glidepath.controllerName" . }}
+{{- end }}
+
+{{/* The Secret holding the webhook's serving certificate (and, in mode self, its CA). */}}
+{{- define "glidepath.webhookTlsSecretName" -}}
+{{- printf "%s-webhook-tls" (include "glidepath.fullname" .) }}
+{{- end }}
+
+{{/* The cert-manager Certificate, in mode certManager. */}}
+{{- define "glidepath.webhookCertificateName" -}}
+{{- printf "%s-webhook" (include "glidepath.fullname" .) }}
+{{- end }}
+
+{{/* The stamp key's Secret: the one given, or the one the chart generates. */}}
+{{- define "glidepath.stampKeySecretName" -}}
+{{- default (printf "%s-stamp-key" (include "glidepath.fullname" .)) .Values.admission.stampKey.existingSecret }}
+{{- end }}
+
+{{- define "glidepath.certificateMode" -}}
+{{- $mode := .Values.admission.certificate.mode }}
+{{- if not (has $mode (list "self" "certManager")) }}
+{{- fail (printf "admission.certificate.mode must be self or certManager, not %q" $mode) }}
+{{- end }}
+{{- $mode }}
+{{- end }}
 
 {{/*
 The controller configuration (src/api/controller-config.ts): the user's `config` with the
@@ -77,6 +107,23 @@ the webhook's token is the mounted Secret.
 {{- $_ := set $leaderElection "leaseName" (include "glidepath.controllerName" .) }}
 {{- $_ := set $leaderElection "leaseNamespace" .Release.Namespace }}
 {{- $_ := set $config "leaderElection" $leaderElection }}
+{{- $trust := dict "stampKey" (dict "file" (printf "%s/key" (include "glidepath.stampKeyDir" .))) }}
+{{- if .Values.admission.enabled }}
+{{- $webhook := dict "port" (int .Values.admission.port) }}
+{{- if eq (include "glidepath.certificateMode" .) "self" }}
+{{- $_ := set $webhook "selfManagedCertificate" (dict
+  "secret" (dict "namespace" .Release.Namespace "name" (include "glidepath.webhookTlsSecretName" .))
+  "service" (dict "namespace" .Release.Namespace "name" (include "glidepath.controllerName" .))
+  "mutatingWebhookConfiguration" (include "glidepath.webhookConfigurationName" .)
+  "validity" .Values.admission.certificate.validity
+  "renewBefore" .Values.admission.certificate.renewBefore) }}
+{{- else }}
+{{- $_ := set $webhook "certFile" (printf "%s/tls.crt" (include "glidepath.webhookTlsDir" .)) }}
+{{- $_ := set $webhook "keyFile" (printf "%s/tls.key" (include "glidepath.webhookTlsDir" .)) }}
+{{- end }}
+{{- $_ := set $trust "webhook" $webhook }}
+{{- end }}
+{{- $_ := set $config "trust" $trust }}
 {{- if .Values.hooksToken.existingSecret }}
 {{- $hooks := deepCopy (default dict $config.hooks) }}
 {{- $alertmanager := deepCopy (default dict $hooks.alertmanager) }}
@@ -97,22 +144,38 @@ the webhook's token is the mounted Secret.
 {{- end }}
 
 {{/*
-The rules of the ClusterRole or the Role (by kind) in files/rbac.yaml, the chart's copy of
-manifests/install/rbac.yaml: one source for the least-privilege rules of both installs.
-Usage: include "glidepath.rbacRules" (list . "ClusterRole")
+The rules of one ClusterRole or Role (by kind and name) in files/rbac.yaml, the chart's copy
+of manifests/install/rbac.yaml: one source for the least-privilege rules of both installs.
+resourceNames there start with "glidepath-"; here they start with the chart's fullname.
+Rules for the resources listed last are left out (what a mode does not need).
+Usage: include "glidepath.rbacRules" (list . "ClusterRole" "glidepath-controller-webhook" (list "mutatingwebhookconfigurations"))
 */}}
 {{- define "glidepath.rbacRules" -}}
 {{- $root := index . 0 }}
 {{- $kind := index . 1 }}
+{{- $name := index . 2 }}
+{{- $without := index . 3 }}
+{{- $fullname := include "glidepath.fullname" $root }}
 {{- $rules := list }}
 {{- range $document := regexSplit "(?m)^---[ \\t]*$" ($root.Files.Get "files/rbac.yaml") -1 }}
 {{- $object := fromYaml $document }}
-{{- if eq (toString $object.kind) $kind }}
-{{- $rules = $object.rules }}
+{{- if and (eq (toString $object.kind) $kind) (eq (toString $object.metadata.name) $name) }}
+{{- range $rule := $object.rules }}
+{{- if not (has (first $rule.resources) $without) }}
+{{- if $rule.resourceNames }}
+{{- $names := list }}
+{{- range $rule.resourceNames }}
+{{- $names = append $names (printf "%s-%s" $fullname (trimPrefix "glidepath-" .)) }}
+{{- end }}
+{{- $_ := set $rule "resourceNames" $names }}
+{{- end }}
+{{- $rules = append $rules $rule }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- if not $rules }}
-{{- fail (printf "files/rbac.yaml has no %s with rules" $kind) }}
+{{- fail (printf "files/rbac.yaml has no %s %s with rules" $kind $name) }}
 {{- end }}
 {{- toYaml $rules }}
 {{- end }}
