@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { kubectl, kubeClients, waitFor } from "../../harness/context.ts";
+import { releaseRecordSchema, type ReleaseRecord } from "../../../src/api/index.ts";
+import {
+  errorRateMetric,
+  FINISHED,
+  givenControllerForFile,
+  quickStages,
+  withService,
+  type ServiceScenario,
+} from "./scenario.ts";
+
+// A finished release leaves a ReleaseRecord that outlives the Release (kubectl delete, a
+// GitOps prune), written once, and let go of only by retention.
+
+// Retention keeps two records per target, so the third release lets the first go.
+givenControllerForFile({ config: { records: { keepLast: 2 } } });
+
+async function recordsOf(scenario: ServiceScenario): Promise<ReleaseRecord[]> {
+  const { custom } = kubeClients();
+  const listed = (await custom.listNamespacedCustomObject({
+    group: "glidepath.dev",
+    version: "v1alpha1",
+    namespace: scenario.namespace,
+    plural: "releaserecords",
+  })) as { items: unknown[] };
+  return listed.items.map((item) => releaseRecordSchema.parse(item));
+}
+
+async function recordNamed(scenario: ServiceScenario, name: string): Promise<ReleaseRecord> {
+  return waitFor(async () => (await recordsOf(scenario)).find((record) => record.metadata.name === name), {
+    timeoutMs: 30_000,
+    description: `ReleaseRecord ${name}`,
+  });
+}
+
+describe("ReleaseRecords", () => {
+  it("keep a succeeded and a rolled-back release after their Releases are deleted, and retention lets the oldest go", () =>
+    withService("records", {}, async (scenario) => {
+      const run = async (name: string, version: string) => {
+        await scenario.release(name, version, {
+          stages: quickStages(),
+          analysis: { interval: "1s", metrics: [errorRateMetric()] },
+          bake: "0s",
+          changeRequest: { committedAt: "2026-12-01T10:00:00Z" },
+        });
+        const finished = await scenario.waitForPhase(name, FINISHED);
+        const recorded = await scenario.waitForRelease(name, "status.record set", (release) =>
+          Boolean(release.status?.record),
+        );
+        return { finished, recorded };
+      };
+
+      // Given: a good release to GA.
+      const good = await run("checkout-2-1-0", "2.1.0");
+      expect(good.finished.status?.phase, good.finished.status?.message).toBe("Succeeded");
+      const goodName = good.recorded.status?.record?.name ?? "";
+      expect(goodName).toMatch(/^checkout-2-1-0-[a-z0-9]{8}$/);
+      const goodRecord = await recordNamed(scenario, goodName);
+      expect(goodRecord.spec).toMatchObject({
+        release: { name: "checkout-2-1-0", uid: good.recorded.metadata.uid },
+        target: "checkout",
+        version: "2.1.0",
+        outcome: "Succeeded",
+        changeType: "standard",
+        changeId: "CHG-checkout-2-1-0",
+        committedAt: "2026-12-01T10:00:00Z",
+        finishedAt: good.finished.status?.finishedAt,
+      });
+      // The whole record of the stages, as the Release had it when it finished.
+      expect(goodRecord.spec.releaseStatus.stages).toEqual(good.finished.status?.stages);
+      expect(goodRecord.spec.releaseStatus.stages.map((stage) => stage.name)).toEqual([
+        "canary",
+        "ga",
+        "bake",
+      ]);
+      expect(goodRecord.metadata.ownerReferences).toBeUndefined();
+      const events = await scenario.events("checkout-2-1-0");
+      expect(events.map((event) => event.reason)).toContain("Recorded");
+
+      // kubectl shows the record with its columns.
+      const table = await kubectl(["-n", scenario.namespace, "get", "releaserecords"]);
+      expect(table.stdout.split("\n")[0]).toMatch(
+        /^NAME\s+TARGET\s+VERSION\s+OUTCOME\s+TYPE\s+CHANGE\s+STARTED\s+DURATION$/,
+      );
+      expect(table.stdout).toMatch(
+        new RegExp(`${goodName}\\s+checkout\\s+2\\.1\\.0\\s+Succeeded\\s+standard`),
+      );
+
+      // When: the Release is deleted (a GitOps prune).
+      await kubectl(["-n", scenario.namespace, "delete", "release", "checkout-2-1-0", "--wait=true"]);
+      // Then: its record is still there, unchanged.
+      expect((await recordNamed(scenario, goodName)).spec).toEqual(goodRecord.spec);
+
+      // Given: a bad version, rolled back by its error rate.
+      await scenario.simulator.client.configure({ versions: { "2.2.0": { errorRatio: 0.5 } } });
+      const bad = await run("checkout-2-2-0", "2.2.0");
+      expect(bad.finished.status?.phase, bad.finished.status?.message).toBe("RolledBack");
+      const badRecord = await recordNamed(scenario, bad.recorded.status?.record?.name ?? "");
+      expect(badRecord.spec.outcome).toBe("RolledBack");
+      expect(badRecord.spec.releaseStatus.rollback).toMatchObject({
+        trigger: "metric",
+        metric: "error-rate",
+      });
+
+      // When: a third release finishes, retention (keepLast 2) lets the oldest record go.
+      const third = await run("checkout-2-3-0", "2.3.0");
+      expect(third.finished.status?.phase, third.finished.status?.message).toBe("Succeeded");
+      await waitFor(
+        async () => {
+          const names = (await recordsOf(scenario)).map((record) => record.metadata.name).sort();
+          return names.length === 2 && !names.includes(goodName) ? names : undefined;
+        },
+        { timeoutMs: 30_000, description: "two records left, the first one gone" },
+      );
+      // The Release whose record retention let go does not bring it back.
+      const badNow = await scenario.read("checkout-2-2-0");
+      expect(badNow.status?.record?.name).toBe(badRecord.metadata.name);
+    }));
+});
