@@ -1,7 +1,13 @@
 import { isDeepStrictEqual } from "node:util";
 import type { KubeConfig, KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { parseDuration, type ControllerConfig, type Release, type StrategyFile } from "../api/index.ts";
+import {
+  parseDuration,
+  releaseRecordSchema,
+  type ControllerConfig,
+  type Release,
+  type StrategyFile,
+} from "../api/index.ts";
 import { createPrometheusProvider, type MetricsProvider } from "../analysis/index.ts";
 import { startHttpServer, type HttpServer, type RouteHandler } from "../hooks/server.ts";
 import {
@@ -15,7 +21,8 @@ import {
   WorkQueue,
   type KubeClients,
 } from "../kube/index.ts";
-import { createControllerMetrics, type ControllerMetrics } from "../telemetry/metrics.ts";
+import { doraByGroup, DORA_WINDOW_MS } from "../record/dora.ts";
+import { createControllerMetrics, type ControllerMetrics, type DoraSample } from "../telemetry/metrics.ts";
 import { createTrafficRouter, type TrafficRouter } from "../traffic/index.ts";
 import { WorkloadManager } from "../workload/index.ts";
 import type { AlertInbox, Notifier } from "./ports.ts";
@@ -50,6 +57,7 @@ export interface ControllerOptions {
 }
 
 const RELEASES_PATH = "/apis/glidepath.dev/v1alpha1/releases";
+const RELEASE_RECORDS_PATH = "/apis/glidepath.dev/v1alpha1/releaserecords";
 const DEPLOYMENTS_PATH = "/apis/apps/v1/deployments";
 
 const noAlerts: AlertInbox = { firingFor: () => [], receivedAt: () => undefined };
@@ -61,6 +69,8 @@ export class Controller {
   readonly #log: Logger;
   readonly #releases: Informer<KubernetesObject>[];
   readonly #deployments: Informer<V1Deployment>[];
+  /** ReleaseRecords, for the DORA figures on /metrics; none when records are off. */
+  readonly #records: Informer<KubernetesObject>[];
   readonly #queue: WorkQueue;
   readonly #targets = new TargetIndex();
   readonly #routes: RouteWatch;
@@ -87,6 +97,7 @@ export class Controller {
         phases: () => this.#countPhases(),
         queueDepth: () => this.#queue.stats().depth,
         leading: () => this.#leading,
+        dora: () => (this.#leading ? this.#doraSamples() : []),
       },
     });
     const { config } = options;
@@ -117,6 +128,17 @@ export class Controller {
           ...(namespace ? { namespace } : {}),
         }),
     );
+    this.#records = config.records.enabled
+      ? namespaces.map(
+          (namespace) =>
+            new Informer<KubernetesObject>({
+              kubeConfig: options.kubeConfig,
+              path: RELEASE_RECORDS_PATH,
+              logger: this.#log,
+              ...(namespace ? { namespace } : {}),
+            }),
+        )
+      : [];
     this.#routes = new RouteWatch({
       kubeConfig: options.kubeConfig,
       namespaces: config.namespaces,
@@ -251,6 +273,7 @@ export class Controller {
       informer.start();
     }
     this.#routes.start();
+    for (const informer of this.#records) informer.start();
     for (const informer of this.#deployments) {
       informer.on((change) => {
         for (const key of this.#targets.releasesOf(change.object)) this.#queue.add(key);
@@ -302,7 +325,7 @@ export class Controller {
       await this.#elector?.abandon();
     }
     await Promise.all([
-      ...[...this.#releases, ...this.#deployments].map((informer) => informer.stop()),
+      ...[...this.#releases, ...this.#deployments, ...this.#records].map((informer) => informer.stop()),
       this.#routes.stop(),
     ]);
     await this.#server?.close();
@@ -404,6 +427,32 @@ export class Controller {
 
   #synced(): boolean {
     return [...this.#releases, ...this.#deployments].every((informer) => informer.hasSynced());
+  }
+
+  /** DORA figures per target from the cached ReleaseRecords (records that do not parse are left out). */
+  #doraSamples(): DoraSample[] {
+    const records = this.#records.flatMap((informer) =>
+      informer.list().flatMap((item) => {
+        const parsed = releaseRecordSchema.safeParse(item);
+        return parsed.success ? [parsed.data] : [];
+      }),
+    );
+    return doraByGroup(records, "target", DORA_WINDOW_MS, new Date()).map(({ group, figures }) => {
+      const [namespace = "", target = ""] = group.split("/");
+      const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+      const leadTime = seconds(figures.leadTime.medianMs);
+      const restore = seconds(figures.timeToRestore.toStable.medianMs);
+      return {
+        namespace,
+        target,
+        deployments: figures.deploymentFrequency.deployments,
+        ...(figures.changeFailureRate.ratio === undefined
+          ? {}
+          : { changeFailureRatio: figures.changeFailureRate.ratio }),
+        ...(leadTime === undefined ? {} : { leadTimeSeconds: leadTime }),
+        ...(restore === undefined ? {} : { timeToRestoreSeconds: restore }),
+      };
+    });
   }
 
   #countPhases(): Map<string, number> {

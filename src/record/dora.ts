@@ -147,3 +147,6 @@ export function doraByGroup(
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([group, records]) => ({ group, figures: doraFigures(records, windowMs, now) }));
 }
+
+/** The window DORA figures take by default, and /metrics always: 30 days. */
+export const DORA_WINDOW_MS = 30 * 86_400_000;

@@ -16,6 +16,17 @@ export interface ControllerMetrics {
   alertsReceived: Counter<"outcome">;
   alertToRollback: Histogram;
   notifications: Counter<"notifier" | "outcome">;
+  dora: Gauge<"namespace" | "target" | "figure">;
+}
+
+/** One target's DORA figures over the last DORA_WINDOW, as /metrics exports them. */
+export interface DoraSample {
+  namespace: string;
+  target: string;
+  deployments: number;
+  changeFailureRatio?: number;
+  leadTimeSeconds?: number;
+  timeToRestoreSeconds?: number;
 }
 
 export interface MetricsSources {
@@ -25,6 +36,8 @@ export interface MetricsSources {
   queueDepth?: () => number;
   /** Whether this replica holds the Lease, read when /metrics is scraped. */
   leading?: () => boolean;
+  /** DORA figures per target from the ReleaseRecords, read when /metrics is scraped. */
+  dora?: () => DoraSample[];
 }
 
 export function createControllerMetrics(
@@ -106,6 +119,31 @@ export function createControllerMetrics(
       help: "Alerts received on the Alertmanager webhook, by what became of them.",
       labelNames: ["outcome"],
       registers,
+    }),
+    // One gauge with a `figure` label rather than four: the figures are computed together
+    // on each scrape, from the ReleaseRecords the replica caches. Bounded: per target.
+    dora: new Gauge({
+      name: "glidepath_dora",
+      help:
+        "DORA figures per target over the last 30 days, from ReleaseRecords (leader only): " +
+        "figure=deployments (succeeded releases), change_failure_ratio, lead_time_seconds (median) " +
+        "and time_to_restore_seconds (median, trigger to 100% stable).",
+      labelNames: ["namespace", "target", "figure"],
+      registers,
+      collect() {
+        if (!sources.dora) return;
+        this.reset();
+        for (const sample of sources.dora()) {
+          const labels = { namespace: sample.namespace, target: sample.target };
+          this.set({ ...labels, figure: "deployments" }, sample.deployments);
+          if (sample.changeFailureRatio !== undefined)
+            this.set({ ...labels, figure: "change_failure_ratio" }, sample.changeFailureRatio);
+          if (sample.leadTimeSeconds !== undefined)
+            this.set({ ...labels, figure: "lead_time_seconds" }, sample.leadTimeSeconds);
+          if (sample.timeToRestoreSeconds !== undefined)
+            this.set({ ...labels, figure: "time_to_restore_seconds" }, sample.timeToRestoreSeconds);
+        }
+      },
     }),
     notifications: new Counter({
       name: "glidepath_notifications_total",

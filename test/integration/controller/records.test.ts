@@ -1,10 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ControllerProcess } from "../../harness/controller.ts";
 import { kubectl, kubeClients, waitFor } from "../../harness/context.ts";
 import { releaseRecordSchema, type ReleaseRecord } from "../../../src/api/index.ts";
 import {
   errorRateMetric,
   FINISHED,
-  givenControllerForFile,
+  givenController,
   quickStages,
   withService,
   type ServiceScenario,
@@ -14,7 +15,26 @@ import {
 // GitOps prune), written once, and let go of only by retention.
 
 // Retention keeps two records per target, so the third release lets the first go.
-givenControllerForFile({ config: { records: { keepLast: 2 } } });
+let controller: ControllerProcess;
+beforeAll(async () => {
+  controller = await givenController({ config: { records: { keepLast: 2 } } });
+});
+afterAll(async () => {
+  await controller?.stop();
+});
+
+/** The controller's glidepath_dora samples for one namespace, by figure. */
+async function doraOnMetrics(namespace: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${controller.url}/metrics`)).text();
+  const figures: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const match = /^glidepath_dora\{(.*)\} (\S+)$/.exec(line);
+    if (!match || !match[1]?.includes(`namespace="${namespace}"`)) continue;
+    const figure = /figure="([^"]+)"/.exec(match[1])?.[1];
+    if (figure) figures[figure] = Number(match[2]);
+  }
+  return figures;
+}
 
 async function recordsOf(scenario: ServiceScenario): Promise<ReleaseRecord[]> {
   const { custom } = kubeClients();
@@ -116,5 +136,23 @@ describe("ReleaseRecords", () => {
       // The Release whose record retention let go does not bring it back.
       const badNow = await scenario.read("checkout-2-2-0");
       expect(badNow.status?.record?.name).toBe(badRecord.metadata.name);
+
+      // /metrics gives the DORA figures of the records left: one success, one rollback.
+      const rollback = badRecord.spec.releaseStatus.rollback;
+      const thirdRecord = await recordNamed(scenario, third.recorded.status?.record?.name ?? "");
+      const figures = await waitFor(
+        async () => {
+          const exported = await doraOnMetrics(scenario.namespace);
+          return exported.deployments === 1 ? exported : undefined;
+        },
+        { timeoutMs: 30_000, description: "glidepath_dora for the namespace" },
+      );
+      expect(figures.change_failure_ratio).toBe(0.5);
+      expect(figures.lead_time_seconds).toBe(
+        (Date.parse(thirdRecord.spec.finishedAt) - Date.parse("2026-12-01T10:00:00Z")) / 1000,
+      );
+      expect(figures.time_to_restore_seconds).toBe(
+        (Date.parse(rollback?.completedAt ?? "") - Date.parse(rollback?.at ?? "")) / 1000,
+      );
     }));
 });
