@@ -173,8 +173,20 @@ export interface VerifiedIdentity {
   /** The authenticated user, when a stamp was found (verified or not). */
   user?: string;
   groups?: string[];
+  /** When, as stamped (the webhook's clock), when a stamp was found. */
+  at?: string;
   /** Why it is not verified, for status, the record and the CLI. */
   problem?: string;
+}
+
+/** One pause, resume, promote or abort: who wrote it, as stamped, and whether the stamp verified. */
+export interface VerifiedAction extends VerifiedIdentity {
+  action: Exclude<ControlAction, "approve">;
+  /** The user: the stamp's, or for an unstamped entry the name its `by` claims. */
+  user: string;
+  at: string;
+  /** What the entry said beyond who and when: a promote's "full", an abort's reason. */
+  detail?: string;
 }
 
 export interface IdentityObservation {
@@ -183,18 +195,22 @@ export interface IdentityObservation {
   creator: VerifiedIdentity;
   /** One per spec.control.approvals entry, in the same order. */
   approvals: VerifiedIdentity[];
+  /** Every pause, resume, promote and abort stamped (and an unstamped promote or abort in spec), oldest first. */
+  actions?: VerifiedAction[];
 }
 
 const NO_KEY = "no stamp key is configured, so no identity can be verified";
+const FORGED = "its stamp does not verify (forged, copied from another Release, or signed with another key)";
+const UNSTAMPED = "not stamped by the admission webhook (written while it was off?)";
 
 /** Who created the Release, if its creator stamp verifies for this namespace and name. */
 export function verifyCreator(release: Pick<Release, "metadata">, key: Buffer | undefined): VerifiedIdentity {
   const stamp = readStamps(release).creator;
   if (!stamp) return { verified: false, problem: "created without the admission webhook: no creator stamp" };
-  const found = { user: stamp.user, groups: stamp.groups };
+  const found = { user: stamp.user, groups: stamp.groups, at: stamp.at };
   if (!key) return { verified: false, ...found, problem: NO_KEY };
   const scope = creationScope(release.metadata.namespace ?? "", release.metadata.name);
-  const input = { scope, action: "create" as const, digest: "", ...found, at: stamp.at };
+  const input = { scope, action: "create" as const, digest: "", ...found };
   return macMatches(key, input, stamp.mac)
     ? { verified: true, ...found }
     : { verified: false, ...found, problem: "the creator stamp does not verify" };
@@ -218,8 +234,7 @@ export function verifyIdentity(
     const candidates = stamps.control.filter(
       (stamp) => stamp.action === "approve" && stamp.digest === digest,
     );
-    if (candidates.length === 0)
-      return { verified: false, problem: "not stamped by the admission webhook (written while it was off?)" };
+    if (candidates.length === 0) return { verified: false, problem: UNSTAMPED };
     if (!key) return { verified: false, user: candidates[0]!.user, problem: NO_KEY };
     const good = candidates.find((stamp) =>
       macMatches(
@@ -232,8 +247,7 @@ export function verifyIdentity(
       return {
         verified: false,
         user: candidates[0]!.user,
-        problem:
-          "its stamp does not verify (forged, copied from another Release, or signed with another key)",
+        problem: FORGED,
       };
     if (good.user !== approval.by)
       return {
@@ -244,5 +258,71 @@ export function verifyIdentity(
       };
     return { verified: true, user: good.user, groups: good.groups };
   });
-  return { webhook, creator, approvals };
+  return { webhook, creator, approvals, actions: verifyActions(release, key) };
+}
+
+/**
+ * Who paused, resumed, promoted and aborted: every such stamp, verified for this Release's
+ * uid (a verified stamp names the user the API server authenticated), and a promote or
+ * abort in spec that no stamp covers, as the unverified claim its `by` makes.
+ */
+export function verifyActions(
+  release: Pick<Release, "metadata" | "spec">,
+  key: Buffer | undefined,
+): VerifiedAction[] {
+  const uid = release.metadata.uid ?? "";
+  const control = release.spec.control ?? {};
+  const entries = [
+    {
+      action: "promote" as const,
+      entry: control.promote,
+      detail: control.promote?.full ? "full" : undefined,
+    },
+    { action: "abort" as const, entry: control.abort, detail: control.abort?.reason },
+  ];
+  const actions: VerifiedAction[] = [];
+  const covered = new Set<string>();
+  for (const stamp of readStamps(release).control) {
+    if (stamp.action === "approve") continue;
+    const spec = entries.find(
+      (candidate) =>
+        candidate.action === stamp.action && candidate.entry && entryDigest(candidate.entry) === stamp.digest,
+    );
+    if (spec) covered.add(spec.action);
+    const verified =
+      key !== undefined &&
+      macMatches(
+        key,
+        {
+          scope: uid,
+          action: stamp.action,
+          digest: stamp.digest,
+          user: stamp.user,
+          groups: stamp.groups,
+          at: stamp.at,
+        },
+        stamp.mac,
+      );
+    actions.push({
+      action: stamp.action,
+      user: stamp.user,
+      groups: stamp.groups,
+      at: stamp.at,
+      verified,
+      ...(spec?.detail ? { detail: spec.detail } : {}),
+      ...(verified ? {} : { problem: key ? FORGED : NO_KEY }),
+    });
+  }
+  for (const { action, entry, detail } of entries) {
+    if (!entry || covered.has(action)) continue;
+    actions.push({
+      action,
+      user: entry.by,
+      at: entry.at,
+      verified: false,
+      ...(detail ? { detail } : {}),
+      problem: UNSTAMPED,
+    });
+  }
+  return actions;
 }

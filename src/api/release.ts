@@ -438,6 +438,8 @@ export const STATUS_LIMITS = {
   // StableDrifted, ChangeFreeze, Approved); the rest is room for others' conditions.
   conditions: 12,
   stableChanges: 10,
+  /** Who paused, resumed, promoted, aborted (status.signOff.actions): verified ones are kept first. */
+  signOffActions: 20,
 } as const;
 
 export const measurementSchema = z.object({
@@ -532,6 +534,48 @@ export const stableChangeSchema = z.object({
 });
 export type StableChange = z.infer<typeof stableChangeSchema>;
 
+/** Groups kept per person in signOff: enough to say which team, bounded so status stays small. */
+export const SIGN_OFF_GROUPS = 16;
+
+/** One identity as the controller verified it from the admission webhook's stamp. */
+const verifiedIdentitySchema = z.object({
+  verified: z
+    .boolean()
+    .describe(
+      "The stamp's HMAC verified: the API server authenticated this user (not a name a client typed).",
+    ),
+  groups: z.array(z.string().max(256)).max(SIGN_OFF_GROUPS).optional(),
+  // Stamp times are the webhook's clock as it wrote them; a forged one may be any text.
+  at: z.string().max(64).optional(),
+  problem: z.string().max(256).optional().describe("Why it is not verified."),
+});
+
+export const signOffActions = ["pause", "resume", "promote", "abort"] as const;
+
+export const signOffSchema = z.object({
+  creator: verifiedIdentitySchema
+    .extend({ user: personSchema.optional() })
+    .optional()
+    .describe("Who created the Release (absent user: no creator stamp)."),
+  actions: z
+    .array(
+      verifiedIdentitySchema.extend({
+        action: z.enum(signOffActions),
+        by: personSchema.describe("The stamped user, or the unverified name an unstamped entry claims."),
+        at: z.string().max(64),
+        detail: z.string().max(256).optional().describe("A promote's full, an abort's reason."),
+      }),
+    )
+    .max(STATUS_LIMITS.signOffActions)
+    .default([]),
+  actionsDropped: z
+    .int()
+    .min(0)
+    .optional()
+    .describe("Entries dropped to keep the list bounded: unverified ones first, then the oldest."),
+});
+export type SignOff = z.infer<typeof signOffSchema>;
+
 export const releaseStatusSchema = z.object({
   phase: z.enum(releasePhases).optional(),
   message: z.string().max(2048).optional(),
@@ -619,10 +663,22 @@ export const releaseStatusSchema = z.object({
           .optional()
           .describe("The approver's groups, as stamped."),
         problem: z.string().max(256).optional().describe("Why the approval is unverified; it opens no gate."),
+        doesNotCount: z
+          .string()
+          .max(256)
+          .optional()
+          .describe(
+            "Why this approval opens no gate: unverified, or the creator's or requester's own under separation of duties.",
+          ),
       }),
     )
     .max(20)
     .default([]),
+  signOff: signOffSchema
+    .optional()
+    .describe(
+      "Who created the Release and who paused, resumed, promoted or aborted it, as the controller verified them.",
+    ),
   handledPromoteAt: timestampSchema
     .optional()
     .describe("The spec.control.promote request already carried out."),

@@ -160,7 +160,7 @@ async function rollbacksOf(session: Session, release: Release): Promise<LaterRol
 
 /**
  * The change record (src/record), with the CLI's own log of who paused, resumed,
- * promoted… appended: spec.control alone does not name who paused or resumed.
+ * promoted… appended, as typed: the sign-off table says who the API server authenticated.
  */
 export function renderRecord(
   release: Release,
@@ -182,6 +182,8 @@ export function renderRecord(
     text.trimEnd(),
     "",
     "## Actions taken with the glidepath CLI",
+    "",
+    "As the CLI typed them (--by, the client's clock): not verified. The sign-off above is what the controller verified.",
     "",
     "| At | By | Action | Detail |",
     "|---|---|---|---|",

@@ -53,6 +53,7 @@ export function laterRollbacks(release: Release, releases: readonly Release[]): 
       why: rollback.spec.changeRequest.why,
       ...(rollback.metadata.creationTimestamp ? { at: rollback.metadata.creationTimestamp } : {}),
       ...(rollback.status?.finishedAt === undefined ? {} : { finishedAt: rollback.status.finishedAt }),
+      ...(rollback.status?.signOff?.creator ? { creator: rollback.status.signOff.creator } : {}),
     }));
 }
 
@@ -126,6 +127,10 @@ export interface HistoryEntry {
   rollbackOf?: string;
   /** Later releases that rolled this one back. */
   rolledBackBy?: string[];
+  /** Who created it, as the controller verified the admission webhook's stamp. */
+  createdBy?: { user?: string; verified: boolean };
+  /** Each approval: verified (stamped, checked by the controller) and whether it counts for the gate. */
+  approvals: { by: string; verified: boolean; counts: boolean }[];
 }
 
 /** The Releases of one target Deployment, newest first, with what became of each. */
@@ -154,8 +159,41 @@ export function releaseHistory(releases: readonly Release[], target: string): Hi
       outcome: outcomeOf(release, rolledBackBy),
       ...(rollbackOf ? { rollbackOf } : {}),
       ...(rolledBackBy ? { rolledBackBy } : {}),
+      ...(status?.signOff?.creator
+        ? {
+            createdBy: {
+              ...(status.signOff.creator.user === undefined ? {} : { user: status.signOff.creator.user }),
+              verified: status.signOff.creator.verified,
+            },
+          }
+        : {}),
+      approvals: (status?.approvals ?? []).map((approval) => ({
+        by: approval.by,
+        verified: approval.verified === true,
+        counts: approval.verified === true && approval.doesNotCount === undefined,
+      })),
     };
   });
+}
+
+/** Narrow, so the column costs little of a 120-column terminal; the record names everyone. */
+const APPROVED_WIDTH = 20;
+
+/** Marks in `history`: ✓ a verified approval that counts; ✗ one that does not (unverified, or the author's own). */
+export const VERIFIED_MARK = "✓";
+export const UNVERIFIED_MARK = "✗";
+
+/** "carol✓ dave✗": who approved, each marked, whole names only, "+2" for those that do not fit; "-" for none. */
+export function approversColumn(approvals: HistoryEntry["approvals"], width = APPROVED_WIDTH): string {
+  if (approvals.length === 0) return "-";
+  const marked = approvals.map(
+    (approval) => `${approval.by}${approval.counts ? VERIFIED_MARK : UNVERIFIED_MARK}`,
+  );
+  let shown = marked.length;
+  const text = (count: number) =>
+    [...marked.slice(0, count), ...(count < marked.length ? [`+${marked.length - count}`] : [])].join(" ");
+  while (shown > 1 && text(shown).length > width) shown--;
+  return text(shown);
 }
 
 /** "succeeded; rolled back later by checkout-rollback-…", "rolled back (metric): error-rate …". */
@@ -192,7 +230,7 @@ export function outcomeOf(release: Release, rolledBackBy: readonly string[] = []
 const OUTCOME_WIDTH = 100;
 
 export function renderHistory(entries: readonly HistoryEntry[], options: { nowMs: number }): string {
-  const headers = ["NAME", "VERSION", "PHASE", "CHANGE", "BY", "AGE", "DURATION", "OUTCOME"];
+  const headers = ["NAME", "VERSION", "PHASE", "CHANGE", "BY", "APPROVED", "AGE", "DURATION", "OUTCOME"];
   const rows = entries.map((entry) => {
     const started = entry.startedAt ? Date.parse(entry.startedAt) : Number.NaN;
     const ended = entry.finishedAt ? Date.parse(entry.finishedAt) : options.nowMs;
@@ -202,6 +240,7 @@ export function renderHistory(entries: readonly HistoryEntry[], options: { nowMs
       entry.phase,
       `${entry.change} (${entry.changeType})`,
       entry.requestedBy,
+      approversColumn(entry.approvals),
       age(entry.created, options.nowMs),
       Number.isNaN(started) ? NONE : humanDuration(ended - started),
       clip(entry.outcome, OUTCOME_WIDTH),

@@ -24,11 +24,7 @@ export function approvalState(ctx: DecisionContext): ApprovalState {
   const { required, separationOfDuties } = ctx.plan.approval;
   const identity = ctx.observations.identity;
   const creator = identity?.creator;
-  const authors = new Set<string>();
-  if (separationOfDuties) {
-    authors.add(ctx.release.spec.changeRequest.requestedBy);
-    if (creator?.verified && creator.user) authors.add(creator.user);
-  }
+  const authors = authorsOf(ctx);
   const verified = ctx.status.approvals.filter((approval) => approval.verified);
   const counted = [...new Set(verified.map((approval) => approval.by))].filter((by) => !authors.has(by));
   const needs = `${required} verified approval${required === 1 ? "" : "s"}${separationOfDuties ? ` by someone other than its author (${[...authors].join(", ")})` : ""}`;
@@ -68,4 +64,38 @@ export function approvalState(ctx: DecisionContext): ApprovalState {
         ? ""
         : `; the admission webhook is off, so no new approval can be verified: ${WEBHOOK_HINT}`),
   };
+}
+
+/** Who may not approve under separation of duties: the requester and the verified creator. */
+function authorsOf(ctx: DecisionContext): Set<string> {
+  const authors = new Set<string>();
+  if (!ctx.plan.approval.separationOfDuties) return authors;
+  authors.add(ctx.release.spec.changeRequest.requestedBy);
+  const creator = ctx.observations.identity?.creator;
+  if (creator?.verified && creator.user) authors.add(creator.user);
+  return authors;
+}
+
+/**
+ * Why an approval in status opens no gate, for the record (status.approvals[].doesNotCount),
+ * by the same rules as approvalState; undefined when it counts.
+ */
+export function whyApprovalDoesNotCount(
+  ctx: DecisionContext,
+  approval: { by: string; verified?: boolean | undefined; problem?: string | undefined },
+  index: number,
+): string | undefined {
+  if (!approval.verified) return `unverified: ${approval.problem ?? "no identity stamp was verified"}`;
+  if (!ctx.plan.approval.separationOfDuties) return undefined;
+  const creator = ctx.observations.identity?.creator;
+  if (!creator?.verified)
+    return "the creator is unverified, so separation of duties cannot be checked: no approval counts";
+  if (creator.user === approval.by)
+    return `self-approval: ${approval.by} created the Release (separation of duties)`;
+  if (ctx.release.spec.changeRequest.requestedBy === approval.by)
+    return `${approval.by} requested the change (separation of duties)`;
+  const earlier = ctx.status.approvals
+    .slice(0, index)
+    .some((other) => other.by === approval.by && other.verified);
+  return earlier ? `${approval.by} approved already: each person counts once` : undefined;
 }

@@ -3,6 +3,7 @@ import { isTerminal, phaseOf, type DecisionContext } from "./context.ts";
 import { IMAGE_HOLD, imagesNotAllowed } from "./image-policy.ts";
 import { pendingPromote, phaseAfterPause, recordApprovals, stepBeforeStart } from "./gates.ts";
 import { transition } from "./record.ts";
+import { recordSignOff } from "./sign-off.ts";
 import { abortRequest, findRollbackTrigger, startRollback, stepRollingBack } from "./rollback.ts";
 import { driftPauseMessage, unacceptedDrift, watchStable } from "./stable-watch.ts";
 import { judgeCurrent, recordProgressFacts, stepForward } from "./stages.ts";
@@ -17,6 +18,7 @@ export function step(ctx: DecisionContext): void {
   const phase = phaseOf(ctx.status);
   if (isTerminal(phase)) return;
   recordApprovals(ctx);
+  recordSignOff(ctx);
   if (phase === "RollingBack") {
     stepRollingBack(ctx);
     return;

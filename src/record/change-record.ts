@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
-import { formatMetricValue, type MetricUnit, type Release } from "../api/index.ts";
+import { formatMetricValue, type MetricUnit, type Release, type SignOff } from "../api/index.ts";
+import { SIGN_OFF_ROLE_LABELS, signOffRows, type SignOffRow } from "./sign-off.ts";
 
 // The change record of a release, in the shape of a change-request document:
 // what changed and why, how risky, how to roll back, who approved, and what the
@@ -22,6 +23,8 @@ export interface LaterRollback {
   /** When it was requested (created). */
   at?: string;
   finishedAt?: string;
+  /** Who created it, as its own status records the controller's verification. */
+  creator?: NonNullable<SignOff["creator"]>;
 }
 
 export interface ChangeRecord {
@@ -37,6 +40,8 @@ export interface ChangeRecord {
     postMortemDue: boolean;
     changeWindow?: { bypassed: boolean; note: string };
   };
+  /** Who requested, created, approved, paused, promoted, aborted, rolled back; each verified or not. */
+  signOff: SignOffRow[];
   /** verified: the admission webhook's stamp verified, so `by` is who the API server authenticated. */
   approvals: {
     by: string;
@@ -45,6 +50,7 @@ export interface ChangeRecord {
     verified?: boolean;
     groups?: string[];
     problem?: string;
+    doesNotCount?: string;
   }[];
   stages: NonNullable<Release["status"]>["stages"];
   rollback?: NonNullable<Release["status"]>["rollback"];
@@ -75,6 +81,7 @@ export function changeRecord(release: Release, rolledBackLater: readonly LaterRo
       postMortemDue: status?.postMortemDue ?? false,
       ...(status?.changeWindow === undefined ? {} : { changeWindow: status.changeWindow }),
     },
+    signOff: signOffRows(release, rolledBackLater),
     approvals: status?.approvals ?? [],
     stages: status?.stages ?? [],
     ...(status?.rollback === undefined ? {} : { rollback: status.rollback }),
@@ -156,6 +163,18 @@ function renderMarkdown(record: ChangeRecord): string {
   );
   if (testingUnstated.length > 0) notStated.push(`${testingUnstated.join(", ")} testing`);
   if (notStated.length > 0) lines.push(`Not stated in the change request: ${notStated.join("; ")}.`, "");
+
+  lines.push("## Sign-off", "");
+  lines.push(
+    "Verified: the controller checked the admission webhook's stamp, so the name is the user the Kubernetes API server authenticated.",
+    "",
+  );
+  lines.push("| Role | Name | Groups | Time | Verified |", "|---|---|---|---|---|");
+  for (const row of record.signOff)
+    lines.push(
+      `| ${SIGN_OFF_ROLE_LABELS[row.role]} | ${cell(row.name)} | ${cell(row.groups.join(", "))} | ${row.at ?? ""} | ${cell(verifiedCell(row))} |`,
+    );
+  lines.push("");
 
   lines.push("## Approvals", "");
   if (record.approvals.length === 0) lines.push(cr.requiresApproval ? "required; none yet" : "not required");
@@ -240,6 +259,12 @@ function renderMarkdown(record: ChangeRecord): string {
   if (record.transitions.length === 0) lines.push("nothing yet");
   lines.push("");
   return lines.join("\n");
+}
+
+/** "yes", "no — why", "automatic", with an approval's standing and the entry's note. */
+function verifiedCell(row: SignOffRow): string {
+  const verdict = row.automatic ? "automatic" : row.verified ? "yes" : "**no**";
+  return row.note ? `${verdict} — ${row.note}` : verdict;
 }
 
 /** A value as Prometheus returned it, in its unit for people (the exact value is in -o json/yaml). */

@@ -433,7 +433,7 @@ describe("a release steered from the CLI, then rolled back after GA", () => {
     const history = await kubectlGlidepath(["history", "checkout", ...ns]);
     expectExit(history, 0);
     const lines = history.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^NAME\s+VERSION\s+PHASE\s+CHANGE\s+BY\s+AGE\s+DURATION\s+OUTCOME$/);
+    expect(lines[0]).toMatch(/^NAME\s+VERSION\s+PHASE\s+CHANGE\s+BY\s+APPROVED\s+AGE\s+DURATION\s+OUTCOME$/);
     expect(lines[1]).toContain(`restored ${STABLE_VERSION} (rollback of ${name})`);
     expect(lines[1]).toContain("dave");
     expect(lines[2]).toContain(`rolled back later by ${rollback?.metadata.name}`);

@@ -1,7 +1,15 @@
+import { fileURLToPath } from "node:url";
 import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { CONTROL_STAMPS_ANNOTATION, CREATED_BY_ANNOTATION, type Release } from "../../../src/api/index.ts";
-import { kubeClients, kubeConfig, mergePatch } from "../../harness/context.ts";
+import {
+  CONTROL_STAMPS_ANNOTATION,
+  CREATED_BY_ANNOTATION,
+  entryDigest,
+  type Release,
+} from "../../../src/api/index.ts";
+import type { SignOffRow } from "../../../src/record/sign-off.ts";
+import { kubeClients, kubeConfig, mergePatch, stackInfo } from "../../harness/context.ts";
+import { runCommand, type CommandResult } from "../../harness/processes.ts";
 import {
   FINISHED,
   givenControllerForFile,
@@ -156,6 +164,77 @@ describe("approvals bound to the authenticated user", () => {
       genuine = release;
     }));
 
+  it("the record and history say who created, paused, resumed, approved, aborted and rolled back, each verified", () =>
+    withService("signoff", {}, async (scenario) => {
+      const [alice, carol] = await Promise.all([
+        givenUser("alice", ["developers"]).then((user) => ({ ...user, name: "alice" })),
+        givenUser("carol", ["release-managers"]).then((user) => ({ ...user, name: "carol" })),
+      ]);
+      await grantRole(scenario.namespace, { kind: "Group", name: "developers" }, "glidepath-edit");
+      await grantRole(scenario.namespace, { kind: "Group", name: "release-managers" }, "glidepath-approve");
+      await grantDeployer(scenario.namespace, "alice");
+      const name = "checkout-2-0-0";
+      const ns = ["-n", scenario.namespace];
+      // A bake long enough to abort in: the rollback then has stable to put back.
+      await scenario.release(name, "2.0.0", { ...needsApproval, bake: "10m" }, alice.kubeConfig);
+      await scenario.waitForPhase(name, ["AwaitingApproval"]);
+
+      // Each person acts with the glidepath CLI under their own Kubernetes identity.
+      expectExit(await glidepath(["pause", name, ...ns, "--reason", "checking dashboards"], alice), 0);
+      await scenario.waitForPhase(name, ["Paused"]);
+      expectExit(await glidepath(["resume", name, ...ns], alice), 0);
+      await scenario.waitForPhase(name, ["AwaitingApproval"]);
+      expectExit(await glidepath(["approve", name, ...ns, "--comment", "dashboards green"], carol), 0);
+      await scenario.waitForPhase(name, ["Baking"]);
+      expectExit(await glidepath(["abort", name, ...ns, "--reason", "p99 up"], alice), 0);
+      const done = await scenario.waitForPhase(name, FINISHED);
+      expect(done.status?.phase, done.status?.message).toBe("RolledBack");
+
+      const markdown = await glidepath(["record", name, ...ns], alice);
+      expectExit(markdown, 0);
+      const aliceGroups = /developers, system:authenticated|system:authenticated, developers/.source;
+      const time = /\d{4}-\d\d-\d\dT[\d:.]+Z/.source;
+      for (const [role, person, groups, verdict] of [
+        ["Requested by", "alice", aliceGroups, "yes — the verified creator"],
+        ["Created by", "alice", aliceGroups, "yes"],
+        [
+          "Approved by",
+          "carol",
+          /release-managers, system:authenticated|system:authenticated, release-managers/.source,
+          'yes — "dashboards green"',
+        ],
+        ["Paused by", "alice", aliceGroups, "yes"],
+        ["Resumed by", "alice", aliceGroups, "yes"],
+        ["Aborted by", "alice", aliceGroups, "yes — p99 up"],
+        ["Rolled back by", "alice", aliceGroups, "yes — aborted"],
+      ] as const) {
+        const when = role === "Requested by" ? "" : time;
+        expect(markdown.stdout).toMatch(
+          new RegExp(`^\\| ${role} \\| ${person} \\| (${groups}) \\| ${when} \\| ${verdict} \\|$`, "m"),
+        );
+      }
+      expect(markdown.stdout).toContain("| Role | Name | Groups | Time | Verified |");
+
+      const json = await glidepath(["record", name, ...ns, "-o", "json"], alice);
+      expectExit(json, 0);
+      const rows = (JSON.parse(json.stdout) as { signOff: SignOffRow[] }).signOff;
+      expect(rows.map((row) => [row.role, row.name, row.verified])).toEqual([
+        ["requested", "alice", true],
+        ["created", "alice", true],
+        ["approved", "carol", true],
+        ["paused", "alice", true],
+        ["resumed", "alice", true],
+        ["aborted", "alice", true],
+        ["rolledBack", "alice", true],
+      ]);
+
+      const history = await glidepath(["history", "checkout", ...ns], alice);
+      expectExit(history, 0);
+      const [header, row] = history.stdout.trimEnd().split("\n");
+      expect(header).toMatch(/^NAME\s+VERSION\s+PHASE\s+CHANGE\s+BY\s+APPROVED\s+AGE\s+DURATION\s+OUTCOME$/);
+      expect(row).toMatch(/^checkout-2-0-0\s+2\.0\.0\s+RolledBack\s+.*\s+alice\s+carol✓\s/);
+    }));
+
   it("a stamp forged by hand, or copied from a genuine Release, opens nothing where the webhook is off", () =>
     withService("forged", { admission: false }, async (scenario) => {
       expect(genuine, "runs after the test above, whose genuine stamps it copies").toBeDefined();
@@ -216,8 +295,69 @@ describe("approvals bound to the authenticated user", () => {
       expect(approvalCondition(later)).toMatchObject({ status: "False" });
       expect(approvalCondition(later)?.message).toContain("carol's approval is unverified");
       expect(await scenario.routeWeights()).toEqual({ checkout: 90, "checkout-canary": 10 });
+
+      // A pause stamped by hand for mallory: the release pauses (anyone with patch may pause),
+      // but the record does not take mallory's name as verified.
+      const forgedPause = {
+        action: "pause",
+        digest: entryDigest({ paused: true }),
+        user: "mallory",
+        groups: ["release-managers"],
+        at: new Date().toISOString(),
+        mac: "e".repeat(64),
+      };
+      await kubeClients().custom.patchNamespacedCustomObject(
+        {
+          ...releaseRef(scenario, name),
+          body: {
+            metadata: {
+              annotations: {
+                [CONTROL_STAMPS_ANNOTATION]: JSON.stringify([...genuineStamps, handMade, forgedPause]),
+              },
+            },
+            spec: { control: { paused: true } },
+          },
+        },
+        mergePatch,
+      );
+      await scenario.waitForRelease(name, "the forged pause recorded", (release) =>
+        (release.status?.signOff?.actions ?? []).some((action) => action.by === "mallory"),
+      );
+      const record = await glidepath(["record", name, "-n", scenario.namespace]);
+      expectExit(record, 0);
+      expect(record.stdout).toMatch(
+        /^\| Paused by \| mallory \| release-managers \| \S+ \| \*\*no\*\* — its stamp does not verify/m,
+      );
+      expect(record.stdout).toMatch(
+        /^\| Created by \| alice \| .* \| \*\*no\*\* — the creator stamp does not verify \|$/m,
+      );
+      expect(record.stdout).toMatch(/^\| Approved by \| carol \| .* \| \*\*no\*\* — does not count: /m);
+      expect(record.stdout).toMatch(/^\| Approved by \| dave \| .* \| \*\*no\*\* — does not count: /m);
+      expect(record.stdout).not.toMatch(/^\| (Paused|Created|Approved) by \| .* \| yes/m);
+      const history = await glidepath(["history", "checkout", "-n", scenario.namespace]);
+      expect(history.stdout).toMatch(/\scarol✗ dave✗\s/);
     }));
 });
+
+const glidepathBin = fileURLToPath(new URL("../../../bin/glidepath", import.meta.url));
+
+/** `glidepath ARGS` as a person runs it, with their kubeconfig (default: the admin's); --by defaults to the Kubernetes user. */
+function glidepath(args: string[], as?: { name: string; kubeconfigPath: string }): Promise<CommandResult> {
+  const kubeconfig = as?.kubeconfigPath ?? stackInfo().kubeconfigPath;
+  return runCommand(glidepathBin, [...args, "--kubeconfig", kubeconfig], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      GLIDEPATH_USER: as?.name ?? "admin",
+    },
+    allowFailure: true,
+    timeoutMs: 60_000,
+  });
+}
+
+function expectExit(result: CommandResult, code: number): void {
+  expect(result.code, `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`).toBe(code);
+}
 
 /** What a team that owns checkout holds: update its Deployment, patch its route. */
 async function grantDeployer(namespace: string, user: string): Promise<void> {

@@ -49,7 +49,7 @@ function stamped(
 describe("verifyIdentity", () => {
   it("given stamps made with the key for this Release and entry, then creator and approval verify, with groups", () => {
     const identity = verifyIdentity(stamped(), key, true);
-    expect(identity.creator).toEqual({ verified: true, user: "alice", groups: ["developers"] });
+    expect(identity.creator).toEqual({ verified: true, user: "alice", groups: ["developers"], at });
     expect(identity.approvals).toEqual([{ verified: true, user: "carol", groups: carol.groups }]);
   });
 

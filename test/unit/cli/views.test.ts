@@ -168,12 +168,53 @@ describe("glidepath history", () => {
   it("renders a table with change, person, age and duration", () => {
     const text = renderHistory(releaseHistory([first, bad], "checkout"), { nowMs: T0 + 3 * 60 * MINUTE });
     const lines = text.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^NAME\s+VERSION\s+PHASE\s+CHANGE\s+BY\s+AGE\s+DURATION\s+OUTCOME$/);
+    expect(lines[0]).toMatch(/^NAME\s+VERSION\s+PHASE\s+CHANGE\s+BY\s+APPROVED\s+AGE\s+DURATION\s+OUTCOME$/);
     expect(lines[1]).toMatch(
-      /^checkout-2-5-0\s+2\.5\.0\s+RolledBack\s+CHG-2\.5\.0 \(standard\)\s+alice\s+120m\s+15m\s+rolled back/,
+      /^checkout-2-5-0\s+2\.5\.0\s+RolledBack\s+CHG-2\.5\.0 \(standard\)\s+alice\s+-\s+120m\s+15m\s+rolled back/,
     );
     expect(lines[2]).toMatch(
-      /checkout-2-4-0\s+2\.4\.0\s+Succeeded\s+CHG-2\.4\.0 \(standard\)\s+alice\s+3h\s+39m\s+succeeded/,
+      /checkout-2-4-0\s+2\.4\.0\s+Succeeded\s+CHG-2\.4\.0 \(standard\)\s+alice\s+-\s+3h\s+39m\s+succeeded/,
+    );
+  });
+
+  it("marks each approver: ✓ verified by the controller and counted, ✗ unverified or not counted", () => {
+    const approved = aSucceededRelease("2.7.0", "2.6.0", T0 + 6 * 60 * MINUTE);
+    const release = {
+      ...approved,
+      status: {
+        ...approved.status!,
+        approvals: [
+          { by: "carol", at: iso(T0), verified: true, groups: ["release-managers"] },
+          { by: "alice", at: iso(T0), verified: true, doesNotCount: "self-approval" },
+          { by: "dave", at: iso(T0), verified: false, problem: "not stamped" },
+        ],
+        signOff: { creator: { user: "alice", verified: true }, actions: [] },
+      },
+    };
+    const [entry] = releaseHistory([release], "checkout");
+    expect(entry).toMatchObject({
+      createdBy: { user: "alice", verified: true },
+      approvals: [
+        { by: "carol", verified: true, counts: true },
+        { by: "alice", verified: true, counts: false },
+        { by: "dave", verified: false, counts: false },
+      ],
+    });
+    const lines = renderHistory([entry!], { nowMs: T0 + 7 * 60 * MINUTE }).split("\n");
+    expect(lines[1]).toMatch(/\salice\s+carol✓ alice✗ dave✗\s+60m\s/);
+
+    // The column stays narrow however many approve: whole names, then how many more.
+    const many = ["carol", "erin", "frank", "grace", "heidi"].map((by) => ({
+      by,
+      verified: true,
+      counts: true,
+    }));
+    const crowded = renderHistory([{ ...entry!, approvals: many }], { nowMs: T0 + 7 * 60 * MINUTE });
+    expect(crowded).toContain(" carol✓ erin✓ +3 ");
+    const widths = (text: string) => text.split("\n").map((line) => line.length);
+    const typical = renderHistory([{ ...entry!, approvals: [many[0]!] }], { nowMs: T0 + 7 * 60 * MINUTE });
+    expect(Math.max(...widths(crowded)) - Math.max(...widths(typical))).toBeLessThanOrEqual(
+      20 - "carol✓".length,
     );
   });
 
