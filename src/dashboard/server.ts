@@ -96,7 +96,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
   // Fail at start, with the API server's words, when the person may not list Releases.
   await options.api.list(options.namespace);
-  await feed.start(options.syncTimeoutMs ?? 30_000);
+  try {
+    await feed.start(options.syncTimeoutMs ?? 30_000);
+  } catch (error) {
+    await feed.stop(); // its watch would keep the process alive
+    throw error;
+  }
 
   const streams = new Set<ServerResponse>();
   let listening: Listening = { port: options.port, token };
@@ -198,13 +203,18 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     sendJson(response, 200, releaseDetail(release, planOf(release), events, options.now()));
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, DASHBOARD_HOST, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, DASHBOARD_HOST, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await feed.stop();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   listening = { port, token };
 
