@@ -10,6 +10,8 @@ import { age, clockTime, dateTime, humanDuration } from "./format.ts";
 import { PhaseBadge, StageBar } from "./parts.tsx";
 import { Link } from "./router.tsx";
 
+const RELOAD_AFTER_MS = 250;
+
 export function ReleasePage(props: { namespace: string; name: string; version: number; nowMs: number }) {
   const [detail, setDetail] = useState<ReleaseDetail | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
@@ -21,8 +23,12 @@ export function ReleasePage(props: { namespace: string; name: string; version: n
       })
       .catch((error: Error) => setProblem(error.message));
   }, [props.namespace, props.name]);
-  // `version` moves each time the event stream reports a change of this release.
-  useEffect(load, [load, props.version]);
+  // `version` moves each time the event stream reports a change of this release; a burst
+  // of changes (an analysis round writes status, then Events) costs one reload.
+  useEffect(() => {
+    const timer = setTimeout(load, props.version === 0 ? 0 : RELOAD_AFTER_MS);
+    return () => clearTimeout(timer);
+  }, [load, props.version]);
 
   return (
     <main id="main">
