@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-npm.sh
 bash scripts/install-infra.sh
+# The dashboard's page (glidepath dashboard), bundled by esbuild: a fraction of a second.
+node_modules/.bin/node scripts/build-dashboard.ts
 exec node_modules/.bin/node demo/run.ts

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests and the demo need beyond npm: Prometheus, Alertmanager
-# and etcd from Debian, and kube-apiserver/-controller-manager/-scheduler built
+# Installs what the tests and the demo need beyond npm: Prometheus, Alertmanager,
+# etcd and Chromium (the dashboard's browser tests) from Debian, and
+# kube-apiserver/-controller-manager/-scheduler built
 # from Debian's kubernetes source package (no registry ships these binaries).
 # Idempotent: every step is skipped when its result is already present.
 # Binaries are cached under $GLIDEPATH_CACHE (default ~/.cache/glidepath).
@@ -14,7 +15,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_debs=()
 for pair in prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager \
-            etcd:etcd-server etcdctl:etcd-client openssl:openssl unzip:unzip; do
+            etcd:etcd-server etcdctl:etcd-client openssl:openssl unzip:unzip chromium:chromium; do
   bin="${pair%%:*}"; pkg="${pair##*:}"
   command -v "$bin" >/dev/null 2>&1 || need_debs+=("$pkg")
 done

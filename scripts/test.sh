@@ -9,6 +9,8 @@ bash scripts/install-npm.sh
 bash scripts/install-infra.sh
 
 export PATH="$PWD/node_modules/.bin:$PATH"
+echo "== the dashboard's page (esbuild bundle)"
+npm run --silent build:dashboard
 echo "== lint and format"
 npm run --silent lint
 echo "== type-check"

@@ -45,6 +45,15 @@ export type CliCommand =
       verifyTimeoutMs: number;
       prometheusUrl?: string;
       strategyFile?: string;
+    }
+  | {
+      name: "dashboard";
+      /** 0: any free port. */
+      port: number;
+      open: boolean;
+      /** Who acts with the page's buttons, as --by of the other commands. */
+      by: string;
+      strategyFile?: string;
     };
 
 export type CommandName = CliCommand["name"];
@@ -70,6 +79,7 @@ export interface CliEnvironment {
 
 export const DEFAULT_WAIT_TIMEOUT = "15m";
 export const DEFAULT_VERIFY_TIMEOUT = "5m";
+export const DEFAULT_DASHBOARD_PORT = 8090;
 
 // ---- value schemas: each names what a person must type ----
 
@@ -128,13 +138,33 @@ const commandSchemas = {
     prometheus: httpUrl.optional(),
     strategyFile: z.string().min(1).optional(),
   }),
+  dashboard: z.object({
+    port: z.coerce
+      .number({ message: "must be a port number" })
+      .int({ message: "must be a whole number" })
+      .min(0, { message: "must be 0 (any free port) to 65535" })
+      .max(65535, { message: "must be 0 (any free port) to 65535" })
+      .default(DEFAULT_DASHBOARD_PORT),
+    open: z.boolean().default(true),
+    by: person,
+    strategyFile: z.string().min(1).optional(),
+  }),
 } as const;
 
 /** Positional arguments, as the usage line names them in messages. */
 const POSITIONALS: Record<string, string> = { release: "NAME", target: "TARGET" };
 
-const MUTATING = new Set<CommandName>(["approve", "pause", "resume", "promote", "abort", "rollback"]);
-const ALL_NAMESPACES_OK = new Set<CommandName>(["list"]);
+// The dashboard's buttons act as the other commands do, so it needs who acts too.
+const MUTATING = new Set<CommandName>([
+  "approve",
+  "pause",
+  "resume",
+  "promote",
+  "abort",
+  "rollback",
+  "dashboard",
+]);
+const ALL_NAMESPACES_OK = new Set<CommandName>(["list", "dashboard"]);
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -203,7 +233,7 @@ function validate(
   const globals = globalsSchema.safeParse(rawGlobals);
   if (!globals.success) problems.push(...describe(globals.error, rawGlobals));
   if (globals.success && globals.data.allNamespaces && !ALL_NAMESPACES_OK.has(name)) {
-    problems.push(`-A/--all-namespaces works with list only; name the namespace with -n`);
+    problems.push(`-A/--all-namespaces works with list and dashboard only; name the namespace with -n`);
   }
   if (globals.success && globals.data.allNamespaces && globals.data.namespace) {
     problems.push(`-n/--namespace and -A/--all-namespaces exclude each other`);
@@ -215,7 +245,8 @@ function validate(
     if (input.by === undefined) problems.push("--by: say who acts (or set GLIDEPATH_USER)");
   }
   if (name === "rollback") input.prometheus ??= nonEmpty(env.GLIDEPATH_PROMETHEUS);
-  if (name === "status" || name === "rollback") input.strategyFile ??= nonEmpty(env.GLIDEPATH_STRATEGY_FILE);
+  if (name === "status" || name === "rollback" || name === "dashboard")
+    input.strategyFile ??= nonEmpty(env.GLIDEPATH_STRATEGY_FILE);
 
   const parsed = commandSchemas[name].safeParse(input);
   if (!parsed.success) problems.push(...describe(parsed.error, input));
@@ -319,7 +350,7 @@ function buildProgram(programName: string, capture: Capture): Command {
     .option("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
     .option("--context <name>", "kubeconfig context to use")
     .option("-n, --namespace <namespace>", "namespace (default: the context's, then 'default')")
-    .option("-A, --all-namespaces", "list: every namespace")
+    .option("-A, --all-namespaces", "list, dashboard: every namespace")
     .exitOverride()
     .showSuggestionAfterError()
     .addHelpText("after", EXIT_CODES_HELP);
@@ -426,6 +457,18 @@ function buildProgram(programName: string, capture: Capture): Command {
     .option("--prometheus <url>", "Prometheus for the verification (default: $GLIDEPATH_PROMETHEUS)")
     .option("--strategy-file <path>", "rollout strategy file whose default metrics apply")
     .action(captured(capture, "rollback", "target"));
+
+  program
+    .command("dashboard")
+    .description(
+      "a live web dashboard on 127.0.0.1: every release, each one's stages, metrics and record, and " +
+        "buttons that act with your own kubeconfig (docs/dashboard.md)",
+    )
+    .option("--port <port>", "port on 127.0.0.1; 0 picks a free one", String(DEFAULT_DASHBOARD_PORT))
+    .option("--no-open", "print the URL only; do not open a browser")
+    .option(...by)
+    .option("--strategy-file <path>", "rollout strategy file naming the preset stages")
+    .action(captured(capture, "dashboard", undefined));
 
   for (const command of program.commands) {
     command.exitOverride().showSuggestionAfterError().allowUnknownOption().allowExcessArguments();

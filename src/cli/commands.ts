@@ -33,6 +33,7 @@ import { observeStable, verifyRollback } from "./verify.ts";
 import { humanDuration } from "./table.ts";
 import { laterRollbacks, releaseHistory, renderHistory, renderReleaseList } from "./views.ts";
 import { timerDelay } from "../kube/timer-delay.ts";
+import { runDashboard } from "../dashboard/command.ts";
 
 export interface CliIo {
   stdout: { write(text: string): unknown; isTTY?: boolean };
@@ -70,6 +71,8 @@ export async function runCommand(command: CliCommand, globals: GlobalOptions, io
       return record(session, command);
     case "rollback":
       return rollback(session, command);
+    case "dashboard":
+      return dashboard(session, command, io);
     default:
       return control(session, command);
   }
@@ -331,6 +334,40 @@ async function followUntilFinished(
 /** "90s", "15m": as the duration was given, near enough. */
 function humanMs(ms: number | undefined): string {
   return ms === undefined ? "the time given" : humanDuration(ms);
+}
+
+// ---- dashboard ----
+
+/**
+ * `glidepath dashboard`: the web page's buttons run the commands above, as this person
+ * would type them (the same --kubeconfig, --context and --by), in the release's namespace.
+ */
+async function dashboard(
+  session: Session,
+  command: Extract<CliCommand, { name: "dashboard" }>,
+  io: CliIo,
+): Promise<number> {
+  const strategy = await loadStrategy(command.strategyFile);
+  return runDashboard({
+    api: session.api,
+    ...(session.globals.allNamespaces ? {} : { namespace: session.namespace }),
+    strategy,
+    port: command.port,
+    open: command.open,
+    by: command.by,
+    io,
+    run: (action, namespace) => {
+      const captured: string[] = [];
+      const quiet: CliIo = {
+        stdout: { write: (text: string) => captured.push(text) },
+        stderr: { write: (text: string) => captured.push(text) },
+        now: io.now,
+      };
+      return runCommand(action, { ...session.globals, allNamespaces: false, namespace }, quiet).then(
+        (exitCode) => ({ exitCode, output: captured.join("").trim() }),
+      );
+    },
+  });
 }
 
 // ---- approve, pause, resume, promote, abort ----

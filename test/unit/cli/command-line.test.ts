@@ -40,7 +40,9 @@ describe("kubectl's flags", () => {
   });
 
   it("allow -A with list only, and never with -n", () => {
-    expect(usageError(["status", "x", "-A"]).stderr).toContain("-A/--all-namespaces works with list only");
+    expect(usageError(["status", "x", "-A"]).stderr).toContain(
+      "-A/--all-namespaces works with list and dashboard only",
+    );
     expect(usageError(["list", "-A", "-n", "shop"]).stderr).toContain("exclude each other");
   });
 });
@@ -217,5 +219,21 @@ describe("help and mistakes", () => {
     expect(usageError(["lsit"]).stderr).toContain("Did you mean list?");
     expect(usageError(["list", "--watch"]).stderr).toContain("unknown option '--watch'");
     expect(usageError([]).stderr).toContain("Usage: glidepath");
+  });
+});
+
+describe("dashboard", () => {
+  it("serves on port 8090 and opens the browser by default; --port 0 --no-open -A and --by are taken", () => {
+    expect(run(["dashboard"]).command).toEqual({ name: "dashboard", port: 8090, open: true, by: "ops" });
+    const invocation = run(["dashboard", "--port", "0", "--no-open", "-A", "--by", "carol"]);
+    expect(invocation.command).toEqual({ name: "dashboard", port: 0, open: false, by: "carol" });
+    expect(invocation.globals.allNamespaces).toBe(true);
+  });
+
+  it("refuses a port that is not one", () => {
+    expect(usageError(["dashboard", "--port", "70000"]).stderr).toContain(
+      "--port: must be 0 (any free port) to 65535",
+    );
+    expect(usageError(["dashboard", "--port", "http"]).stderr).toContain("--port: must be a port number");
   });
 });

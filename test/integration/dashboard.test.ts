@@ -1,0 +1,429 @@
+// `glidepath dashboard` in a real browser (Debian's chromium driven by playwright-core)
+// against the real control plane, with the controller (and its admission webhook) running
+// and a release in progress. Each person runs their own dashboard with their own
+// kubeconfig, as bin/glidepath is run: carol approves (glidepath-approve), bob edits
+// (glidepath-edit, no "approve" verb), dave only views. The test prints the page load
+// time and the latency from a stage change on the API server to the row in the browser.
+// With GLIDEPATH_SCREENSHOTS=docs/images (npm run screenshots) it writes the README's
+// screenshots there; otherwise into the run directory.
+import { mkdirSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Release } from "../../src/api/index.ts";
+import { buildDashboardBundle } from "../../src/dashboard/bundle.ts";
+import { TOKEN_HEADER } from "../../src/dashboard/protocol.ts";
+import { kubeConfig, stackInfo, waitFor } from "../harness/context.ts";
+import { ProcessSupervisor, type ManagedProcess } from "../harness/processes.ts";
+import {
+  givenControllerForFile,
+  givenService,
+  givenUser,
+  grantRole,
+  shortStages,
+  type ServiceScenario,
+} from "./controller/scenario.ts";
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const CHROMIUM = process.env.GLIDEPATH_CHROMIUM ?? "/usr/bin/chromium";
+/** Chromium on a machine with no network: nothing of its own reaches out (docs/dashboard.md). */
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+givenControllerForFile({ admission: true });
+
+let browser: Browser;
+let supervisor: ProcessSupervisor;
+let scenario: ServiceScenario;
+const RELEASE = "checkout-3-0-0";
+const people: Record<"alice" | "bob" | "carol" | "dave", string> = {
+  alice: "",
+  bob: "",
+  carol: "",
+  dave: "",
+};
+let aliceConfig: Awaited<ReturnType<typeof givenUser>>["kubeConfig"];
+const dashboards = new Map<string, { url: string; process: ManagedProcess }>();
+const screenshots = process.env.GLIDEPATH_SCREENSHOTS
+  ? resolve(repoRoot, process.env.GLIDEPATH_SCREENSHOTS)
+  : join(stackInfo().runDir, "screenshots");
+
+beforeAll(async () => {
+  await buildDashboardBundle();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  supervisor = new ProcessSupervisor(stackInfo().runDir);
+  scenario = await givenService("dashboard");
+  const [alice, bob, carol, dave] = await Promise.all([
+    givenUser("alice", ["developers"]),
+    givenUser("bob", ["developers"]),
+    givenUser("carol", ["release-managers"]),
+    givenUser("dave", ["auditors"]),
+  ]);
+  Object.assign(people, {
+    alice: alice.kubeconfigPath,
+    bob: bob.kubeconfigPath,
+    carol: carol.kubeconfigPath,
+    dave: dave.kubeconfigPath,
+  });
+  aliceConfig = alice.kubeConfig;
+  const ns = scenario.namespace;
+  await grantRole(ns, { kind: "Group", name: "developers" }, "glidepath-edit");
+  await grantRole(ns, { kind: "Group", name: "release-managers" }, "glidepath-approve");
+  await grantRole(ns, { kind: "Group", name: "auditors" }, "glidepath-view");
+  // Everyone here may read the namespace's Events (Kubernetes' own view role).
+  for (const group of ["developers", "release-managers", "auditors"])
+    await grantRole(ns, { kind: "Group", name: group }, "view");
+  await grantDeployer(ns, "alice");
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await supervisor?.stopAll();
+  await scenario?.tearDown();
+});
+
+/** `glidepath dashboard` as this person: their kubeconfig, their name, any free port. */
+async function dashboardOf(person: keyof typeof people): Promise<string> {
+  const known = dashboards.get(person);
+  if (known) return known.url;
+  const starting = Date.now();
+  const proc = supervisor.start({
+    name: `dashboard-${person}-${scenario.namespace}`,
+    command: join(repoRoot, "bin", "glidepath"),
+    args: [
+      "dashboard",
+      "--port",
+      "0",
+      "--no-open",
+      "--by",
+      person,
+      "-n",
+      scenario.namespace,
+      "--kubeconfig",
+      people[person],
+    ],
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" },
+    cwd: repoRoot,
+  });
+  const url = await waitFor(
+    () => {
+      if (!proc.isRunning()) throw new Error(`the dashboard exited: ${proc.logTail()}`);
+      return /Glidepath dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(proc.logTail(20))?.[1];
+    },
+    { timeoutMs: 60_000, description: `${person}'s dashboard printing its URL` },
+  );
+  console.log(
+    `[dashboard] ${person}'s dashboard printed its URL ${Date.now() - starting} ms after the command started`,
+  );
+  dashboards.set(person, { url, process: proc });
+  return url;
+}
+
+async function pageAt(width: number, height: number): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height } });
+  return context.newPage();
+}
+
+function row(page: Page) {
+  return page.locator(`tr[data-release="${scenario.namespace}/${RELEASE}"]`);
+}
+
+async function shoot(page: Page, file: string, fullPage = false): Promise<void> {
+  mkdirSync(screenshots, { recursive: true });
+  await page.screenshot({ path: join(screenshots, file), fullPage });
+}
+
+type Locator = ReturnType<Page["locator"]>;
+
+/** Waits (generously) until the element's attribute matches, then asserts it: the failure says what it was. */
+async function expectAttribute(
+  locator: Locator,
+  name: string,
+  expected: string | RegExp,
+  timeoutMs = 30_000,
+) {
+  const matches = (value: string | null) =>
+    value !== null && (typeof expected === "string" ? value === expected : expected.test(value));
+  let value: string | null = null;
+  await waitFor(async () => matches((value = await locator.first().getAttribute(name, { timeout: 2_000 }))), {
+    timeoutMs,
+    description: `${name} = ${String(expected)}`,
+  }).catch(() => undefined);
+  if (typeof expected === "string") expect(value, name).toBe(expected);
+  else expect(value, name).toMatch(expected);
+}
+
+/** Waits until the element's text contains (or matches) `expected`, then asserts it. */
+async function expectText(locator: Locator, expected: string | RegExp, timeoutMs = 30_000) {
+  const matches = (text: string) =>
+    typeof expected === "string" ? text.includes(expected) : expected.test(text);
+  let text = "";
+  await waitFor(async () => matches((text = (await locator.first().textContent({ timeout: 2_000 })) ?? "")), {
+    timeoutMs,
+    description: `text ${String(expected)}`,
+  }).catch(() => undefined);
+  if (typeof expected === "string") expect(text).toContain(expected);
+  else expect(text).toMatch(expected);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+describe("glidepath dashboard in chromium", () => {
+  it("the list follows the release live (SSE) as its stage advances; the release page charts error-rate with its threshold line", async () => {
+    const carolUrl = await dashboardOf("carol");
+    const page = await pageAt(1280, 800);
+
+    // Page load: from navigation to the list shown with its event stream live.
+    const started = Date.now();
+    await page.goto(carolUrl);
+    await page.locator('[data-feed="live"]').waitFor({ timeout: 60_000 });
+    await page.getByRole("heading", { name: "Releases" }).waitFor();
+    const loadMs = Date.now() - started;
+
+    // The release starts after the page is open: its whole way shows up live.
+    const creating = Date.now();
+    await scenario.release(
+      RELEASE,
+      "3.0.0",
+      {
+        stages: shortStages(5),
+        bake: "2s",
+        changeRequest: { requiresApproval: true, requestedBy: "alice", title: "Checkout 3.0.0: new basket" },
+      },
+      aliceConfig,
+    );
+    await row(page).waitFor({ state: "visible", timeout: 60_000 });
+    const createdToRowMs = Date.now() - creating;
+    // Run in the browser (as text: this file is type-checked without the DOM's types).
+    const navigation = (await page.evaluate(`(() => {
+      const [entry] = performance.getEntriesByType("navigation");
+      return { domContentLoaded: entry ? entry.domContentLoadedEventEnd : -1, load: entry ? entry.loadEventEnd : -1 };
+    })()`)) as { domContentLoaded: number; load: number };
+    await expectAttribute(page.locator("[data-feed]"), "data-feed", "live");
+
+    // Each time the row's stage changes, the browser notes when (epoch ms).
+    await page.evaluate(`(() => {
+      const key = ${JSON.stringify(`${scenario.namespace}/${RELEASE}`)};
+      const rowOf = () => document.querySelector('tr[data-release="' + key + '"]');
+      const seen = (window.stageSeen = []);
+      let last = rowOf()?.getAttribute("data-stage");
+      new MutationObserver(() => {
+        const stage = rowOf()?.getAttribute("data-stage");
+        if (stage && stage !== last) seen.push({ stage, at: performance.timeOrigin + performance.now() });
+        last = stage;
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-stage"] });
+    })()`);
+
+    // The list moves with the release, with no reload: canary 1% → 10% → 50%, then the gate.
+    for (const [stage, weight] of [
+      ["early-adopter", "10"],
+      ["expansion", "50"],
+    ] as const) {
+      const current = page.locator(
+        `tr[data-release="${scenario.namespace}/${RELEASE}"][data-stage="${stage}"]`,
+      );
+      await current.waitFor({ timeout: 120_000 });
+      await expectAttribute(current.locator("td.weight"), "data-weight", weight);
+      await expectAttribute(current.locator(`[data-step="${stage}"]`), "data-state", "current");
+    }
+    await page
+      .locator(`tr[data-release="${scenario.namespace}/${RELEASE}"][data-phase="AwaitingApproval"]`)
+      .waitFor({ timeout: 120_000 });
+    await expectAttribute(row(page).locator('[data-step="canary"]'), "data-state", "done");
+    await expectAttribute(row(page).locator('[data-step="ga"]'), "data-state", "pending");
+    await shoot(page, "dashboard-list.png");
+
+    // SSE latency: from the stage's entry on the API server (the controller's decision, in
+    // status) to the row showing it in the browser.
+    const seen = (await page.evaluate("window.stageSeen")) as { stage: string; at: number }[];
+    const release = await scenario.read(RELEASE);
+    const latencies = seen.flatMap(({ stage, at }) => {
+      const entered = release.status?.stages.find((record) => record.name === stage)?.enteredAt;
+      return entered ? [at - Date.parse(entered)] : [];
+    });
+    expect(latencies.length, JSON.stringify(seen)).toBeGreaterThanOrEqual(2);
+    console.log(
+      `[dashboard] page load ${loadMs} ms to the list with its event stream live (DOMContentLoaded ${Math.round(navigation.domContentLoaded)} ms, ` +
+        `load ${Math.round(navigation.load)} ms); a new Release in the list ${createdToRowMs} ms after its create call began; ` +
+        `SSE update latency from stage entry to the row: ` +
+        `${latencies.map((ms) => `${Math.round(ms)} ms`).join(", ")} (median ${Math.round(median(latencies))} ms)`,
+    );
+
+    // The release page, reached with the keyboard: its chart shows the threshold line.
+    await row(page).getByRole("link", { name: RELEASE }).focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`**/releases/${scenario.namespace}/${RELEASE}`);
+    const chart = page.locator('figure.chart[data-metric="error-rate"]');
+    await chart.waitFor({ timeout: 30_000 });
+    await expectAttribute(chart, "data-threshold-max", "0.05");
+    await chart.locator("canvas").waitFor();
+    expect(await chart.locator("canvas").count()).toBe(1);
+    await expectText(chart.locator(".u-legend"), "threshold (max 5%)");
+    await expectText(chart.locator("figcaption"), /\d+ measurements; newest .*Threshold: max 5%/);
+    const pass = page.locator('article.metric [data-counter="pass"] strong');
+    expect(Number(await pass.textContent())).toBeGreaterThan(0);
+    await expectText(page.locator('article.metric [data-counter="fail"]'), "limit 0");
+    await expectText(page.locator("pre.query"), "http_requests_total");
+    await expectText(page.locator('tr[data-stage-row="canary"]'), /5s.*passed/);
+    await expectAttribute(page.locator("[data-set-weight]"), "data-set-weight", "50");
+    await page.locator('tr[data-event="StageEntered"]').first().waitFor();
+    await expectText(page.locator('tr[data-condition="Approved"]'), "False");
+    await page.context().close();
+  });
+
+  it("approve by bob (no 'approve' verb) shows the webhook's refusal, pause by dave (view only) shows RBAC's; carol's approval opens the gate", async () => {
+    const ns = scenario.namespace;
+    const detailPath = `releases/${ns}/${RELEASE}`;
+    const act = async (page: Page, action: string, note?: string) => {
+      await page.locator(`button[data-action="${action}"]`).click();
+      const dialog = page.getByRole("dialog");
+      await dialog.waitFor({ state: "visible" });
+      if (note) await dialog.locator("textarea").fill(note);
+      await dialog.locator(`button[data-confirm="${action}"]`).click();
+      const answer = page.locator(".answer");
+      await answer.waitFor({ timeout: 60_000 });
+      return answer;
+    };
+
+    const bob = await pageAt(1280, 800);
+    await bob.goto(`${await dashboardOf("bob")}${detailPath}`);
+    await expectText(bob.locator("[data-phase-badge]"), "AwaitingApproval", 60_000);
+    const refused = await act(bob, "approve", "looks fine to me");
+    await expectAttribute(refused, "data-outcome", "webhook");
+    await expectText(refused, "Refused by the admission webhook");
+    await expectText(refused, `bob may not approve releases in namespace ${ns}`);
+    expect((await scenario.read(RELEASE)).spec.control?.approvals ?? []).toEqual([]);
+
+    const dave = await pageAt(1280, 800);
+    await dave.goto(`${await dashboardOf("dave")}${detailPath}`);
+    await expectText(dave.locator("[data-phase-badge]"), "AwaitingApproval", 60_000);
+    const rbac = await act(dave, "pause");
+    await expectAttribute(rbac, "data-outcome", "rbac");
+    await expectText(rbac, "Refused by Kubernetes RBAC");
+    await expectText(rbac, 'User "dave" cannot patch resource "releases"');
+    expect((await scenario.read(RELEASE)).spec.control?.paused).toBeUndefined();
+
+    const carol = await pageAt(1280, 800);
+    await carol.goto(`${await dashboardOf("carol")}${detailPath}`);
+    const accepted = await act(carol, "approve", "dashboards green");
+    await expectAttribute(accepted, "data-outcome", "accepted");
+    await expectText(accepted, `approved release ${RELEASE} as carol`);
+    // The page follows the release past the gate (event stream → reload), approval verified.
+    await expectAttribute(carol.locator('[data-approval="carol"]'), "data-verified", "true", 120_000);
+    await expectText(carol.locator("[data-phase-badge]"), /Progressing|Baking|Succeeded/, 120_000);
+    const passed: Release = await scenario.read(RELEASE);
+    expect(passed.status?.approvals).toEqual([expect.objectContaining({ by: "carol", verified: true })]);
+    await shoot(carol, "dashboard-release.png", true);
+
+    const phone = await pageAt(390, 844);
+    await phone.goto(await dashboardOf("carol"));
+    await row(phone).waitFor({ timeout: 60_000 });
+    await shoot(phone, "dashboard-phone.png");
+    for (const page of [bob, dave, carol, phone]) await page.context().close();
+  });
+
+  it("refuses requests that are not from its own page: a foreign Host, no token, a foreign Origin", async () => {
+    const base = new URL(await dashboardOf("carol"));
+    const call = (
+      path: string,
+      options: { method?: string; headers?: Record<string, string>; body?: string },
+    ) =>
+      new Promise<{ status: number; body: string }>((done, fail) => {
+        const req = httpRequest(
+          {
+            host: "127.0.0.1",
+            port: base.port,
+            path,
+            method: options.method ?? "GET",
+            headers: options.headers,
+          },
+          (res) => {
+            let body = "";
+            res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+            res.on("end", () => done({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", fail);
+        req.end(options.body);
+      });
+    const page = await call("/", {});
+    const token = /name="glidepath-token" content="([^"]+)"/.exec(page.body)?.[1] ?? "";
+    expect(token.length).toBeGreaterThan(20);
+    const actions = `/api/releases/${scenario.namespace}/${RELEASE}/actions`;
+    const json = { "Content-Type": "application/json", Origin: base.origin, [TOKEN_HEADER]: token };
+    const body = JSON.stringify({ action: "pause" });
+
+    const rebound = await call("/", { headers: { Host: `evil.example:${base.port}` } });
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).toContain("DNS-rebinding");
+    expect((await call("/api/events", {})).status).toBe(403);
+    const noToken = await call(actions, { method: "POST", headers: { ...json, [TOKEN_HEADER]: "" }, body });
+    expect(noToken.status).toBe(403);
+    const foreign = await call(actions, {
+      method: "POST",
+      headers: { ...json, Origin: "https://evil.example" },
+      body,
+    });
+    expect(foreign.status).toBe(403);
+    expect(foreign.body).toContain("cross-site requests are refused");
+    const form = await call(actions, {
+      method: "POST",
+      headers: { ...json, "Content-Type": "application/x-www-form-urlencoded" },
+      body: "action=pause",
+    });
+    expect(form.status).toBe(415);
+    const bad = await call(actions, {
+      method: "POST",
+      headers: json,
+      body: JSON.stringify({ action: "delete" }),
+    });
+    expect(bad.status).toBe(400);
+    expect((await scenario.read(RELEASE)).spec.control?.paused).toBeUndefined();
+  });
+});
+
+/** alice may update the Deployment and patch the route: she may have the controller act on them. */
+async function grantDeployer(namespace: string, user: string): Promise<void> {
+  const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: "checkout-deployer" },
+      rules: [
+        {
+          apiGroups: ["apps"],
+          resources: ["deployments"],
+          resourceNames: ["checkout"],
+          verbs: ["get", "update"],
+        },
+        {
+          apiGroups: ["gateway.networking.k8s.io"],
+          resources: ["httproutes"],
+          resourceNames: ["checkout"],
+          verbs: ["get", "patch"],
+        },
+      ],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: `checkout-deployer-${user}` },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "checkout-deployer" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
+    },
+  });
+}
