@@ -28,6 +28,7 @@ export const releaseRecordSpecSchema = z.object({
       name: z.string().min(1).max(253),
       uid: z.string().max(64).optional(),
       createdAt: timestampSchema.optional(),
+      labels: z.record(z.string(), z.string()).optional().describe("The Release's labels."),
     })
     .describe("The Release this record was taken from."),
   target: dnsLabelSchema.describe("The target Deployment."),

@@ -47,6 +47,15 @@ export type CliCommand =
       strategyFile?: string;
     }
   | {
+      name: "dora";
+      target?: string;
+      windowMs: number;
+      /** The window as typed, for headings ("30d"). */
+      window: string;
+      groupBy: "target" | "namespace" | "cluster";
+      output: "table" | "json";
+    }
+  | {
       name: "dashboard";
       /** 0: any free port. */
       port: number;
@@ -138,6 +147,15 @@ const commandSchemas = {
     prometheus: httpUrl.optional(),
     strategyFile: z.string().min(1).optional(),
   }),
+  dora: z.object({
+    target: deploymentName.optional(),
+    window: z
+      .string()
+      .regex(/^[1-9][0-9]{0,3}d$/, { message: 'must be a number of days, e.g. "30d" (1d to 9999d)' })
+      .default("30d"),
+    groupBy: z.enum(["target", "namespace", "cluster"]).default("target"),
+    output: z.enum(["table", "json"]).default("table"),
+  }),
   dashboard: z.object({
     port: z.coerce
       .number({ message: "must be a port number" })
@@ -164,7 +182,7 @@ const MUTATING = new Set<CommandName>([
   "rollback",
   "dashboard",
 ]);
-const ALL_NAMESPACES_OK = new Set<CommandName>(["list", "dashboard"]);
+const ALL_NAMESPACES_OK = new Set<CommandName>(["list", "dora", "dashboard"]);
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -233,7 +251,7 @@ function validate(
   const globals = globalsSchema.safeParse(rawGlobals);
   if (!globals.success) problems.push(...describe(globals.error, rawGlobals));
   if (globals.success && globals.data.allNamespaces && !ALL_NAMESPACES_OK.has(name)) {
-    problems.push(`-A/--all-namespaces works with list and dashboard only; name the namespace with -n`);
+    problems.push(`-A/--all-namespaces works with list, dora and dashboard only; name the namespace with -n`);
   }
   if (globals.success && globals.data.allNamespaces && globals.data.namespace) {
     problems.push(`-n/--namespace and -A/--all-namespaces exclude each other`);
@@ -291,6 +309,10 @@ function toCommand(name: CommandName, data: Record<string, unknown>): CliCommand
       verifyTimeoutMs: verifyTimeout,
       ...(prometheus === undefined ? {} : { prometheusUrl: prometheus }),
     });
+  }
+  if (name === "dora") {
+    const options = data as z.infer<(typeof commandSchemas)["dora"]>;
+    return definedOnly({ name, ...options, windowMs: Number(options.window.slice(0, -1)) * 86_400_000 });
   }
   return definedOnly({ name, ...data }) as CliCommand;
 }
@@ -350,7 +372,7 @@ function buildProgram(programName: string, capture: Capture): Command {
     .option("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
     .option("--context <name>", "kubeconfig context to use")
     .option("-n, --namespace <namespace>", "namespace (default: the context's, then 'default')")
-    .option("-A, --all-namespaces", "list, dashboard: every namespace")
+    .option("-A, --all-namespaces", "list, dora, dashboard: every namespace")
     .exitOverride()
     .showSuggestionAfterError()
     .addHelpText("after", EXIT_CODES_HELP);
@@ -383,6 +405,17 @@ function buildProgram(programName: string, capture: Capture): Command {
     .argument("[target]", "the target Deployment")
     .option("-o, --output <format>", "table or json", "table")
     .action(captured(capture, "history", "target"));
+
+  program
+    .command("dora")
+    .description(
+      "DORA figures from the ReleaseRecords: deployment frequency, lead time, change failure rate, time to restore",
+    )
+    .argument("[target]", "only this target Deployment")
+    .option("--window <days>", 'how far back, in days, e.g. "30d"', "30d")
+    .option("--group-by <scope>", "target, namespace or cluster", "target")
+    .option("-o, --output <format>", "table or json", "table")
+    .action(captured(capture, "dora", "target"));
 
   program
     .command("record")

@@ -14,6 +14,9 @@ import {
 import { createPrometheusProvider, templateVariablesFor } from "../analysis/index.ts";
 import { contextNamespace, loadKubeConfig, makeKubeClients } from "../kube/index.ts";
 import { changeRecord, renderChangeRecord, type LaterRollback } from "../record/change-record.ts";
+import { doraByGroup } from "../record/dora.ts";
+import { RECORD_TARGET_LABEL, releaseFromRecord, withRecordedReleases } from "../record/release-record.ts";
+import { renderDoraJson, renderDoraTable } from "./dora-view.ts";
 import { recordedActions, ROLLBACK_OF_LABEL } from "./audit.ts";
 import type { CliCommand, GlobalOptions } from "./command-line.ts";
 import { planControl, type ControlDecision, type ControlRequest } from "./control.ts";
@@ -69,6 +72,8 @@ export async function runCommand(command: CliCommand, globals: GlobalOptions, io
       return history(session, command);
     case "record":
       return record(session, command);
+    case "dora":
+      return dora(session, command);
     case "rollback":
       return rollback(session, command);
     case "dashboard":
@@ -126,9 +131,13 @@ async function list(session: Session, command: Extract<CliCommand, { name: "list
 
 async function history(session: Session, command: Extract<CliCommand, { name: "history" }>): Promise<number> {
   const { io, namespace } = session;
-  const { releases, invalid } = await session.api.list(namespace);
-  for (const problem of invalid) warn(io, problem);
-  const entries = releaseHistory(releases, command.target);
+  const [{ releases, invalid }, kept] = await Promise.all([
+    session.api.list(namespace),
+    session.api.records(namespace, { labelSelector: `${RECORD_TARGET_LABEL}=${command.target}` }),
+  ]);
+  for (const problem of [...invalid, ...kept.invalid]) warn(io, problem);
+  // Releases that are gone (deleted, pruned by GitOps) still show, from their ReleaseRecords.
+  const entries = releaseHistory(withRecordedReleases(releases, kept.records), command.target);
   if (command.output === "json") {
     print(io, JSON.stringify(entries, null, 2));
     return EXIT.ok;
@@ -148,8 +157,44 @@ async function history(session: Session, command: Extract<CliCommand, { name: "h
 }
 
 async function record(session: Session, command: Extract<CliCommand, { name: "record" }>): Promise<number> {
-  const release = await session.api.get(session.namespace, command.release);
+  let release: Release;
+  try {
+    release = await session.api.get(session.namespace, command.release);
+  } catch (error) {
+    if (!(error instanceof CliError) || error.exitCode !== EXIT.notFound) throw error;
+    // The Release is gone: its ReleaseRecord (the newest, if it was re-created) still has it all.
+    const kept = (await session.api.records(session.namespace)).records
+      .filter((candidate) => candidate.spec.release.name === command.release)
+      .sort((a, b) => Date.parse(b.spec.finishedAt) - Date.parse(a.spec.finishedAt))[0];
+    if (!kept)
+      throw new CliError(
+        EXIT.notFound,
+        `release ${command.release} not found in namespace ${session.namespace}, and no ReleaseRecord keeps it`,
+      );
+    warn(session.io, `release ${command.release} is gone: this is its ReleaseRecord ${kept.metadata.name}`);
+    release = releaseFromRecord(kept);
+  }
   print(session.io, renderRecord(release, command.output, await rollbacksOf(session, release)));
+  return EXIT.ok;
+}
+
+async function dora(session: Session, command: Extract<CliCommand, { name: "dora" }>): Promise<number> {
+  const { io, globals } = session;
+  const scope = globals.allNamespaces ? undefined : session.namespace;
+  const { records, invalid } = await session.api.records(
+    scope,
+    command.target === undefined ? {} : { labelSelector: `${RECORD_TARGET_LABEL}=${command.target}` },
+  );
+  for (const problem of invalid) warn(io, problem);
+  const rows = doraByGroup(records, command.groupBy, command.windowMs, new Date(io.now())).filter(
+    ({ figures }) => figures.finished > 0,
+  );
+  print(
+    io,
+    command.output === "json"
+      ? renderDoraJson(rows, command.groupBy)
+      : renderDoraTable(rows, command.groupBy, command.window),
+  );
   return EXIT.ok;
 }
 

@@ -8,8 +8,11 @@ import {
   API_VERSION,
   describeIssues,
   formatIssues,
+  RELEASE_RECORD_PLURAL,
+  releaseRecordSchema,
   releaseSchema,
   type Release,
+  type ReleaseRecord,
 } from "../api/index.ts";
 import {
   apiStatusCode,
@@ -115,6 +118,48 @@ export class ReleaseApi {
       }
     }
     return { releases, invalid };
+  }
+
+  /**
+   * The ReleaseRecords of one namespace, or of all without one; only those matching
+   * `labelSelector` if given. Where the ReleaseRecord CRD is not installed (an older
+   * controller), there are none. Records that do not parse are said in `invalid`.
+   */
+  async records(
+    namespace: string | undefined,
+    options: { labelSelector?: string } = {},
+  ): Promise<{ records: ReleaseRecord[]; invalid: string[] }> {
+    const selector = options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector };
+    const where = { group, version, plural: RELEASE_RECORD_PLURAL, ...selector };
+    let list: { items?: unknown[] };
+    try {
+      list = (await (namespace === undefined
+        ? this.clients.customObjects.listClusterCustomObject(where)
+        : this.clients.customObjects.listNamespacedCustomObject({ ...where, namespace }))) as {
+        items?: unknown[];
+      };
+    } catch (error) {
+      if (apiStatusCode(error) === 404) return { records: [], invalid: [] };
+      throw apiFailure(
+        error,
+        `listing release records${namespace === undefined ? "" : ` in namespace ${namespace}`}`,
+      );
+    }
+    const records: ReleaseRecord[] = [];
+    const invalid: string[] = [];
+    for (const item of list.items ?? []) {
+      const parsed = releaseRecordSchema.safeParse({
+        apiVersion: `${group}/${version}`,
+        kind: "ReleaseRecord",
+        ...(item as object),
+      });
+      if (parsed.success) records.push(parsed.data);
+      else
+        invalid.push(
+          `release record ${(item as { metadata?: { name?: string } }).metadata?.name ?? "?"} is not valid: ${describeIssues(formatIssues(parsed.error))}`,
+        );
+    }
+    return { records, invalid };
   }
 
   /**

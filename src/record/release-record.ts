@@ -60,6 +60,9 @@ export function releaseRecordOf(release: Release): ReleaseRecord | undefined {
         name: release.metadata.name,
         ...(release.metadata.uid ? { uid: release.metadata.uid } : {}),
         ...(release.metadata.creationTimestamp ? { createdAt: release.metadata.creationTimestamp } : {}),
+        ...(release.metadata.labels && Object.keys(release.metadata.labels).length > 0
+          ? { labels: release.metadata.labels }
+          : {}),
       },
       target: release.spec.target.deployment,
       version: release.spec.version,
@@ -114,4 +117,43 @@ export function recordsToPrune(
     });
   }
   return pruned;
+}
+
+/**
+ * The Release as the record keeps it, for the views that show Releases (history, the
+ * change record) once the Release itself is gone. Its annotations are the identity stamps.
+ */
+export function releaseFromRecord(record: ReleaseRecord): Release {
+  const { release } = record.spec;
+  return {
+    apiVersion: `${API_GROUP}/${API_VERSION}`,
+    kind: "Release",
+    metadata: {
+      name: release.name,
+      ...(record.metadata.namespace ? { namespace: record.metadata.namespace } : {}),
+      ...(release.uid ? { uid: release.uid } : {}),
+      ...(release.createdAt ? { creationTimestamp: release.createdAt } : {}),
+      ...(release.labels ? { labels: release.labels } : {}),
+      annotations: { ...record.metadata.annotations },
+    },
+    spec: record.spec.releaseSpec,
+    status: record.spec.releaseStatus,
+  };
+}
+
+/**
+ * Releases and the records of the ones that are gone, one entry per release: a record
+ * whose Release still exists (same uid, or same name without uids) adds nothing.
+ */
+export function withRecordedReleases(live: readonly Release[], records: readonly ReleaseRecord[]): Release[] {
+  const liveUids = new Set(live.flatMap((release) => (release.metadata.uid ? [release.metadata.uid] : [])));
+  const liveNames = new Set(
+    live.map((release) => `${release.metadata.namespace ?? ""}/${release.metadata.name}`),
+  );
+  const gone = records.filter((record) =>
+    record.spec.release.uid
+      ? !liveUids.has(record.spec.release.uid)
+      : !liveNames.has(`${record.metadata.namespace ?? ""}/${record.spec.release.name}`),
+  );
+  return [...live, ...gone.map(releaseFromRecord)];
 }

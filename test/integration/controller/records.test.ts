@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { ControllerProcess } from "../../harness/controller.ts";
-import { kubectl, kubeClients, waitFor } from "../../harness/context.ts";
+import { runCommand } from "../../harness/processes.ts";
+import { kubectl, kubeClients, stackInfo, waitFor } from "../../harness/context.ts";
 import { releaseRecordSchema, type ReleaseRecord } from "../../../src/api/index.ts";
+import type { DoraFigures } from "../../../src/record/dora.ts";
 import {
   errorRateMetric,
   FINISHED,
@@ -22,6 +26,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await controller?.stop();
 });
+
+const glidepathBin = fileURLToPath(new URL("../../../bin/glidepath", import.meta.url));
+
+/** `glidepath ARGS` as a person runs it, with the admin kubeconfig. */
+function glidepath(args: string[]) {
+  return runCommand(glidepathBin, [...args, "--kubeconfig", stackInfo().kubeconfigPath], {
+    env: { PATH: `${join(glidepathBin, "..")}:${process.env.PATH ?? ""}`, HOME: process.env.HOME ?? "/tmp" },
+    allowFailure: true,
+    timeoutMs: 120_000,
+  });
+}
 
 /** The controller's glidepath_dora samples for one namespace, by figure. */
 async function doraOnMetrics(namespace: string): Promise<Record<string, number>> {
@@ -111,6 +126,14 @@ describe("ReleaseRecords", () => {
       await kubectl(["-n", scenario.namespace, "delete", "release", "checkout-2-1-0", "--wait=true"]);
       // Then: its record is still there, unchanged.
       expect((await recordNamed(scenario, goodName)).spec).toEqual(goodRecord.spec);
+      // And the CLI still shows it: history from the record, the change record itself.
+      const history = await glidepath(["history", "checkout", "-n", scenario.namespace]);
+      expect(history.code, history.stderr).toBe(0);
+      expect(history.stdout).toMatch(/checkout-2-1-0\s+2\.1\.0\s+Succeeded/);
+      const shown = await glidepath(["record", "checkout-2-1-0", "-n", scenario.namespace]);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stderr).toContain(`release checkout-2-1-0 is gone: this is its ReleaseRecord ${goodName}`);
+      expect(shown.stdout).toContain("CHG-checkout-2-1-0");
 
       // Given: a bad version, rolled back by its error rate.
       await scenario.simulator.client.configure({ versions: { "2.2.0": { errorRatio: 0.5 } } });
@@ -153,6 +176,17 @@ describe("ReleaseRecords", () => {
       );
       expect(figures.time_to_restore_seconds).toBe(
         (Date.parse(rollback?.completedAt ?? "") - Date.parse(rollback?.at ?? "")) / 1000,
+      );
+      // glidepath dora gives the same figures.
+      const dora = await glidepath(["dora", "checkout", "-n", scenario.namespace, "-o", "json"]);
+      expect(dora.code, dora.stderr).toBe(0);
+      const [row] = (JSON.parse(dora.stdout) as { groups: { group: string; figures: DoraFigures }[] }).groups;
+      expect(row?.group).toBe(`${scenario.namespace}/checkout`);
+      expect(row?.figures.changeFailureRate).toEqual({ ratio: 0.5, failures: 1, finished: 2 });
+      expect(row?.figures.deploymentFrequency.deployments).toBe(1);
+      expect((row?.figures.leadTime.medianMs ?? NaN) / 1000).toBe(figures.lead_time_seconds);
+      expect((row?.figures.timeToRestore.toStable.medianMs ?? NaN) / 1000).toBe(
+        figures.time_to_restore_seconds,
       );
     }));
 });

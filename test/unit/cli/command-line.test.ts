@@ -41,7 +41,7 @@ describe("kubectl's flags", () => {
 
   it("allow -A with list only, and never with -n", () => {
     expect(usageError(["status", "x", "-A"]).stderr).toContain(
-      "-A/--all-namespaces works with list and dashboard only",
+      "-A/--all-namespaces works with list, dora and dashboard only",
     );
     expect(usageError(["list", "-A", "-n", "shop"]).stderr).toContain("exclude each other");
   });
@@ -235,5 +235,34 @@ describe("dashboard", () => {
       "--port: must be 0 (any free port) to 65535",
     );
     expect(usageError(["dashboard", "--port", "http"]).stderr).toContain("--port: must be a port number");
+  });
+});
+
+describe("glidepath dora", () => {
+  it("defaults to 30 days per target, and takes a target, a window, a scope and -A", () => {
+    expect(run(["dora"]).command).toEqual({
+      name: "dora",
+      window: "30d",
+      windowMs: 30 * 86_400_000,
+      groupBy: "target",
+      output: "table",
+    });
+    const given = run(["dora", "checkout", "--window", "7d", "--group-by", "namespace", "-o", "json", "-A"]);
+    expect(given.command).toEqual({
+      name: "dora",
+      target: "checkout",
+      window: "7d",
+      windowMs: 7 * 86_400_000,
+      groupBy: "namespace",
+      output: "json",
+    });
+    expect(given.globals.allNamespaces).toBe(true);
+  });
+
+  it("says what is wrong with a window or a scope", () => {
+    expect(usageError(["dora", "--window", "2w"]).stderr).toContain(
+      'glidepath dora: --window: must be a number of days, e.g. "30d" (1d to 9999d)',
+    );
+    expect(usageError(["dora", "--group-by", "team"]).stderr).toContain("glidepath dora: --group-by:");
   });
 });

@@ -4,8 +4,10 @@ import {
   RECORD_OUTCOME_LABEL,
   RECORD_TARGET_LABEL,
   recordsToPrune,
+  releaseFromRecord,
   releaseRecordName,
   releaseRecordOf,
+  withRecordedReleases,
 } from "../../../src/record/release-record.ts";
 import { aRelease, aReleaseInStage, aSucceededRelease, iso, MINUTE, T0 } from "../cli/fixtures.ts";
 
@@ -85,5 +87,41 @@ describe("record retention", () => {
     // Finished 40 minutes after each day's start: days 0 and 1 are older than 98 days.
     expect(names(recordsToPrune(records, { maxAgeMs }, now))).toEqual(["checkout-2-0-0", "checkout-2-1-0"]);
     expect(recordsToPrune([...records, other], {}, now)).toEqual([]);
+  });
+});
+
+describe("a gone Release, from its record", () => {
+  it("comes back whole: spec, status, labels and stamps", () => {
+    const release = aSucceededRelease("2.4.0", "2.3.0", T0, {
+      labels: { "glidepath.dev/rollback-of": "checkout-2-5-0" },
+      annotations: { [CREATED_BY_ANNOTATION]: '{"user":"alice"}' },
+    });
+    release.metadata.uid = "uid-1";
+    const record = releaseRecordOf(release);
+    if (!record) throw new Error("no record");
+    expect(releaseFromRecord(record)).toEqual({
+      ...release,
+      metadata: {
+        name: release.metadata.name,
+        namespace: "shop",
+        uid: "uid-1",
+        creationTimestamp: release.metadata.creationTimestamp,
+        labels: release.metadata.labels,
+        annotations: { [CREATED_BY_ANNOTATION]: '{"user":"alice"}' },
+      },
+    });
+  });
+
+  it("joins the live Releases only when its own Release is gone", () => {
+    const live = aSucceededRelease("2.4.0", "2.3.0", T0);
+    live.metadata.uid = "uid-live";
+    const gone = aSucceededRelease("2.3.0", "2.2.0", T0 - DAY);
+    gone.metadata.uid = "uid-gone";
+    const records = [live, gone].map((release) => releaseRecordOf(release)).filter((r) => r !== undefined);
+    const names = withRecordedReleases([live], records).map((release) => release.metadata.name);
+    expect(names).toEqual(["checkout-2-4-0", "checkout-2-3-0"]);
+    // A Release deleted and created again under the same name: the old record is another release.
+    const again = { ...live, metadata: { ...live.metadata, uid: "uid-new" } };
+    expect(withRecordedReleases([again], records)).toHaveLength(3);
   });
 });
