@@ -1,8 +1,10 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: `unit` is pure logic (no processes, no network, seconds);
+// Three projects: `unit` is pure logic (no processes, no network, seconds);
 // `integration` runs against the real control plane, Prometheus and
-// Alertmanager that test/harness/global-setup.ts starts once per run.
+// Alertmanager that test/harness/global-setup.ts starts once per run; `crd` runs the
+// generated CRDs on Kubernetes 1.36's apiextensions-apiserver (CEL), which its one file
+// starts itself (test/harness/crd-server.ts).
 export default defineConfig({
   test: {
     projects: [
@@ -25,6 +27,15 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: "crd",
+          include: ["test/crd/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
         },
       },
     ],

@@ -153,6 +153,29 @@ export function releaseRecordCrd(): JsonSchema {
   };
 }
 
+/**
+ * The CRDs for Kubernetes 1.20–1.24, whose API servers run no CEL: the same schema without
+ * `x-kubernetes-validations` (those servers drop the field, and refuse it in a server-side
+ * apply such as Helm 4's), kept on `helm uninstall` like a CRD from `crds/`. The controller's
+ * zod schema still holds every rule and marks a Release that breaks one `Valid=False`.
+ */
+export function withoutCel(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutCel);
+  if (node === null || typeof node !== "object") return node;
+  return Object.fromEntries(
+    Object.entries(node as JsonSchema)
+      .filter(([key]) => key !== "x-kubernetes-validations")
+      .map(([key, value]) => [key, withoutCel(value)]),
+  );
+}
+
+/** A CRD as the chart installs it for 1.20–1.24 (`crd.withoutCel`). */
+export function crdWithoutCel(crd: JsonSchema): JsonSchema {
+  const stripped = withoutCel(crd) as JsonSchema & { metadata: JsonSchema };
+  stripped.metadata.annotations = { "helm.sh/resource-policy": "keep" };
+  return stripped;
+}
+
 export function strategyJsonSchema(): JsonSchema {
   const generated = z.toJSONSchema(strategyFileSchema, {
     target: "draft-2020-12",

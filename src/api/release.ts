@@ -128,7 +128,9 @@ export const stagesSchema = z
     cel(
       { rule: "self[size(self) - 1].weight == 100", message: "the last stage must have weight 100" },
       {
-        rule: "self.all(a, self.all(b, a.name != b.name || a.weight == b.weight))",
+        // exists_one, not "no other stage with this name and another weight": that let two
+        // stages with the same name and weight through (refused only as weights not increasing).
+        rule: "self.all(a, self.exists_one(b, b.name == a.name))",
         message: "stage names must be unique",
       },
       {
@@ -311,6 +313,10 @@ export const changeRequestSchema = z
     ticketUrl: z
       .url({ protocol: /^https?$/ })
       .max(2048)
+      // `format: uri` takes any scheme (javascript:, file:); CEL holds the protocol as zod does.
+      .meta(
+        cel({ rule: "self.matches('^(?i)https?://')", message: "ticketUrl must be an http or https URL" }),
+      )
       .optional(),
   })
   .superRefine((change, ctx) => {

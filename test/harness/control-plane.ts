@@ -72,7 +72,7 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-interface Pki {
+export interface Pki {
   dir: string;
   caCert: string;
   caKey: string;
@@ -389,7 +389,7 @@ async function binaryVersion(binary: string): Promise<KubernetesVersion> {
 }
 
 /** CA, serving and admin certificates and the service-account key pair, made by openssl. */
-async function createPki(dir: string): Promise<Pki> {
+export async function createPki(dir: string): Promise<Pki> {
   mkdirSync(dir, { recursive: true });
   const file = (name: string): string => join(dir, name);
   const pki: Pki = {
