@@ -178,6 +178,7 @@ try {
   logger.info(
     {
       url: controller.url,
+      metricsUrl: controller.metricsUrl,
       identity: controller.identity,
       alertmanagerHook: Boolean(hookConfig),
       admissionWebhook: webhook?.url,

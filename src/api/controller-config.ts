@@ -344,6 +344,19 @@ export const controllerConfigSchema = z.object({
     .default({ drainTimeout: "10s" }),
   /** Port of the HTTP server for /metrics, /healthz, /readyz and the hooks. */
   port: z.int().min(0).max(65535).default(8080),
+  /**
+   * The hook port over HTTPS: a certificate and key (a mounted Secret), re-read when they
+   * change. Without it the port speaks plain HTTP; the bearer token still guards the hook.
+   */
+  tls: z
+    .object({ certFile: z.string().min(1).max(4096), keyFile: z.string().min(1).max(4096) })
+    .strict()
+    .optional(),
+  /**
+   * /metrics (with /healthz and /readyz) on a port of its own, plain HTTP, so Prometheus
+   * scrapes without reaching the hook; `port` then serves no /metrics.
+   */
+  metricsPort: z.int().min(1).max(65535).optional(),
   workers: z.int().min(1).max(64).default(4),
   hooks: z
     .object({

@@ -80,6 +80,7 @@ export class Controller {
   readonly #reconciler: ReleaseReconciler;
   readonly #elector: LeaderElector | undefined;
   #server: HttpServer | undefined;
+  #metricsServer: HttpServer | undefined;
   #leading = false;
   #stopped = false;
   /**
@@ -236,13 +237,23 @@ export class Controller {
 
   /** Starts serving, watching and (once leading) reconciling. Resolves when the HTTP server listens. */
   async start(): Promise<void> {
-    this.#server = await startHttpServer({
-      port: this.#options.config.port,
+    const { config } = this.#options;
+    const served = {
       host: this.#options.host ?? "0.0.0.0",
       registry: this.metrics.registry,
       isHealthy: () => !this.#stopped,
       // Not ready from the first moment of a stop: traffic goes to the other replica.
       isReady: () => !this.#stopped && this.#synced(),
+      logger: this.#log,
+    };
+    // /metrics on its own plain port, so the hook's port (perhaps HTTPS) admits Alertmanager only.
+    if (config.metricsPort !== undefined)
+      this.#metricsServer = await startHttpServer({ ...served, port: config.metricsPort });
+    this.#server = await startHttpServer({
+      ...served,
+      port: config.port,
+      metrics: config.metricsPort === undefined,
+      ...(config.tls ? { tls: config.tls } : {}),
       ...(this.#options.routes ? { routes: this.#options.routes } : {}),
     });
 
@@ -300,6 +311,11 @@ export class Controller {
     return this.#server?.url;
   }
 
+  /** Where /metrics is served: its own port when configured, else the main one. */
+  get metricsUrl(): string | undefined {
+    return (this.#metricsServer ?? this.#server)?.url;
+  }
+
   /**
    * Graceful stop. First readiness fails and the hooks answer 503 (Alertmanager retries,
    * another replica takes the alert); then reconciles in flight get the drain timeout to
@@ -328,7 +344,7 @@ export class Controller {
       ...[...this.#releases, ...this.#deployments, ...this.#records].map((informer) => informer.stop()),
       this.#routes.stop(),
     ]);
-    await this.#server?.close();
+    await Promise.all([this.#server?.close(), this.#metricsServer?.close()]);
     return { drained };
   }
 

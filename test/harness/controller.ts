@@ -54,6 +54,8 @@ export interface ControllerProcessOptions {
 
 export interface ControllerProcess {
   url: string;
+  /** Where /metrics, /healthz and /readyz answer over plain HTTP (the main url unless metricsPort). */
+  metricsUrl: string;
   identity: string;
   process: ManagedProcess;
   /** Graceful stop (SIGTERM): releases the Lease. */
@@ -107,10 +109,14 @@ export async function startControllerProcess(options: ControllerProcessOptions):
     args: controllerArgs({ configPath, kubeconfigPath: options.kubeconfigPath, identity }),
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntilReady(proc, async () => (await fetch(`${url}/readyz`)).ok, 30_000);
+  // With TLS on the main port, readiness is asked on the metrics port (plain HTTP).
+  const given = options.config as { tls?: unknown; metricsPort?: number } | undefined;
+  const url = `${given?.tls ? "https" : "http"}://127.0.0.1:${port}`;
+  const metricsUrl = given?.metricsPort ? `http://127.0.0.1:${given.metricsPort}` : url;
+  await waitUntilReady(proc, async () => (await fetch(`${metricsUrl}/readyz`)).ok, 30_000);
   return {
     url,
+    metricsUrl,
     identity,
     process: proc,
     stop: () => proc.stop(10_000),

@@ -543,6 +543,40 @@ describe("helm template with options", () => {
     );
   });
 
+  it("serves the hook over HTTPS from hookTls and /metrics, the probes and the ServiceMonitor on metricsPort", async () => {
+    const objects = await render([
+      "--set",
+      "hookTls.existingSecret=hook-tls,metricsPort=9090,serviceMonitor.enabled=true",
+    ]);
+    const { config } = configOf(objects);
+    expect(config.metricsPort).toBe(9090);
+    const tls = config.tls;
+    if (!tls) throw new Error("no tls in the configuration");
+    const deployment = findObject(objects, "Deployment") as DeploymentObject;
+    for (const file of [tls.certFile, tls.keyFile])
+      expect(volumeSourceOf(deployment, file)).toMatchObject({
+        volume: { secret: { secretName: "hook-tls" } },
+      });
+    const container = controllerContainer(deployment);
+    expect(container.ports).toContainEqual({ name: "metrics", containerPort: 9090, protocol: "TCP" });
+    expect(container.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "metrics" });
+    expect(container.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "metrics" });
+    const service = findObject(objects, "Service") as KubeObject & { spec: { ports: unknown[] } };
+    expect(service.spec.ports).toContainEqual({
+      name: "metrics",
+      port: 9090,
+      targetPort: "metrics",
+      protocol: "TCP",
+    });
+    const monitor = findObject(objects, "ServiceMonitor") as KubeObject & {
+      spec: { endpoints: { port: string }[] };
+    };
+    expect(monitor.spec.endpoints.map((endpoint) => endpoint.port)).toEqual(["metrics"]);
+    await expect(render(["--set", "hookTls.existingSecret=hook-tls"])).rejects.toThrow(
+      /hookTls\.existingSecret makes the hook's port HTTPS: set metricsPort too/,
+    );
+  });
+
   it("refuses a NetworkPolicy with no senders, which would admit everyone, and drops it when disabled", async () => {
     await expect(render(["--set-json", "networkPolicy.from=[]"])).rejects.toThrow(
       /networkPolicy\.from is empty, which a NetworkPolicy reads as "from anywhere"/,

@@ -62,6 +62,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* Where the container sees its files (the ConfigMap and the Secrets). */}}
 {{- define "glidepath.configDir" -}}/etc/glidepath/config{{- end }}
 {{- define "glidepath.hooksTokenDir" -}}/etc/glidepath/hooks{{- end }}
+{{- define "glidepath.hookTlsDir" -}}/etc/glidepath/hook-tls{{- end }}
+{{/* The port of /metrics and the probes: its own when metricsPort is set. */}}
+{{- define "glidepath.metricsPortName" -}}{{ if .Values.metricsPort }}metrics{{ else }}http{{ end }}{{- end }}
 {{- define "glidepath.stampKeyDir" -}}/etc/glidepath/stamp-key{{- end }}
 {{- define "glidepath.webhookTlsDir" -}}/etc/glidepath/webhook-tls{{- end }}
 
@@ -124,6 +127,12 @@ the webhook's token is the mounted Secret.
 {{- $_ := set $trust "webhook" $webhook }}
 {{- end }}
 {{- $_ := set $config "trust" $trust }}
+{{- if .Values.hookTls.existingSecret }}
+{{- $_ := set $config "tls" (dict "certFile" (printf "%s/tls.crt" (include "glidepath.hookTlsDir" .)) "keyFile" (printf "%s/tls.key" (include "glidepath.hookTlsDir" .))) }}
+{{- end }}
+{{- if .Values.metricsPort }}
+{{- $_ := set $config "metricsPort" (int .Values.metricsPort) }}
+{{- end }}
 {{- if .Values.hooksToken.existingSecret }}
 {{- $hooks := deepCopy (default dict $config.hooks) }}
 {{- $alertmanager := deepCopy (default dict $hooks.alertmanager) }}
