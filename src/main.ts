@@ -4,23 +4,13 @@ import { hostname } from "node:os";
 import { AdmissionregistrationV1Api, AuthorizationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import {
-  describeIssues,
-  formatIssues,
-  loadControllerConfig,
-  loadStrategyFile,
-  parseDuration,
-} from "./api/index.ts";
+import { describeIssues, formatIssues, parseDuration } from "./api/index.ts";
 import { SelfManagedCertificate, startAdmissionWebhook, type AdmissionWebhook } from "./admission/index.ts";
 import { MIN_STAMP_KEY_BYTES } from "./api/index.ts";
 import { Controller } from "./controller/controller.ts";
-import {
-  AlertInboxStore,
-  createAlertmanagerHook,
-  createSecretReader,
-  ReleaseAlertRecorder,
-  type RouteHandler,
-} from "./hooks/index.ts";
+import { AlertInboxStore, createAlertmanagerHook, ReleaseAlertRecorder } from "./hooks/index.ts";
+import type { RouteHandler } from "./http/server.ts";
+import { createSecretReader, loadControllerConfig, loadStrategyFile } from "./config/index.ts";
 import { loadKubeConfig, makeKubeClients } from "./kube/index.ts";
 import { createNotifier } from "./notify/index.ts";
 import { createLogger } from "./telemetry/logger.ts";

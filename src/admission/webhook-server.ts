@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import type { AuthorizationV1Api } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { API_GROUP, approvalPolicy, imagePolicy, type StrategyFile } from "../api/index.ts";
-import { readBody } from "../hooks/alertmanager.ts";
-import { sendJson } from "../hooks/server.ts";
+import { readBody } from "../http/body.ts";
+import { sendJson } from "../http/server.ts";
 import {
   accessNeeded,
   admitRelease,

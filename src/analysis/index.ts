@@ -45,10 +45,3 @@ export {
   type RunAnalysisInput,
   type VariablesOptions,
 } from "./runner.ts";
-export {
-  addMeasurement,
-  assessMetric,
-  emptyTally,
-  thresholdText,
-  type MetricAssessment,
-} from "./assessment.ts";

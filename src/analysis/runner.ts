@@ -1,5 +1,5 @@
 import { formatDuration, type Measurement, type Metric, type Release } from "../api/index.ts";
-import { canaryDeploymentName, canaryServiceName } from "../workload/names.ts";
+import { canaryDeploymentName, canaryServiceName } from "../api/workload-names.ts";
 import { metricHistogramCheck, metricQueryTemplate, type HistogramCheck } from "./builtin-queries.ts";
 import { quantileAboveTopBucket, type AboveTopBucket } from "./histogram.ts";
 import { MetricsQueryError, type MetricsProvider, type QueryOptions } from "./provider.ts";

@@ -1,6 +1,4 @@
-import { readFile } from "node:fs/promises";
 import { validate as isCronExpression } from "node-cron";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { boundedDuration, parseDuration } from "./duration.ts";
 import { dnsLabelSchema } from "./names.ts";
@@ -416,16 +414,4 @@ export function parseControllerConfig(raw: unknown, source = "controller configu
   const parsed = controllerConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new ControllerConfigError(source, formatIssues(parsed.error));
   return parsed.data;
-}
-
-/** Reads a YAML (or JSON) configuration file; no file means all defaults. */
-export async function loadControllerConfig(path: string | undefined): Promise<ControllerConfig> {
-  if (path === undefined) return parseControllerConfig({});
-  let raw: unknown;
-  try {
-    raw = parseYaml(await readFile(path, "utf8"));
-  } catch (error) {
-    throw new ControllerConfigError(path, [{ path: "$", message: (error as Error).message }]);
-  }
-  return parseControllerConfig(raw, path);
 }

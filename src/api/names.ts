@@ -36,3 +36,6 @@ export const promLabelNameSchema = z
   .min(1)
   .max(128)
   .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { message: "must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)" });
+
+/** The label that marks Glidepath's own notifications sent through Alertmanager (the hook ignores them). */
+export const OWN_NOTIFICATION_LABEL = "glidepath_notification";

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { boundedDuration } from "./duration.ts";
 import { allowedImagesSchema } from "./image-policy.ts";
@@ -136,8 +135,4 @@ export function parseStrategyFile(text: string, source = "rollout-strategy.json"
   const parsed = strategyFileSchema.safeParse(raw);
   if (!parsed.success) throw new StrategyFileError(source, formatIssues(parsed.error));
   return parsed.data;
-}
-
-export async function loadStrategyFile(path: string): Promise<StrategyFile> {
-  return parseStrategyFile(await readFile(path, "utf8"), path);
 }

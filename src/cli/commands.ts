@@ -4,13 +4,13 @@
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import {
-  loadStrategyFile,
   parseDuration,
   validateRelease,
   type Metric,
   type Release,
   type StrategyFile,
 } from "../api/index.ts";
+import { loadStrategyFile } from "../config/index.ts";
 import { createPrometheusProvider, templateVariablesFor } from "../analysis/index.ts";
 import { contextNamespace, loadKubeConfig, makeKubeClients } from "../kube/index.ts";
 import { changeRecord, renderChangeRecord, type LaterRollback } from "../record/change-record.ts";
@@ -36,7 +36,6 @@ import { observeStable, verifyRollback } from "./verify.ts";
 import { humanDuration } from "./table.ts";
 import { laterRollbacks, releaseHistory, renderHistory, renderReleaseList } from "./views.ts";
 import { timerDelay } from "../kube/timer-delay.ts";
-import { runDashboard } from "../dashboard/command.ts";
 
 export interface CliIo {
   stdout: { write(text: string): unknown; isTTY?: boolean };
@@ -54,14 +53,31 @@ export const SHIPPED_STRATEGY_FILE = fileURLToPath(
 /** Exit code when Ctrl-C stops a watch, as shells report a SIGINT. */
 const INTERRUPTED = 130;
 
-interface Session {
+export interface Session {
   api: ReleaseApi;
   namespace: string;
   globals: GlobalOptions;
   io: CliIo;
 }
 
-export async function runCommand(command: CliCommand, globals: GlobalOptions, io: CliIo): Promise<number> {
+/**
+ * Commands served from a layer above the CLI (the dashboard is the CLI's web face and
+ * builds on it): the composition root (src/cli-main.ts) hands them in.
+ */
+export interface CommandExtensions {
+  dashboard?: (
+    session: Session,
+    command: Extract<CliCommand, { name: "dashboard" }>,
+    io: CliIo,
+  ) => Promise<number>;
+}
+
+export async function runCommand(
+  command: CliCommand,
+  globals: GlobalOptions,
+  io: CliIo,
+  extensions: CommandExtensions = {},
+): Promise<number> {
   const session = connect(globals, io);
   switch (command.name) {
     case "list":
@@ -77,7 +93,8 @@ export async function runCommand(command: CliCommand, globals: GlobalOptions, io
     case "rollback":
       return rollback(session, command);
     case "dashboard":
-      return dashboard(session, command, io);
+      if (!extensions.dashboard) throw new CliError(EXIT.failed, "the dashboard is not available here");
+      return extensions.dashboard(session, command, io);
     default:
       return control(session, command);
   }
@@ -242,7 +259,7 @@ export function renderRecord(
 
 // ---- status ----
 
-async function loadStrategy(path: string | undefined): Promise<StrategyFile | undefined> {
+export async function loadStrategy(path: string | undefined): Promise<StrategyFile | undefined> {
   if (path === undefined) {
     // The shipped file names the default presets; without it the bar shows recorded stages only.
     return loadStrategyFile(SHIPPED_STRATEGY_FILE).catch(() => undefined);
@@ -379,40 +396,6 @@ async function followUntilFinished(
 /** "90s", "15m": as the duration was given, near enough. */
 function humanMs(ms: number | undefined): string {
   return ms === undefined ? "the time given" : humanDuration(ms);
-}
-
-// ---- dashboard ----
-
-/**
- * `glidepath dashboard`: the web page's buttons run the commands above, as this person
- * would type them (the same --kubeconfig, --context and --by), in the release's namespace.
- */
-async function dashboard(
-  session: Session,
-  command: Extract<CliCommand, { name: "dashboard" }>,
-  io: CliIo,
-): Promise<number> {
-  const strategy = await loadStrategy(command.strategyFile);
-  return runDashboard({
-    api: session.api,
-    ...(session.globals.allNamespaces ? {} : { namespace: session.namespace }),
-    strategy,
-    port: command.port,
-    open: command.open,
-    by: command.by,
-    io,
-    run: (action, namespace) => {
-      const captured: string[] = [];
-      const quiet: CliIo = {
-        stdout: { write: (text: string) => captured.push(text) },
-        stderr: { write: (text: string) => captured.push(text) },
-        now: io.now,
-      };
-      return runCommand(action, { ...session.globals, allNamespaces: false, namespace }, quiet).then(
-        (exitCode) => ({ exitCode, output: captured.join("").trim() }),
-      );
-    },
-  });
 }
 
 // ---- approve, pause, resume, promote, abort ----

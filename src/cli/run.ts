@@ -1,5 +1,5 @@
 import { parseCommandLine, type CliEnvironment } from "./command-line.ts";
-import { runCommand, type CliIo } from "./commands.ts";
+import { runCommand, type CliIo, type CommandExtensions } from "./commands.ts";
 import { CliError, EXIT } from "./exit-codes.ts";
 
 /**
@@ -8,7 +8,7 @@ import { CliError, EXIT } from "./exit-codes.ts";
  */
 export async function runCli(
   argv: readonly string[],
-  options: { env: CliEnvironment; io: CliIo },
+  options: { env: CliEnvironment; io: CliIo; extensions?: CommandExtensions },
 ): Promise<number> {
   const { io } = options;
   const invocation = parseCommandLine(argv, options.env);
@@ -19,7 +19,7 @@ export async function runCli(
   }
   const programName = options.env.GLIDEPATH_PROG_NAME || "glidepath";
   try {
-    return await runCommand(invocation.command, invocation.globals, io);
+    return await runCommand(invocation.command, invocation.globals, io, options.extensions);
   } catch (error) {
     if (error instanceof CliError) {
       io.stderr.write(`${programName} ${invocation.command.name}: ${error.message}\n`);

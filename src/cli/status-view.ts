@@ -17,7 +17,7 @@ import {
   type StageRecord,
   type Verdict,
 } from "../api/index.ts";
-import { thresholdText } from "../analysis/index.ts";
+import { thresholdText } from "../engine/index.ts";
 import type { LaterRollback } from "../record/change-record.ts";
 import { recordedActions, type CliAction } from "./audit.ts";
 import { age, humanDuration, renderTable } from "./table.ts";

@@ -4,12 +4,8 @@
 // passes or the time is up.
 import { setTimeout as sleep } from "node:timers/promises";
 import { formatMetricValue, metricUnit, parseDuration, type Measurement, type Metric } from "../api/index.ts";
-import {
-  runAnalysis,
-  thresholdText,
-  type MetricsProvider,
-  type TemplateVariables,
-} from "../analysis/index.ts";
+import { runAnalysis, type MetricsProvider, type TemplateVariables } from "../analysis/index.ts";
+import { thresholdText } from "../engine/index.ts";
 import type { WorkloadObservation } from "../engine/types.ts";
 import { abortWith, type KubeClients } from "../kube/index.ts";
 import { labelSelectorString, observeWorkload, ownedPods } from "../workload/index.ts";

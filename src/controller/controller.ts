@@ -9,7 +9,7 @@ import {
   type StrategyFile,
 } from "../api/index.ts";
 import { createPrometheusProvider, type MetricsProvider } from "../analysis/index.ts";
-import { startHttpServer, type HttpServer, type RouteHandler } from "../hooks/server.ts";
+import { startHttpServer, type HttpServer, type RouteHandler } from "../http/server.ts";
 import {
   EventRecorder,
   Informer,

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { StrategyFile } from "../api/index.ts";
 import { DEFAULT_VERIFY_TIMEOUT, DEFAULT_WAIT_TIMEOUT, type CliCommand } from "../cli/command-line.ts";
-import type { CliIo } from "../cli/commands.ts";
+import { loadStrategy, runCommand, type CliIo, type Session } from "../cli/commands.ts";
 import { CliError, EXIT } from "../cli/exit-codes.ts";
 import type { ReleaseApi } from "../cli/releases.ts";
 import { parseDuration } from "../api/index.ts";
@@ -140,4 +140,36 @@ function openBrowser(url: string, io: CliIo): void {
   const child = spawn(opener, [url], { stdio: "ignore", detached: true });
   child.on("error", (error) => io.stderr.write(`could not open a browser: ${error.message}\n`));
   child.unref();
+}
+
+/**
+ * `glidepath dashboard`: the web page's buttons run the CLI's commands, as this person
+ * would type them (the same --kubeconfig, --context and --by), in the release's namespace.
+ */
+export async function dashboardCommand(
+  session: Session,
+  command: Extract<CliCommand, { name: "dashboard" }>,
+  io: CliIo,
+): Promise<number> {
+  const strategy = await loadStrategy(command.strategyFile);
+  return runDashboard({
+    api: session.api,
+    ...(session.globals.allNamespaces ? {} : { namespace: session.namespace }),
+    strategy,
+    port: command.port,
+    open: command.open,
+    by: command.by,
+    io,
+    run: (action, namespace) => {
+      const captured: string[] = [];
+      const quiet: CliIo = {
+        stdout: { write: (text: string) => captured.push(text) },
+        stderr: { write: (text: string) => captured.push(text) },
+        now: io.now,
+      };
+      return runCommand(action, { ...session.globals, allNamespaces: false, namespace }, quiet).then(
+        (exitCode) => ({ exitCode, output: captured.join("").trim() }),
+      );
+    },
+  });
 }

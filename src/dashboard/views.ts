@@ -10,7 +10,7 @@ import {
   type Release,
   type Stage,
 } from "../api/index.ts";
-import { thresholdText } from "../analysis/index.ts";
+import { thresholdText } from "../engine/index.ts";
 import { recordedActions } from "../cli/audit.ts";
 import { BAKE_STEP, peopleLines, stageSteps, trafficLine } from "../cli/status-view.ts";
 import { trafficColumns } from "../cli/views.ts";

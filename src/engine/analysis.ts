@@ -1,4 +1,4 @@
-import { addMeasurement, assessMetric, emptyTally, thresholdText } from "../analysis/assessment.ts";
+import { addMeasurement, assessMetric, emptyTally, thresholdText } from "./assessment.ts";
 import {
   metricUnit,
   STATUS_LIMITS,
@@ -13,7 +13,7 @@ import { currentStageRecord } from "./record.ts";
 import type { Action } from "./types.ts";
 
 // Analysis inside the engine: fold new measurements into the running stage's
-// record, judge the stage with the per-metric policy (src/analysis/assessment.ts),
+// record, judge the stage with the per-metric policy (src/engine/assessment.ts),
 // and ask for the next round when it is due.
 
 /** currentStage.lastAnalysisAt is the watermark: later measurements are new, the rest were counted. */

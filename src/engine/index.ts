@@ -12,6 +12,13 @@ export { blockedBy, BLOCK_CLEARED_REASON } from "./record.ts";
 export { decideDeletion, DELETION_RETRY_MS } from "./deletion.ts";
 export { GLIDEPATH_FIELD_MANAGER } from "./types.ts";
 export { analysedStageOf, isSameStage, type AnalysedStage } from "./analysis.ts";
+export {
+  addMeasurement,
+  assessMetric,
+  emptyTally,
+  thresholdText,
+  type MetricAssessment,
+} from "./assessment.ts";
 export type {
   Action,
   FieldWriters,

@@ -1,4 +1,5 @@
 import {
+  OWN_NOTIFICATION_LABEL,
   terminalPhases,
   validateRelease,
   type Release,
@@ -18,9 +19,6 @@ import type { WebhookAlert } from "./alertmanager-payload.ts";
 //   - the release has started and not yet acted (no rollback, not finished), and the
 //     alert began at or after the start — the engine's rule too: an alert already firing
 //     when a release began is not evidence against it.
-
-/** The label that marks Glidepath's own notifications sent through Alertmanager. */
-export const OWN_NOTIFICATION_LABEL = "glidepath_notification";
 
 export interface AlertTarget {
   /** "namespace/name", the work queue key. */

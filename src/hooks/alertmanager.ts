@@ -9,8 +9,9 @@ import { alertTargets, dedupeKeyOf, matchAlert } from "./alert-matching.ts";
 import { parseAlertmanagerPayload, type AlertmanagerPayload } from "./alertmanager-payload.ts";
 import { bearerTokenMatches } from "./bearer-token.ts";
 import type { ReleaseAlertRecorder } from "./release-alert-recorder.ts";
-import type { SecretReader } from "./secret.ts";
-import { sendJson, type RouteHandler } from "./server.ts";
+import { readBody } from "../http/body.ts";
+import { sendJson, type RouteHandler } from "../http/server.ts";
+import type { SecretReader } from "../config/index.ts";
 
 // POST /hooks/alertmanager — Alertmanager's webhook (version 4). In order: the bearer
 // token (401), the size (413), the body (400), then every alert on its own. A firing
@@ -313,25 +314,4 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
 /** The release as every log line about a release names it (telemetry/logger.ts). */
 function releaseRef(releaseKey: string): { namespace?: string; name: string } {
   return parseObjectKey(releaseKey);
-}
-
-/** The body, or undefined as soon as it exceeds `limit` bytes. */
-export function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        request.off("data", onData);
-        request.pause();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    request.on("data", onData);
-    request.once("end", () => resolve(Buffer.concat(chunks)));
-    request.once("error", reject);
-  });
 }

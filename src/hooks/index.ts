@@ -1,19 +1,10 @@
 // The controller's HTTP side: the server (/metrics, /healthz, /readyz) and the
 // Alertmanager webhook that rolls matching releases back at once.
-export { startHttpServer, sendJson } from "./server.ts";
-export type { HttpServer, HttpServerOptions, RouteHandler } from "./server.ts";
 export { createAlertmanagerHook } from "./alertmanager.ts";
 export type { AlertHookHost, AlertmanagerHookOptions, AlertOutcome, HookSummary } from "./alertmanager.ts";
 export { AlertInboxStore } from "./alert-inbox.ts";
 export type { AlertInboxOptions } from "./alert-inbox.ts";
-export {
-  alertTargets,
-  canActOnAlerts,
-  dedupeKeyOf,
-  matchAlert,
-  observationOf,
-  OWN_NOTIFICATION_LABEL,
-} from "./alert-matching.ts";
+export { alertTargets, canActOnAlerts, dedupeKeyOf, matchAlert, observationOf } from "./alert-matching.ts";
 export type { AlertDecision, AlertTarget } from "./alert-matching.ts";
 export { alertmanagerPayloadSchema, parseAlertmanagerPayload } from "./alertmanager-payload.ts";
 export type { AlertmanagerPayload, WebhookAlert } from "./alertmanager-payload.ts";
@@ -26,5 +17,3 @@ export {
   readAnnotatedAlerts,
 } from "./release-annotation.ts";
 export { ReleaseAlertRecorder } from "./release-alert-recorder.ts";
-export { createSecretReader, describeSecretSource } from "./secret.ts";
-export type { SecretReader } from "./secret.ts";

@@ -1,4 +1,4 @@
-import { OWN_NOTIFICATION_LABEL } from "../hooks/alert-matching.ts";
+import { OWN_NOTIFICATION_LABEL } from "../api/index.ts";
 import type { NotificationFacts } from "./facts.ts";
 
 // The three wire formats, each a pure function of the facts.

@@ -8,7 +8,7 @@ import {
   type SecretSource,
 } from "../api/index.ts";
 import type { Notification, Notifier } from "../controller/ports.ts";
-import { createSecretReader, type SecretReader } from "../hooks/secret.ts";
+import { createSecretReader, type SecretReader } from "../config/index.ts";
 import { createHttpClient, deliver, DEFAULT_BACKOFF, type DeliveryRequest } from "./delivery.ts";
 import { describeNotification, type NotificationFacts } from "./facts.ts";
 import { alertmanagerAlerts, slackBody, webhookBody } from "./formats.ts";

@@ -3,8 +3,8 @@ import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { z } from "zod";
 import { TargetError, apiError, isConflict, isNotFound } from "../kube/errors.ts";
-import { canaryServiceName, releaseKey, releaseNamespace } from "../workload/names.ts";
-import type { ReleaseRef } from "../workload/names.ts";
+import { canaryServiceName, releaseKey, releaseNamespace } from "../api/workload-names.ts";
+import type { ReleaseRef } from "../api/workload-names.ts";
 import { assertWeight } from "./router.ts";
 import type { RouterObservation, TrafficRouter } from "./router.ts";
 

@@ -1,6 +1,6 @@
 import type { AppsV1Api, CustomObjectsApi, NetworkingV1Api } from "@kubernetes/client-node";
-import { releaseKey } from "../workload/names.ts";
-import type { ReleaseRef } from "../workload/names.ts";
+import { releaseKey } from "../api/workload-names.ts";
+import type { ReleaseRef } from "../api/workload-names.ts";
 import { GatewayApiRouter } from "./gateway-api.ts";
 import type { GatewayApiRouterOptions } from "./gateway-api.ts";
 import { NginxRouter } from "./nginx.ts";

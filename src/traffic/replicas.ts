@@ -7,8 +7,8 @@ import {
   canaryDeploymentName,
   releaseKey,
   releaseNamespace,
-} from "../workload/names.ts";
-import type { ReleaseRef } from "../workload/names.ts";
+} from "../api/workload-names.ts";
+import type { ReleaseRef } from "../api/workload-names.ts";
 import { assertWeight } from "./router.ts";
 import type { RouterObservation, TrafficRouter } from "./router.ts";
 

@@ -19,8 +19,8 @@ import {
   releaseOwnerReference,
   routerIsolatesCanary,
   withCanarySuffix,
-} from "./names.ts";
-import type { ReleaseRef } from "./names.ts";
+} from "../api/workload-names.ts";
+import type { ReleaseRef } from "../api/workload-names.ts";
 import { TargetError } from "../kube/errors.ts";
 
 // Pure builders: the canary Deployment and Service, made from the stable ones.

@@ -6,7 +6,7 @@ import type {
   V1ReplicaSet,
 } from "@kubernetes/client-node";
 import type { WorkloadObservation } from "../engine/types.ts";
-import { VERSION_LABEL } from "./names.ts";
+import { VERSION_LABEL } from "../api/workload-names.ts";
 import { templateHash } from "./stable-template.ts";
 
 // Pure health reading: what the engine sees of a Deployment and its Pods.

@@ -43,4 +43,4 @@ export {
   withCanarySuffix,
   releaseOwnerReference,
   type ReleaseRef,
-} from "./names.ts";
+} from "../api/workload-names.ts";

@@ -21,8 +21,8 @@ import {
   isOwnedByARelease,
   releaseKey,
   releaseNamespace,
-} from "./names.ts";
-import type { ReleaseRef } from "./names.ts";
+} from "../api/workload-names.ts";
+import type { ReleaseRef } from "../api/workload-names.ts";
 import { stableTemplatePatch } from "./stable-patch.ts";
 import { fieldWriters } from "./stable-template.ts";
 

@@ -1,6 +1,6 @@
 import type { V1Deployment } from "@kubernetes/client-node";
 import { TargetError } from "../kube/errors.ts";
-import { VERSION_LABEL } from "./names.ts";
+import { VERSION_LABEL } from "../api/workload-names.ts";
 
 // Promote and revert touch only the stable pod template's images and its version
 // label. A JSON Patch does that and nothing else: each image is replaced at its index,

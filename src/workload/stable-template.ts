@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { V1ManagedFieldsEntry, V1PodTemplateSpec } from "@kubernetes/client-node";
 import { GLIDEPATH_FIELD_MANAGER, type FieldWriters } from "../engine/types.ts";
-import { VERSION_LABEL } from "./names.ts";
+import { VERSION_LABEL } from "../api/workload-names.ts";
 
 // What the engine needs to tell someone else's edit of the stable Deployment from
 // Glidepath's own: a hash of the pod template without what promote and revert set, and

@@ -9,12 +9,10 @@ import {
   type Metric,
   type MetricTally,
 } from "../../src/api/index.ts";
+import { addMeasurement, assessMetric, emptyTally } from "../../src/engine/index.ts";
 import {
-  addMeasurement,
-  assessMetric,
   builtinQueries,
   createPrometheusProvider,
-  emptyTally,
   MetricsQueryError,
   renderQuery,
   runAnalysis,

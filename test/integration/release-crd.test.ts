@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { loadStrategyFile, validateRelease } from "../../src/api/index.ts";
+import { validateRelease } from "../../src/api/index.ts";
+import { loadStrategyFile } from "../../src/config/index.ts";
 import { createNamespace, deleteNamespace, kubeClients, kubectl, mergePatch } from "../harness/context.ts";
 import { exampleRelease, malformedCases } from "../fixtures/releases.ts";
 

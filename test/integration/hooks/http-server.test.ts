@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHttpServer, type HttpServer } from "../../../src/hooks/server.ts";
+import { startHttpServer, type HttpServer } from "../../../src/http/server.ts";
 
 // The controller's HTTP server on 127.0.0.1, as the controller starts it: a client that
 // never finishes its headers must not hold a socket (and a slot) for long.

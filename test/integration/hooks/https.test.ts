@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterAll, describe, expect, it } from "vitest";
-import { startHttpServer, type HttpServer } from "../../../src/hooks/server.ts";
+import { startHttpServer, type HttpServer } from "../../../src/http/server.ts";
 import { startControllerProcess, type ControllerProcess } from "../../harness/controller.ts";
 import { signCertificate } from "../../harness/control-plane.ts";
 import { stackInfo, waitFor } from "../../harness/context.ts";

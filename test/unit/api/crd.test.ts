@@ -5,12 +5,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   DURATION_LIMITS,
-  loadStrategyFile,
   parseDuration,
   releaseCrd,
   releaseSchema,
   validateRelease,
 } from "../../../src/api/index.ts";
+import { loadStrategyFile } from "../../../src/config/index.ts";
 import { generatedFiles } from "../../../src/api/generated-files.ts";
 import { exampleRelease, malformedCases, type LooseSpec } from "../../fixtures/releases.ts";
 

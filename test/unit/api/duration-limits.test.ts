@@ -4,13 +4,13 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   DURATION_LIMITS,
-  loadStrategyFile,
   parseControllerConfig,
   parseStrategyFile,
   releaseCrd,
   validateRelease,
   type StrategyFile,
 } from "../../../src/api/index.ts";
+import { loadStrategyFile } from "../../../src/config/index.ts";
 import { exampleRelease, type LooseSpec } from "../../fixtures/releases.ts";
 
 const strategy: StrategyFile = await loadStrategyFile("rollout/rollout-strategy.json");

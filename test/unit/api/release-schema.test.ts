@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
-  loadStrategyFile,
   releaseSchema,
   releaseStatusSchema,
   validateRelease,
   type StrategyFile,
 } from "../../../src/api/index.ts";
+import { loadStrategyFile } from "../../../src/config/index.ts";
 import { exampleRelease, malformedCases } from "../../fixtures/releases.ts";
 
 const strategy: StrategyFile = await loadStrategyFile("rollout/rollout-strategy.json");

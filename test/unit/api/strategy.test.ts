@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import Ajv from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
-import { loadStrategyFile, parseStrategyFile, StrategyFileError } from "../../../src/api/index.ts";
+import { parseStrategyFile, StrategyFileError } from "../../../src/api/index.ts";
+import { loadStrategyFile } from "../../../src/config/index.ts";
 
 const shippedText = readFileSync("rollout/rollout-strategy.json", "utf8");
 

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { API_GROUP, API_VERSION, RELEASE_KIND } from "../api/index.ts";
-import type { ReleaseSpec } from "../api/index.ts";
+import { API_GROUP, API_VERSION, RELEASE_KIND, type ReleaseSpec } from "./release.ts";
 import type { V1OwnerReference } from "@kubernetes/client-node";
 
 // Names, labels and annotations Glidepath puts on the objects it makes, in one place,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSecretReader } from "../../../src/hooks/index.ts";
+import { createSecretReader } from "../../../src/config/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "glidepath-secret-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,8 @@
-// The glidepath CLI (also the kubectl plugin kubectl-glidepath): bin/glidepath runs
-// this file with the project's Node. Exit codes: src/cli/exit-codes.ts, docs/cli.md.
+// The glidepath CLI (also the kubectl plugin kubectl-glidepath), its composition root:
+// bin/glidepath runs this file with the project's Node. Exit codes: src/cli/exit-codes.ts, docs/cli.md.
 import { userInfo } from "node:os";
-import { runCli } from "./run.ts";
+import { runCli } from "./cli/run.ts";
+import { dashboardCommand } from "./dashboard/command.ts";
 
 function osUser(): string | undefined {
   try {
@@ -35,4 +36,6 @@ process.exitCode = await runCli(process.argv.slice(2), {
     now: () => Date.now(),
     interrupt: interrupt.signal,
   },
+  // The dashboard builds on the CLI, so the CLI cannot import it: it is handed in here.
+  extensions: { dashboard: dashboardCommand },
 });
