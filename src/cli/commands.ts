@@ -198,10 +198,10 @@ async function record(session: Session, command: Extract<CliCommand, { name: "re
 async function dora(session: Session, command: Extract<CliCommand, { name: "dora" }>): Promise<number> {
   const { io, globals } = session;
   const scope = globals.allNamespaces ? undefined : session.namespace;
-  const { records, invalid } = await session.api.records(
-    scope,
-    command.target === undefined ? {} : { labelSelector: `${RECORD_TARGET_LABEL}=${command.target}` },
-  );
+  const { records, invalid } = await session.api.records(scope, {
+    required: true,
+    ...(command.target === undefined ? {} : { labelSelector: `${RECORD_TARGET_LABEL}=${command.target}` }),
+  });
   for (const problem of invalid) warn(io, problem);
   const rows = doraByGroup(records, command.groupBy, command.windowMs, new Date(io.now())).filter(
     ({ figures }) => figures.finished > 0,

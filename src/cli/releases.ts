@@ -127,10 +127,11 @@ export class ReleaseApi {
    */
   async records(
     namespace: string | undefined,
-    options: { labelSelector?: string } = {},
+    options: { labelSelector?: string; required?: boolean } = {},
   ): Promise<{ records: ReleaseRecord[]; invalid: string[] }> {
     const selector = options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector };
     const where = { group, version, plural: RELEASE_RECORD_PLURAL, ...selector };
+    // `required`: the caller has nothing to show without them (dora), so no access is an error.
     let list: { items?: unknown[] };
     try {
       list = (await (namespace === undefined
@@ -139,7 +140,16 @@ export class ReleaseApi {
         items?: unknown[];
       };
     } catch (error) {
-      if (apiStatusCode(error) === 404) return { records: [], invalid: [] };
+      if (apiStatusCode(error) === 404 && !options.required) return { records: [], invalid: [] };
+      // Without the right to read records, the Releases that still exist are still worth showing.
+      if (apiStatusCode(error) === 403 && !options.required)
+        return {
+          records: [],
+          invalid: [
+            `cannot list release records${namespace === undefined ? "" : ` in namespace ${namespace}`} ` +
+              `(${describeApiError(error)}): Releases that are gone are not shown; glidepath-view grants it`,
+          ],
+        };
       throw apiFailure(
         error,
         `listing release records${namespace === undefined ? "" : ` in namespace ${namespace}`}`,

@@ -300,15 +300,9 @@ export class ReleaseReconciler {
       throw error;
     }
     const status = { ...(stored.status as ReleaseStatus), record: { name, at: this.#clock().toISOString() } };
+    // status.record says it (every Event a release sends is one its status announces).
     const written = await this.#deps.statusWriter.writeStatus(stored, status);
     if (written.outcome === "conflict") return { requeueAfterMs: 0 };
-    if (written.outcome === "written")
-      void this.#deps.events.record(
-        stored,
-        "Normal",
-        "Recorded",
-        `the change record is kept as ReleaseRecord ${name}; it outlives this Release`,
-      );
     try {
       const pruned = await records.prune(
         stored.metadata.namespace ?? "default",
