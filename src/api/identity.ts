@@ -337,7 +337,7 @@ export function verifyActions(
  * signed stamp proves nothing (anyone reaching the webhook's port can have one signed).
  */
 export function withoutCoverage(observation: IdentityObservation, problem: string): IdentityObservation {
-  const unverify = (identity: VerifiedIdentity): VerifiedIdentity => ({
+  const unverify = <T extends VerifiedIdentity>(identity: T): T => ({
     ...identity,
     verified: false,
     problem: identity.verified ? problem : (identity.problem ?? problem),
@@ -347,5 +347,6 @@ export function withoutCoverage(observation: IdentityObservation, problem: strin
     uncovered: problem,
     creator: unverify(observation.creator),
     approvals: observation.approvals.map(unverify),
+    ...(observation.actions ? { actions: observation.actions.map(unverify) } : {}),
   };
 }

@@ -206,6 +206,12 @@ describe("stamps count only where the admission webhook guards writes", () => {
       expect(approvalCondition(later)?.message).toContain(
         "label the namespace to match it, or widen the selector",
       );
+      // The forged creator stamp (alice) is not believed either.
+      expect(later.status?.signOff?.creator).toMatchObject({
+        user: "alice",
+        verified: false,
+        problem: expect.stringContaining("does not cover namespace"),
+      });
       expect(await scenario.routeWeights()).toEqual({ checkout: 90, "checkout-canary": 10 });
     }));
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   selectorMatches,
   webhookCoverage,
+  withoutCoverage,
   type CoverageInput,
   type LabelSelector,
   type WebhookEntry,
@@ -225,5 +226,31 @@ describe("selectorMatches (metav1.LabelSelector)", () => {
         expect(selectorMatches({ matchLabels }, { ...labels, unrelated: extra })).toBe(true);
       }),
     );
+  });
+});
+
+describe("withoutCoverage", () => {
+  it("leaves no identity verified where the webhook does not cover, and keeps each one's own problem", () => {
+    const problem =
+      "the admission webhook glidepath-controller (releases.glidepath.dev) has failurePolicy Ignore";
+    const uncovered = withoutCoverage(
+      {
+        webhook: true,
+        creator: { verified: true, user: "alice", groups: [] },
+        approvals: [
+          { verified: true, user: "carol", groups: ["release-managers"] },
+          { verified: false, problem: "not stamped by the admission webhook" },
+        ],
+        actions: [{ verified: true, user: "bob", action: "pause", at: "2026-12-06T10:00:00Z" }],
+      },
+      problem,
+    );
+    expect(uncovered.uncovered).toBe(problem);
+    expect(uncovered.creator).toEqual({ verified: false, user: "alice", groups: [], problem });
+    expect(uncovered.approvals).toEqual([
+      { verified: false, user: "carol", groups: ["release-managers"], problem },
+      { verified: false, problem: "not stamped by the admission webhook" },
+    ]);
+    expect(uncovered.actions).toEqual([expect.objectContaining({ verified: false, user: "bob", problem })]);
   });
 });
