@@ -249,6 +249,12 @@ export const trustSchema = z
          * selfManagedCertificate.mutatingWebhookConfiguration; required with certFile.
          */
         configurationName: z.string().min(1).max(253).optional(),
+        /**
+         * A CA (PEM file) whose client certificates alone may call the webhook: the API server
+         * presents one when its --admission-control-config-file says so (docs/security.md).
+         * Without it the webhook answers whoever reaches its port. Re-read with the certificate.
+         */
+        clientCAFile: z.string().min(1).max(4096).optional(),
         /** Larger AdmissionReview bodies are refused. */
         maxBodyBytes: z
           .int()
