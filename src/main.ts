@@ -150,6 +150,7 @@ try {
       host: args.host,
       certificate,
       maxBodyBytes: webhookConfig.maxBodyBytes,
+      ...(webhookConfig.clientCAFile ? { clientCaFile: webhookConfig.clientCAFile } : {}),
       stampKey: async () => (await stampKey()) as Buffer,
       strategy,
       authorization: kubeConfig.makeApiClient(AuthorizationV1Api),

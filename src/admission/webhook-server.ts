@@ -29,6 +29,8 @@ export interface AdmissionWebhookOptions {
   /** The serving certificate: PEM files re-read when they change, or a pair given (and replaced with setCertificate). */
   certificate: { certFile: string; keyFile: string } | { pair: { cert: string; key: string } };
   maxBodyBytes: number;
+  /** A CA (PEM file): only clients with a certificate it signed get past the TLS handshake. */
+  clientCaFile?: string;
   stampKey: () => Promise<Buffer>;
   strategy: StrategyFile;
   /** For SubjectAccessReviews: may this user approve? */
@@ -49,11 +51,20 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
   const log = options.logger.child({ component: "admission" });
   const clock = options.clock ?? (() => new Date());
   const { certificate } = options;
+  const clientCaFile = options.clientCaFile;
+  // The client CA goes into every secure context: a certificate reload must not drop it.
+  const withClientCa = async <T extends object>(pair: T) =>
+    clientCaFile === undefined ? pair : { ...pair, ca: await readFile(clientCaFile) };
   const readPair = async () =>
-    "pair" in certificate
-      ? certificate.pair
-      : { cert: await readFile(certificate.certFile), key: await readFile(certificate.keyFile) };
-  const server: Server = createServer(await readPair(), (request, response) => {
+    withClientCa(
+      "pair" in certificate
+        ? certificate.pair
+        : { cert: await readFile(certificate.certFile), key: await readFile(certificate.keyFile) },
+    );
+  const clientAuthentication =
+    clientCaFile === undefined ? {} : { requestCert: true, rejectUnauthorized: true };
+  const serverOptions = { ...(await readPair()), ...clientAuthentication };
+  const server: Server = createServer(serverOptions, (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     if (request.method !== "POST" || path !== ADMISSION_PATH) {
       sendJson(response, 404, { error: `no route for ${request.method} ${path}` });
@@ -201,7 +212,15 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
   return {
     port,
     url: `https://${options.host}:${port}${ADMISSION_PATH}`,
-    setCertificate: (pair) => server.setSecureContext(pair),
+    setCertificate: (pair) => {
+      if (clientCaFile === undefined) {
+        server.setSecureContext(pair);
+        return;
+      }
+      void withClientCa(pair)
+        .then((context) => server.setSecureContext(context))
+        .catch((error: unknown) => log.warn({ err: error }, "could not read trust.webhook.clientCAFile"));
+    },
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(reload);

@@ -241,6 +241,18 @@ export const trustSchema = z
         keyFile: z.string().min(1).max(4096).optional(),
         /** Or: the controller makes its own CA and serving certificate (docs/security.md). */
         selfManagedCertificate: selfManagedCertificateSchema.optional(),
+        /**
+         * The MutatingWebhookConfiguration that sends Release writes to this webhook: stamps
+         * count only for Releases it covers (docs/security.md). Defaults to
+         * selfManagedCertificate.mutatingWebhookConfiguration; required with certFile.
+         */
+        configurationName: z.string().min(1).max(253).optional(),
+        /**
+         * A CA (PEM file) whose client certificates alone may call the webhook: the API server
+         * presents one when its --admission-control-config-file says so (docs/security.md).
+         * Without it the webhook answers whoever reaches its port. Re-read with the certificate.
+         */
+        clientCAFile: z.string().min(1).max(4096).optional(),
         /** Larger AdmissionReview bodies are refused. */
         maxBodyBytes: z
           .int()
@@ -259,6 +271,24 @@ export const trustSchema = z
           });
         else if (files && (webhook.certFile === undefined || webhook.keyFile === undefined))
           ctx.addIssue({ code: "custom", path: [], message: "certFile and keyFile go together" });
+        const managed = webhook.selfManagedCertificate?.mutatingWebhookConfiguration;
+        if (webhook.configurationName === undefined && managed === undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["configurationName"],
+            message:
+              "name the MutatingWebhookConfiguration that calls this webhook (configurationName): stamps count only in namespaces it covers",
+          });
+        else if (
+          webhook.configurationName !== undefined &&
+          managed !== undefined &&
+          webhook.configurationName !== managed
+        )
+          ctx.addIssue({
+            code: "custom",
+            path: ["configurationName"],
+            message: `configurationName (${webhook.configurationName}) differs from selfManagedCertificate.mutatingWebhookConfiguration (${managed}): name one configuration`,
+          });
       })
       .optional(),
   })
@@ -272,6 +302,11 @@ export const trustSchema = z
       });
   });
 export type TrustConfig = z.infer<typeof trustSchema>;
+
+/** The MutatingWebhookConfiguration whose coverage decides where stamps count. */
+export function webhookConfigurationName(webhook: NonNullable<TrustConfig["webhook"]>): string {
+  return webhook.configurationName ?? webhook.selfManagedCertificate?.mutatingWebhookConfiguration ?? "";
+}
 
 export const controllerConfigSchema = z.object({
   /** Path of the rollout strategy file. */

@@ -192,6 +192,11 @@ export interface VerifiedAction extends VerifiedIdentity {
 export interface IdentityObservation {
   /** Whether this controller serves the admission webhook that writes stamps. */
   webhook: boolean;
+  /**
+   * Why the webhook does not guard writes to this Release (src/api/webhook-coverage.ts),
+   * when it does not: then no stamp counts, however well it verifies.
+   */
+  uncovered?: string;
   creator: VerifiedIdentity;
   /** One per spec.control.approvals entry, in the same order. */
   approvals: VerifiedIdentity[];
@@ -325,4 +330,23 @@ export function verifyActions(
     });
   }
   return actions;
+}
+
+/**
+ * The same identities, none verified: where the webhook does not guard writes, a validly
+ * signed stamp proves nothing (anyone reaching the webhook's port can have one signed).
+ */
+export function withoutCoverage(observation: IdentityObservation, problem: string): IdentityObservation {
+  const unverify = <T extends VerifiedIdentity>(identity: T): T => ({
+    ...identity,
+    verified: false,
+    problem: identity.verified ? problem : (identity.problem ?? problem),
+  });
+  return {
+    ...observation,
+    uncovered: problem,
+    creator: unverify(observation.creator),
+    approvals: observation.approvals.map(unverify),
+    ...(observation.actions ? { actions: observation.actions.map(unverify) } : {}),
+  };
 }

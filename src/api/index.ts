@@ -11,4 +11,5 @@ export * from "./plan.ts";
 export * from "./controller-config.ts";
 export * from "./identity.ts";
 export * from "./image-policy.ts";
+export * from "./webhook-coverage.ts";
 export { releaseCrd, strategyJsonSchema, toStructural } from "./crd.ts";

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import {
   parseDuration,
   releaseRecordSchema,
+  webhookConfigurationName,
   type ControllerConfig,
   type Release,
   type StrategyFile,
@@ -30,6 +31,7 @@ import { ReleaseReconciler, type ReconcilerDeps } from "./reconciler.ts";
 import { RouteWatch } from "./route-watch.ts";
 import { TargetIndex } from "./target-index.ts";
 import { releasesWaitingOn } from "./target-lock.ts";
+import { WebhookCoverageReader } from "./webhook-coverage-reader.ts";
 
 // Wiring: informers feed release keys to the work queue; the leader's workers
 // reconcile them; the HTTP server serves telemetry and hooks. Followers keep
@@ -184,7 +186,7 @@ export class Controller {
       alerts: options.alerts ?? noAlerts,
       metrics: this.metrics,
       logger: this.#log,
-      ...(options.stamps ? { stamps: options.stamps } : {}),
+      ...(options.stamps ? { stamps: this.#withCoverage(options.stamps, config) } : {}),
       wake: (key) => this.#queue.add(key),
       ...(config.records.enabled
         ? {
@@ -425,6 +427,21 @@ export class Controller {
         }
       },
     };
+  }
+
+  /** Stamps count only where the webhook this controller serves guards writes (src/api/webhook-coverage.ts). */
+  #withCoverage(
+    stamps: NonNullable<ReconcilerDeps["stamps"]>,
+    config: ControllerConfig,
+  ): NonNullable<ReconcilerDeps["stamps"]> {
+    const webhook = config.trust.webhook;
+    if (!stamps.webhook || !webhook) return stamps;
+    const reader = new WebhookCoverageReader({
+      registration: this.clients.registration,
+      core: this.clients.core,
+      configurationName: webhookConfigurationName(webhook),
+    });
+    return { ...stamps, coverage: (release) => reader.coverage(release) };
   }
 
   #routerFor(release: Release): TrafficRouter {

@@ -4,7 +4,9 @@ import {
   terminalPhases,
   validateRelease,
   verifyIdentity,
+  withoutCoverage,
   type ChangeWindowConfig,
+  type Coverage,
   type Release,
   type ReleasePlan,
   type ReleaseStatus,
@@ -85,7 +87,12 @@ export interface ReconcilerDeps {
   logger: Logger;
   clock?: () => Date;
   /** Verifies identity stamps; without it nothing is verified and approval gates stay closed. */
-  stamps?: { key(): Promise<Buffer | undefined>; webhook: boolean };
+  stamps?: {
+    key(): Promise<Buffer | undefined>;
+    webhook: boolean;
+    /** Whether the webhook guards writes to this Release; where it does not, no stamp counts. */
+    coverage?(release: Release): Promise<Coverage>;
+  };
   /** Reconciles a Release again soon (the work queue): an analysis round of it has ended. */
   wake?: (key: string) => void;
   /** Analysis rounds running at once across Releases (default MAX_ROUNDS_IN_FLIGHT). */
@@ -480,6 +487,9 @@ export class ReleaseReconciler {
     ]);
     const blocking = findBlockingRelease(release, this.#deps.releases.list());
     const stampKey = await this.#deps.stamps?.key();
+    const webhook = this.#deps.stamps?.webhook ?? false;
+    const coverage = webhook ? await this.#deps.stamps?.coverage?.(release) : undefined;
+    const verified = verifyIdentity(release, stampKey, webhook);
     const inFlight = this.#rounds.inFlight(key);
     return {
       now,
@@ -497,7 +507,7 @@ export class ReleaseReconciler {
       alerts: this.#deps.alerts.firingFor(release),
       changeWindow: evaluateChangeWindow(this.#deps.changeWindows, now),
       ...(blocking ? { blockingRelease: blocking } : {}),
-      identity: verifyIdentity(release, stampKey, this.#deps.stamps?.webhook ?? false),
+      identity: coverage && !coverage.covered ? withoutCoverage(verified, coverage.problem) : verified,
     };
   }
 

@@ -9,7 +9,7 @@ export interface ApprovalState {
   /** The distinct verified approvers that count. */
   approvers: string[];
   /** For the Approved condition. */
-  reason: "Approved" | "WebhookDisabled" | "CreatorUnverified" | "Waiting";
+  reason: "Approved" | "WebhookDisabled" | "WebhookNotCovering" | "CreatorUnverified" | "Waiting";
   message: string;
 }
 
@@ -38,6 +38,13 @@ export function approvalState(ctx: DecisionContext): ApprovalState {
       );
   }
   const detail = notes.length > 0 ? `; ${notes.join("; ")}` : "";
+  if (identity?.webhook && identity.uncovered)
+    return {
+      approved: false,
+      approvers: [],
+      reason: "WebhookNotCovering",
+      message: `${identity.uncovered}; until it covers this Release no identity stamp counts (a stamp could have been written past the webhook), so approval gates stay closed; fix the webhook configuration, then approve again if needed (see docs/security.md)${detail}`,
+    };
   if (separationOfDuties && !creator?.verified)
     return {
       approved: false,

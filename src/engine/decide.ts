@@ -25,6 +25,8 @@ export const BLOCKED_RETRY_MS = 30_000;
 export const SERVICE_RETRY_MS = 1_000;
 /** Waiting for a change window whose next opening is unknown. */
 export const WINDOW_RETRY_MS = 60_000;
+/** A release waiting for approval where the webhook does not cover it looks again this often: a fixed configuration or namespace label fires no event on the Release. */
+export const COVERAGE_RETRY_MS = 30_000;
 
 /** More passes than any real path needs (every stage entered in one call, plus a rollback). */
 const MAX_PASSES = 32;
@@ -104,6 +106,8 @@ function requeueAfter(ctx: DecisionContext, settled: boolean): number | undefine
   };
 
   if (phase === "Pending" && status.waitingFor !== undefined) delays.push(BLOCKED_RETRY_MS);
+  if (phase === "AwaitingApproval" && observations.identity?.uncovered !== undefined)
+    delays.push(COVERAGE_RETRY_MS);
   if (phase === "WaitingForWindow") {
     const opens = observations.changeWindow.nextOpenAt;
     const opensMs = opens === undefined ? undefined : parseTime(opens, "changeWindow.nextOpenAt");

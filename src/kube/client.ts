@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import {
+  AdmissionregistrationV1Api,
   AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
@@ -133,6 +134,8 @@ export interface KubeClients {
   networking: NetworkingV1Api;
   /** events.k8s.io/v1, for reading; the EventRecorder writes core/v1 Events through `core`. */
   events: EventsV1Api;
+  /** admissionregistration.k8s.io/v1: whether the admission webhook covers a namespace. */
+  registration: AdmissionregistrationV1Api;
 }
 
 /** Kubernetes' default: no call may run longer than this unless told otherwise. */
@@ -179,6 +182,7 @@ export function makeKubeClients(kubeConfig: KubeConfig, options: KubeClientOptio
     coordination: new CoordinationV1Api(configuration),
     networking: new NetworkingV1Api(configuration),
     events: new EventsV1Api(configuration),
+    registration: new AdmissionregistrationV1Api(configuration),
   };
 }
 

@@ -7,7 +7,12 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  RbacAuthorizationV1Api,
+} from "@kubernetes/client-node";
 import { loadKubeConfig, signCertificate, writeKubeconfig } from "./control-plane.ts";
 import { freePort } from "./processes.ts";
 
@@ -24,8 +29,14 @@ export interface PreparedAdmission {
   name: string;
   port: number;
   /** The controller configuration's `trust` section. */
-  trust: { stampKey: { file: string }; webhook: { port: number; certFile: string; keyFile: string } };
+  trust: {
+    stampKey: { file: string };
+    webhook: { port: number; certFile: string; keyFile: string; configurationName: string };
+  };
 }
+
+/** The MutatingWebhookConfiguration registerAdmissionWebhook creates for a webhook of this name. */
+export const admissionConfigurationName = (name: string): string => `glidepath-test-${name}`;
 
 /** A serving certificate for 127.0.0.1 and a random stamp key, for one controller (or replicas sharing them). */
 export async function prepareAdmission(
@@ -53,7 +64,12 @@ export async function prepareAdmission(
     port,
     trust: {
       stampKey: { file: stampKeyFile },
-      webhook: { port, certFile: serving.cert, keyFile: serving.key },
+      webhook: {
+        port,
+        certFile: serving.cert,
+        keyFile: serving.key,
+        configurationName: admissionConfigurationName(options.name),
+      },
     },
   };
 }
@@ -73,7 +89,7 @@ export async function registerAdmissionWebhook(options: {
   const admin = loadKubeConfig(options.adminKubeconfigPath);
   const registration = admin.makeApiClient(AdmissionregistrationV1Api);
   const { name, port } = options.admission;
-  const configName = `glidepath-test-${name}`;
+  const configName = admissionConfigurationName(name);
   await registration.createMutatingWebhookConfiguration({
     body: {
       metadata: { name: configName },
@@ -102,6 +118,29 @@ export async function registerAdmissionWebhook(options: {
       ],
     },
   });
+  // The controller reads its webhook configuration to know where stamps count; the installed
+  // RBAC names the installed one (glidepath-controller), so grant it this one by name too.
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name: configName },
+      rules: [
+        {
+          apiGroups: ["admissionregistration.k8s.io"],
+          resources: ["mutatingwebhookconfigurations"],
+          resourceNames: [configName],
+          verbs: ["get"],
+        },
+      ],
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: configName },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: configName },
+      subjects: [{ kind: "ServiceAccount", name: "glidepath-controller", namespace: "glidepath-system" }],
+    },
+  });
   const custom = admin.makeApiClient(CustomObjectsApi);
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -120,11 +159,12 @@ export async function registerAdmissionWebhook(options: {
   }
   return {
     unregister: async () => {
-      try {
-        await registration.deleteMutatingWebhookConfiguration({ name: configName });
-      } catch (error) {
+      const ignoreGone = (error: unknown) => {
         if ((error as { code?: number }).code !== 404) throw error;
-      }
+      };
+      await registration.deleteMutatingWebhookConfiguration({ name: configName }).catch(ignoreGone);
+      await rbac.deleteClusterRoleBinding({ name: configName }).catch(ignoreGone);
+      await rbac.deleteClusterRole({ name: configName }).catch(ignoreGone);
     },
   };
 }

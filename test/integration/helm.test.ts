@@ -440,10 +440,19 @@ describe("helm template with options", () => {
       volume: { secret: { secretName: "glidepath-webhook-tls" } },
       key: "tls.key",
     });
-    // cert-manager writes the Secret and the caBundle: the controller needs neither right.
+    // cert-manager writes the Secret and the caBundle: the controller needs neither right. It
+    // still reads the configuration (named in its config) and Namespaces: stamps count only where it covers.
     expect(objects.filter((o) => o.metadata.name === "glidepath-webhook-certificate")).toEqual([]);
+    expect(webhook?.configurationName).toBe(configuration.metadata.name);
     expect(rulesOf(objects, "ClusterRole", "glidepath-controller-webhook")).toEqual([
       { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+      {
+        apiGroups: ["admissionregistration.k8s.io"],
+        resources: ["mutatingwebhookconfigurations"],
+        resourceNames: [configuration.metadata.name],
+        verbs: ["get"],
+      },
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
     ]);
 
     const ownIssuer = await render([
@@ -495,7 +504,8 @@ describe("helm template with options", () => {
         { kind: "ServiceAccount", name: "glidepath-controller", namespace: "glidepath-system" },
       ]);
     }
-    // What stays cluster-wide: SubjectAccessReviews and the webhook's own configuration, by name.
+    // What stays cluster-wide: SubjectAccessReviews, the webhook's own configuration and the
+    // watched Namespaces, by name.
     expect(
       objects
         .filter((o) => o.kind === "ClusterRole" && !o.metadata.name.match(/^glidepath-(view|edit|approve)$/))
@@ -507,8 +517,15 @@ describe("helm template with options", () => {
         apiGroups: ["admissionregistration.k8s.io"],
         resources: ["mutatingwebhookconfigurations"],
         resourceNames: ["glidepath-controller"],
-        verbs: ["get", "update"],
+        verbs: ["get"],
       },
+      {
+        apiGroups: ["admissionregistration.k8s.io"],
+        resources: ["mutatingwebhookconfigurations"],
+        resourceNames: ["glidepath-controller"],
+        verbs: ["update"],
+      },
+      { apiGroups: [""], resources: ["namespaces"], resourceNames: ["shop", "payments"], verbs: ["get"] },
     ]);
     const configuration = findObject(objects, "MutatingWebhookConfiguration") as WebhookConfigurationObject;
     expect(configuration.webhooks[0]?.namespaceSelector).toEqual({
@@ -1059,6 +1076,10 @@ describe("the namespaced install's RBAC (config.namespaces) in the control plane
       await may("update", "mutatingwebhookconfigurations", { ...registration, name: "someone-elses" }),
     ).toBe(false);
     expect(await may("list", "mutatingwebhookconfigurations", registration)).toBe(false);
+    // The watched Namespace's labels (does the webhook cover it?), and no other's.
+    expect(await may("get", "namespaces", { name: watched })).toBe(true);
+    expect(await may("get", "namespaces", { name: unwatched })).toBe(false);
+    expect(await may("list", "namespaces")).toBe(false);
 
     const leases = { group: "coordination.k8s.io", namespace: home };
     expect(await may("update", "leases", { ...leases, name: controllerName })).toBe(true);

@@ -123,6 +123,7 @@ the webhook's token is the mounted Secret.
 {{- else }}
 {{- $_ := set $webhook "certFile" (printf "%s/tls.crt" (include "glidepath.webhookTlsDir" .)) }}
 {{- $_ := set $webhook "keyFile" (printf "%s/tls.key" (include "glidepath.webhookTlsDir" .)) }}
+{{- $_ := set $webhook "configurationName" (include "glidepath.webhookConfigurationName" .) }}
 {{- end }}
 {{- $_ := set $trust "webhook" $webhook }}
 {{- end }}
@@ -170,8 +171,11 @@ Usage: include "glidepath.rbacRules" (list . "ClusterRole" "glidepath-controller
 {{- $object := fromYaml $document }}
 {{- if and (eq (toString $object.kind) $kind) (eq (toString $object.metadata.name) $name) }}
 {{- range $rule := $object.rules }}
-{{- if not (has (first $rule.resources) $without) }}
-{{- if $rule.resourceNames }}
+{{- if not (or (has (first $rule.resources) $without) (has (printf "%s/%s" (first $rule.resources) (first $rule.verbs)) $without)) }}
+{{- if and (eq (first $rule.resources) "namespaces") $root.Values.config.namespaces }}
+{{- /* The namespaced install reads only the namespaces it watches. */}}
+{{- $_ := set $rule "resourceNames" $root.Values.config.namespaces }}
+{{- else if $rule.resourceNames }}
 {{- $names := list }}
 {{- range $rule.resourceNames }}
 {{- $names = append $names (printf "%s-%s" $fullname (trimPrefix "glidepath-" .)) }}

@@ -58,6 +58,14 @@ export interface ControllerOptions {
 
 /** The webhook covering this file's namespaces, when its controller serves one. */
 let coveringWebhook: string | undefined;
+let coveringWebhookPort: number | undefined;
+
+/** The admission webhook's own URL (on 127.0.0.1), as anyone who reaches its port could call it. */
+export function admissionWebhookUrl(): string {
+  if (coveringWebhookPort === undefined)
+    throw new Error("this file's controller serves no admission webhook");
+  return `https://127.0.0.1:${coveringWebhookPort}/admission/releases`;
+}
 
 let controllerKubeconfig: Promise<string> | undefined;
 
@@ -108,10 +116,12 @@ export async function givenController(options: ControllerOptions = {}): Promise<
   });
   await deleteNamespace(probeNamespace);
   coveringWebhook = admission.name;
+  coveringWebhookPort = admission.port;
   return {
     ...controller,
     stop: async () => {
       coveringWebhook = undefined;
+      coveringWebhookPort = undefined;
       await webhook.unregister();
       await controller.stop();
     },

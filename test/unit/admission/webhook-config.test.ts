@@ -27,11 +27,24 @@ describe("trust.webhook's certificate", () => {
     });
   });
 
-  it("takes certificate files as before", () => {
-    expect(parse({ certFile: "/tls/tls.crt", keyFile: "/tls/tls.key" }).trust.webhook).toMatchObject({
-      certFile: "/tls/tls.crt",
-      keyFile: "/tls/tls.key",
+  it("takes certificate files with the name of the webhook configuration that calls it", () => {
+    const files = { certFile: "/tls/tls.crt", keyFile: "/tls/tls.key" };
+    expect(parse({ ...files, configurationName: "glidepath-controller" }).trust.webhook).toMatchObject({
+      ...files,
+      configurationName: "glidepath-controller",
     });
+  });
+
+  it("needs the webhook configuration's name: stamps count only where it covers (issue 12, coverage)", () => {
+    expect(() => parse({ certFile: "/a", keyFile: "/b" })).toThrow(
+      /name the MutatingWebhookConfiguration that calls this webhook \(configurationName\)/,
+    );
+    expect(() => parse({ selfManagedCertificate: managed, configurationName: "another" })).toThrow(
+      /configurationName \(another\) differs from selfManagedCertificate.mutatingWebhookConfiguration/,
+    );
+    expect(() =>
+      parse({ selfManagedCertificate: managed, configurationName: "glidepath-controller" }),
+    ).not.toThrow();
   });
 
   it("refuses both, neither, or half of the files", () => {
@@ -39,7 +52,9 @@ describe("trust.webhook's certificate", () => {
       /give either certFile and keyFile, or selfManagedCertificate/,
     );
     expect(() => parse({})).toThrow(/give either certFile and keyFile, or selfManagedCertificate/);
-    expect(() => parse({ certFile: "/a" })).toThrow(/certFile and keyFile go together/);
+    expect(() => parse({ certFile: "/a", configurationName: "c" })).toThrow(
+      /certFile and keyFile go together/,
+    );
   });
 
   it("refuses a certificate with no name, a renewal window as long as the validity, or a bad address", () => {

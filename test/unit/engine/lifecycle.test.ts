@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { releaseStatusSchema, type Release } from "../../../src/api/index.ts";
+import { releaseStatusSchema, withoutCoverage, type Release } from "../../../src/api/index.ts";
 import { BLOCKED_RETRY_MS, decide, type Action } from "../../../src/engine/index.ts";
 import {
   aRelease,
@@ -588,6 +588,37 @@ describe("given a change that needs an approval before GA", () => {
     expect(approvedCondition(after)).toMatchObject({ status: "False", reason: "WebhookDisabled" });
     expect(approvedCondition(after)?.message).toContain("the admission webhook is off");
     expect(approvedCondition(after)?.message).toContain("trust.webhook");
+  });
+
+  it("when the webhook does not cover the Release's namespace, then even verified stamps count for nothing and the condition says how to fix it", () => {
+    const waiting = atGate();
+    const problem =
+      'the admission webhook glidepath-controller (releases.glidepath.dev) does not cover namespace shop (namespaceSelector {"matchLabels":{"team":"pay"}}); label the namespace to match it, or widen the selector';
+    const verified = {
+      webhook: true,
+      creator: { verified: true, user: "alice" },
+      approvals: [{ verified: true, user: "dave", groups: ["release-managers"] }],
+    };
+    const after = runUntil(waiting, (sim) => sim.nowMs >= waiting.nowMs + 5 * MINUTE, {
+      control: approvedBy("dave", waiting.nowMs),
+      extras: { identity: withoutCoverage(verified, problem) },
+    });
+    expect(statusOf(after).phase).toBe("AwaitingApproval");
+    expect(statusOf(after).approvals).toEqual([
+      expect.objectContaining({ by: "dave", verified: false, problem }),
+    ]);
+    expect(approvedCondition(after)).toMatchObject({ status: "False", reason: "WebhookNotCovering" });
+    expect(approvedCondition(after)?.message).toContain("does not cover namespace shop");
+    expect(approvedCondition(after)?.message).toContain(
+      "until it covers this Release no identity stamp counts",
+    );
+    // The same stamps, covered: the gate opens.
+    const covered = tick(waiting, {
+      advanceMs: 10 * SECOND,
+      control: approvedBy("dave", waiting.nowMs),
+      extras: { identity: verified },
+    });
+    expect(statusOf(covered).currentStage?.name).toBe("ga");
   });
 });
 

@@ -82,6 +82,7 @@ describe("loading the client configuration", () => {
       "events",
       "kubeConfig",
       "networking",
+      "registration",
     ]);
   });
 });
