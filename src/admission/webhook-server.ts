@@ -1,10 +1,11 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { AuthorizationV1Api } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { API_GROUP, approvalPolicy, imagePolicy, type StrategyFile } from "../api/index.ts";
 import { readBody } from "../http/body.ts";
+import { readCertificatePair, reloadOnChange } from "../http/certificate-files.ts";
 import { sendJson } from "../http/server.ts";
 import {
   accessNeeded,
@@ -20,8 +21,6 @@ import { admissionResponse, parseAdmissionReview, type AdmissionRequest } from "
 // failurePolicy Fail): it stamps who did what, and refuses what the trust model forbids.
 
 export const ADMISSION_PATH = "/admission/releases";
-/** The serving certificate is re-read this often, so a rotated Secret takes effect without a restart. */
-const CERT_RELOAD_MS = 30_000;
 
 export interface AdmissionWebhookOptions {
   port: number;
@@ -56,11 +55,7 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
   const withClientCa = async <T extends object>(pair: T) =>
     clientCaFile === undefined ? pair : { ...pair, ca: await readFile(clientCaFile) };
   const readPair = async () =>
-    withClientCa(
-      "pair" in certificate
-        ? certificate.pair
-        : { cert: await readFile(certificate.certFile), key: await readFile(certificate.keyFile) },
-    );
+    withClientCa("pair" in certificate ? certificate.pair : await readCertificatePair(certificate));
   const clientAuthentication =
     clientCaFile === undefined ? {} : { requestCert: true, rejectUnauthorized: true };
   const serverOptions = { ...(await readPair()), ...clientAuthentication };
@@ -189,20 +184,20 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
   }
 
   // A rotated certificate file (cert-manager, or the Secret updated) is picked up without a restart.
-  let reload: NodeJS.Timeout | undefined;
-  if (!("pair" in certificate)) {
-    let loadedAt = await newestChange(certificate);
-    reload = setInterval(() => {
-      void (async () => {
-        const changed = await newestChange(certificate);
-        if (changed === loadedAt) return;
-        server.setSecureContext(await readPair());
-        loadedAt = changed;
-        log.info("reloaded the webhook's serving certificate");
-      })().catch((error: unknown) => log.warn({ err: error }, "could not reload the serving certificate"));
-    }, CERT_RELOAD_MS);
-    reload.unref();
-  }
+  const stopReloading =
+    "pair" in certificate
+      ? () => undefined
+      : await reloadOnChange(
+          certificate,
+          (pair) => {
+            void withClientCa(pair)
+              .then((context) => server.setSecureContext(context))
+              .catch((error: unknown) =>
+                log.warn({ err: error }, "could not read trust.webhook.clientCAFile"),
+              );
+          },
+          { log, what: "the webhook's serving certificate" },
+        );
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -223,14 +218,9 @@ export async function startAdmissionWebhook(options: AdmissionWebhookOptions): P
     },
     close: () =>
       new Promise<void>((resolve) => {
-        clearInterval(reload);
+        stopReloading();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
-}
-
-async function newestChange(files: { certFile: string; keyFile: string }): Promise<number> {
-  const [cert, key] = await Promise.all([stat(files.certFile), stat(files.keyFile)]);
-  return Math.max(cert.mtimeMs, key.mtimeMs);
 }
