@@ -39,24 +39,36 @@ function openApiOf(schema: z.ZodType): JsonSchema {
   return toStructural(generated) as JsonSchema;
 }
 
-export function releaseCrd(): JsonSchema {
-  const plural = "releases";
+interface CrdShape {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  description: string;
+  printerColumns: { name: string; type: "string" | "integer" | "date"; jsonPath: string }[];
+  spec: z.ZodType;
+  /** With a status subresource and its schema; without, the object is spec only. */
+  status?: z.ZodType;
+}
+
+/** A namespaced Glidepath CRD of one served, stored version. */
+function glidepathCrd(shape: CrdShape): JsonSchema {
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
     metadata: {
-      name: `${plural}.${API_GROUP}`,
+      name: `${shape.plural}.${API_GROUP}`,
       labels: { "app.kubernetes.io/name": "glidepath", "app.kubernetes.io/component": "crd" },
     },
     spec: {
       group: API_GROUP,
       scope: "Namespaced",
       names: {
-        kind: RELEASE_KIND,
-        listKind: `${RELEASE_KIND}List`,
-        plural,
-        singular: "release",
-        shortNames: ["rel"],
+        kind: shape.kind,
+        listKind: `${shape.kind}List`,
+        plural: shape.plural,
+        singular: shape.singular,
+        shortNames: shape.shortNames,
         categories: ["glidepath"],
       },
       versions: [
@@ -64,27 +76,19 @@ export function releaseCrd(): JsonSchema {
           name: API_VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: "Target", type: "string", jsonPath: ".spec.target.deployment" },
-            { name: "Version", type: "string", jsonPath: ".spec.version" },
-            { name: "Phase", type: "string", jsonPath: ".status.phase" },
-            { name: "Stage", type: "string", jsonPath: ".status.currentStage.name" },
-            { name: "Weight", type: "integer", jsonPath: ".status.currentStage.weight" },
-            { name: "Change", type: "string", jsonPath: ".spec.changeRequest.id" },
-            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
-          ],
+          ...(shape.status ? { subresources: { status: {} } } : {}),
+          additionalPrinterColumns: shape.printerColumns,
           schema: {
             openAPIV3Schema: {
               type: "object",
-              description: "A progressive release of a new version of a Deployment, with its change request.",
+              description: shape.description,
               required: ["spec"],
               properties: {
                 apiVersion: { type: "string" },
                 kind: { type: "string" },
                 metadata: { type: "object" },
-                spec: openApiOf(releaseSpecSchema),
-                status: openApiOf(releaseStatusSchema),
+                spec: openApiOf(shape.spec),
+                ...(shape.status ? { status: openApiOf(shape.status) } : {}),
               },
             },
           },
@@ -94,63 +98,51 @@ export function releaseCrd(): JsonSchema {
   };
 }
 
+export function releaseCrd(): JsonSchema {
+  return glidepathCrd({
+    kind: RELEASE_KIND,
+    plural: "releases",
+    singular: "release",
+    shortNames: ["rel"],
+    description: "A progressive release of a new version of a Deployment, with its change request.",
+    printerColumns: [
+      { name: "Target", type: "string", jsonPath: ".spec.target.deployment" },
+      { name: "Version", type: "string", jsonPath: ".spec.version" },
+      { name: "Phase", type: "string", jsonPath: ".status.phase" },
+      { name: "Stage", type: "string", jsonPath: ".status.currentStage.name" },
+      { name: "Weight", type: "integer", jsonPath: ".status.currentStage.weight" },
+      { name: "Change", type: "string", jsonPath: ".spec.changeRequest.id" },
+      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+    ],
+    spec: releaseSpecSchema,
+    status: releaseStatusSchema,
+  });
+}
+
 /**
  * The ReleaseRecord CRD: spec only (written once by the controller), no status
  * subresource. People get read access through glidepath-view; nobody but the controller
  * has a role that writes it.
  */
 export function releaseRecordCrd(): JsonSchema {
-  const plural = RELEASE_RECORD_PLURAL;
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: {
-      name: `${plural}.${API_GROUP}`,
-      labels: { "app.kubernetes.io/name": "glidepath", "app.kubernetes.io/component": "crd" },
-    },
-    spec: {
-      group: API_GROUP,
-      scope: "Namespaced",
-      names: {
-        kind: RELEASE_RECORD_KIND,
-        listKind: `${RELEASE_RECORD_KIND}List`,
-        plural,
-        singular: "releaserecord",
-        shortNames: ["relrec"],
-        categories: ["glidepath"],
-      },
-      versions: [
-        {
-          name: API_VERSION,
-          served: true,
-          storage: true,
-          additionalPrinterColumns: [
-            { name: "Target", type: "string", jsonPath: ".spec.target" },
-            { name: "Version", type: "string", jsonPath: ".spec.version" },
-            { name: "Outcome", type: "string", jsonPath: ".spec.outcome" },
-            { name: "Type", type: "string", jsonPath: ".spec.changeType" },
-            { name: "Change", type: "string", jsonPath: ".spec.changeId" },
-            { name: "Started", type: "date", jsonPath: ".spec.startedAt" },
-            { name: "Duration", type: "string", jsonPath: ".spec.duration" },
-          ],
-          schema: {
-            openAPIV3Schema: {
-              type: "object",
-              description:
-                "The durable change record of one finished Release, written once by the controller; it outlives the Release.",
-              required: ["spec"],
-              properties: {
-                apiVersion: { type: "string" },
-                kind: { type: "string" },
-                metadata: { type: "object" },
-                spec: openApiOf(releaseRecordSpecSchema),
-              },
-            },
-          },
-        },
-      ],
-    },
-  };
+  return glidepathCrd({
+    kind: RELEASE_RECORD_KIND,
+    plural: RELEASE_RECORD_PLURAL,
+    singular: "releaserecord",
+    shortNames: ["relrec"],
+    description:
+      "The durable change record of one finished Release, written once by the controller; it outlives the Release.",
+    printerColumns: [
+      { name: "Target", type: "string", jsonPath: ".spec.target" },
+      { name: "Version", type: "string", jsonPath: ".spec.version" },
+      { name: "Outcome", type: "string", jsonPath: ".spec.outcome" },
+      { name: "Type", type: "string", jsonPath: ".spec.changeType" },
+      { name: "Change", type: "string", jsonPath: ".spec.changeId" },
+      { name: "Started", type: "date", jsonPath: ".spec.startedAt" },
+      { name: "Duration", type: "string", jsonPath: ".spec.duration" },
+    ],
+    spec: releaseRecordSpecSchema,
+  });
 }
 
 /**
