@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import axios, { isAxiosError, type AxiosInstance } from "axios";
-import { backoffDelayMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff.ts";
+import { backoffDelayMs } from "../kube/backoff.ts";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff.ts";
 import { isRetryableFailure, parsePrometheusResponse } from "./prometheus-envelope.ts";
 import {
   MetricsQueryError,

@@ -649,7 +649,7 @@ export class ReleaseReconciler {
   #recordMetrics(release: Release, status: ReleaseStatus): void {
     const labels = { namespace: release.metadata.namespace ?? "", release: release.metadata.name };
     const weight = status.currentStage?.weight;
-    if (weight === undefined || ["Succeeded", "RolledBack", "Failed"].includes(status.phase ?? "")) {
+    if (weight === undefined || isFinished(status)) {
       this.#deps.metrics.canaryWeight.remove(labels);
     } else {
       this.#deps.metrics.canaryWeight.set(labels, weight);

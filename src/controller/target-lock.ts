@@ -1,6 +1,4 @@
-import type { Release } from "../api/index.ts";
-
-const FINISHED = new Set(["Succeeded", "RolledBack", "Failed"]);
+import { terminalPhases, type Release } from "../api/index.ts";
 
 /**
  * One active release per target: the name of an older, unfinished Release of the
@@ -51,7 +49,8 @@ function sameTarget(a: Release, b: Release): boolean {
 
 /** Unfinished, and started or not refused: it has the target, or will take it. */
 function holdsTarget(release: Release): boolean {
-  if (FINISHED.has(release.status?.phase ?? "")) return false;
+  const phase = release.status?.phase;
+  if (phase !== undefined && terminalPhases.includes(phase)) return false;
   // One refused after it started (its spec edited) still has a canary out there.
   if (release.status?.startedAt !== undefined) return true;
   return !(release.status?.conditions ?? []).some(

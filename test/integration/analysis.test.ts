@@ -315,7 +315,7 @@ describe("errors", () => {
         url: privatePrometheus.url,
         requestTimeoutMs: 1_000,
         totalTimeoutMs: 3_000,
-        retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 200 },
+        retry: { attempts: 2, initialDelayMs: 50, maxDelayMs: 200 },
       });
       const metric: Metric = { ...errorRate, consecutiveErrorLimit: 2 };
       expect(await privateProvider.isOnline()).toBe(true);

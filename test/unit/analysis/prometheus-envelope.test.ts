@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { MetricsQueryError, type QueryFailure } from "../../../src/analysis/index.ts";
 import { isRetryableFailure, parsePrometheusResponse } from "../../../src/analysis/prometheus-envelope.ts";
-import { backoffDelayMs, DEFAULT_RETRY_POLICY } from "../../../src/analysis/backoff.ts";
+import { DEFAULT_RETRY_POLICY } from "../../../src/analysis/backoff.ts";
+import { backoffDelayMs } from "../../../src/kube/backoff.ts";
 
 const QUERY = 'sum(rate(http_requests_total{service="checkout"}[1m]))';
 
@@ -167,19 +168,10 @@ describe("retrying", () => {
     expect(isRetryableFailure(failure)).toBe(retryable);
   });
 
-  it("waits with equal jitter: half fixed, half spread, doubling up to the cap", () => {
-    const policy = { baseDelayMs: 200, maxDelayMs: 1_000 };
-    expect([0, 1, 2, 3, 10].map((retry) => backoffDelayMs(retry, policy, 0))).toEqual([
-      100, 200, 400, 500, 500,
-    ]);
-    expect([0, 1, 2, 3].map((retry) => backoffDelayMs(retry, policy, 0.999))).toEqual([200, 400, 800, 1000]);
-    expect(backoffDelayMs(1, policy, 0.5)).toBe(300);
-    expect(backoffDelayMs(0, DEFAULT_RETRY_POLICY, 0)).toBeGreaterThan(0);
-  });
-
-  it("refuses nonsense", () => {
-    expect(() => backoffDelayMs(-1, DEFAULT_RETRY_POLICY, 0)).toThrow(/whole number/);
-    expect(() => backoffDelayMs(0, DEFAULT_RETRY_POLICY, 1)).toThrow(/jitter/);
-    expect(() => backoffDelayMs(0, DEFAULT_RETRY_POLICY, Number.NaN)).toThrow(/jitter/);
+  it("retries with the controller's one jittered backoff, never at once", () => {
+    expect(backoffDelayMs(0, DEFAULT_RETRY_POLICY, 0)).toBe(DEFAULT_RETRY_POLICY.initialDelayMs / 2);
+    expect(backoffDelayMs(10, DEFAULT_RETRY_POLICY, 0.999)).toBeLessThanOrEqual(
+      DEFAULT_RETRY_POLICY.maxDelayMs,
+    );
   });
 });
