@@ -10,18 +10,18 @@ import { mkdirSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Release } from "../../src/api/index.ts";
 import { buildDashboardBundle } from "../../src/dashboard/bundle.ts";
 import { TOKEN_HEADER } from "../../src/dashboard/protocol.ts";
-import { kubeConfig, stackInfo, waitFor } from "../harness/context.ts";
+import { stackInfo, waitFor } from "../harness/context.ts";
 import { ProcessSupervisor, type ManagedProcess } from "../harness/processes.ts";
 import {
   givenControllerForFile,
   givenService,
   givenUser,
+  grantDeployer,
   grantRole,
   shortStages,
   type ServiceScenario,
@@ -394,36 +394,3 @@ describe("glidepath dashboard in chromium", () => {
     expect((await scenario.read(RELEASE)).spec.control?.paused).toBeUndefined();
   });
 });
-
-/** alice may update the Deployment and patch the route: she may have the controller act on them. */
-async function grantDeployer(namespace: string, user: string): Promise<void> {
-  const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: "checkout-deployer" },
-      rules: [
-        {
-          apiGroups: ["apps"],
-          resources: ["deployments"],
-          resourceNames: ["checkout"],
-          verbs: ["get", "update"],
-        },
-        {
-          apiGroups: ["gateway.networking.k8s.io"],
-          resources: ["httproutes"],
-          resourceNames: ["checkout"],
-          verbs: ["get", "patch"],
-        },
-      ],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: `checkout-deployer-${user}` },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "checkout-deployer" },
-      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
-    },
-  });
-}

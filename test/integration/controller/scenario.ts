@@ -161,6 +161,39 @@ export async function grantRole(
   });
 }
 
+/** What a team that owns checkout holds: update its Deployment, patch its route. */
+export async function grantDeployer(namespace: string, user: string): Promise<void> {
+  const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: "checkout-deployer" },
+      rules: [
+        {
+          apiGroups: ["apps"],
+          resources: ["deployments"],
+          resourceNames: ["checkout"],
+          verbs: ["get", "update"],
+        },
+        {
+          apiGroups: ["gateway.networking.k8s.io"],
+          resources: ["httproutes"],
+          resourceNames: ["checkout"],
+          verbs: ["get", "patch"],
+        },
+      ],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: `checkout-deployer-${user}` },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "checkout-deployer" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
+    },
+  });
+}
+
 /** Given, for every test of the file: one controller, started before them and stopped after. */
 export function givenControllerForFile(options: ControllerOptions = {}): void {
   let controller: ControllerProcess | undefined;

@@ -1,5 +1,4 @@
 import { fileURLToPath } from "node:url";
-import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import {
   CONTROL_STAMPS_ANNOTATION,
@@ -8,12 +7,13 @@ import {
   type Release,
 } from "../../../src/api/index.ts";
 import type { SignOffRow } from "../../../src/record/sign-off.ts";
-import { kubeClients, kubeConfig, mergePatch, stackInfo } from "../../harness/context.ts";
+import { kubeClients, mergePatch, stackInfo } from "../../harness/context.ts";
 import { runCommand, type CommandResult } from "../../harness/processes.ts";
 import {
   FINISHED,
   givenControllerForFile,
   givenUser,
+  grantDeployer,
   grantRole,
   quickStages,
   withService,
@@ -357,39 +357,6 @@ function glidepath(args: string[], as?: { name: string; kubeconfigPath: string }
 
 function expectExit(result: CommandResult, code: number): void {
   expect(result.code, `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`).toBe(code);
-}
-
-/** What a team that owns checkout holds: update its Deployment, patch its route. */
-async function grantDeployer(namespace: string, user: string): Promise<void> {
-  const rbac = kubeConfig().makeApiClient(RbacAuthorizationV1Api);
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: "checkout-deployer" },
-      rules: [
-        {
-          apiGroups: ["apps"],
-          resources: ["deployments"],
-          resourceNames: ["checkout"],
-          verbs: ["get", "update"],
-        },
-        {
-          apiGroups: ["gateway.networking.k8s.io"],
-          resources: ["httproutes"],
-          resourceNames: ["checkout"],
-          verbs: ["get", "patch"],
-        },
-      ],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: `checkout-deployer-${user}` },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "checkout-deployer" },
-      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
-    },
-  });
 }
 
 function releaseRef(scenario: ServiceScenario, name: string) {
