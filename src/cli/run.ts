@@ -1,5 +1,6 @@
 import { parseCommandLine, type CliEnvironment } from "./command-line.ts";
-import { runCommand, type CliIo, type CommandExtensions } from "./commands.ts";
+import { runCommand, type CommandExtensions } from "./commands.ts";
+import type { CliIo } from "./session.ts";
 import { CliError, EXIT } from "./exit-codes.ts";
 
 /**

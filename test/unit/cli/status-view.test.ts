@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ACTIONS_ANNOTATION } from "../../../src/cli/audit.ts";
-import { planHints } from "../../../src/cli/commands.ts";
+import { planHints } from "../../../src/cli/status-command.ts";
 import { ANSI, LiveScreen, ttyFrame } from "../../../src/cli/screen.ts";
 import {
   renderStatus,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { metricSchema, type Measurement } from "../../../src/api/index.ts";
 import type { WorkloadObservation } from "../../../src/engine/types.ts";
-import { verificationMetrics } from "../../../src/cli/commands.ts";
+import { verificationMetrics } from "../../../src/cli/rollback-command.ts";
 import { judgeVerification } from "../../../src/cli/verify.ts";
 import { ROLLBACK_OF_LABEL } from "../../../src/cli/audit.ts";
 import { aRelease, aSucceededRelease, image, iso, MINUTE, strategy, T0 } from "./fixtures.ts";

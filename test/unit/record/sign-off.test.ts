@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderRecord } from "../../../src/cli/commands.ts";
+import { renderRecord } from "../../../src/cli/read-commands.ts";
 import { ACTIONS_ANNOTATION } from "../../../src/cli/audit.ts";
 import type { changeRecord } from "../../../src/record/change-record.ts";
 import { renderChangeRecord } from "../../../src/record/change-record.ts";
