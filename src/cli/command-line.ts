@@ -90,6 +90,16 @@ export const DEFAULT_WAIT_TIMEOUT = "15m";
 export const DEFAULT_VERIFY_TIMEOUT = "5m";
 export const DEFAULT_DASHBOARD_PORT = 8090;
 
+/** A DORA window as `--window` takes it (and the dashboard's history page): "30d". */
+export const doraWindowSchema = z
+  .string()
+  .regex(/^[1-9][0-9]{0,3}d$/, { message: 'must be a number of days, e.g. "30d" (1d to 9999d)' });
+
+/** "30d" → milliseconds. */
+export function doraWindowMs(window: string): number {
+  return Number(window.slice(0, -1)) * 86_400_000;
+}
+
 // ---- value schemas: each names what a person must type ----
 
 const releaseName = dnsSubdomainSchema;
@@ -149,10 +159,7 @@ const commandSchemas = {
   }),
   dora: z.object({
     target: deploymentName.optional(),
-    window: z
-      .string()
-      .regex(/^[1-9][0-9]{0,3}d$/, { message: 'must be a number of days, e.g. "30d" (1d to 9999d)' })
-      .default("30d"),
+    window: doraWindowSchema.default("30d"),
     groupBy: z.enum(["target", "namespace", "cluster"]).default("target"),
     output: z.enum(["table", "json"]).default("table"),
   }),
@@ -312,7 +319,7 @@ function toCommand(name: CommandName, data: Record<string, unknown>): CliCommand
   }
   if (name === "dora") {
     const options = data as z.infer<(typeof commandSchemas)["dora"]>;
-    return definedOnly({ name, ...options, windowMs: Number(options.window.slice(0, -1)) * 86_400_000 });
+    return definedOnly({ name, ...options, windowMs: doraWindowMs(options.window) });
   }
   return definedOnly({ name, ...data }) as CliCommand;
 }

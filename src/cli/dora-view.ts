@@ -8,7 +8,7 @@ export interface DoraRow {
   figures: DoraFigures;
 }
 
-const percent = (ratio: number) => `${Math.round(ratio * 1000) / 10}%`;
+export const percent = (ratio: number) => `${Math.round(ratio * 1000) / 10}%`;
 
 function spreadText(spread: { count: number; medianMs?: number }): string {
   return spread.medianMs === undefined ? "-" : humanDuration(spread.medianMs);

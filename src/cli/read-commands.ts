@@ -1,15 +1,16 @@
 // list, history, record and dora: reading Releases and ReleaseRecords, and printing them.
 import { stringify } from "yaml";
-import { type Release } from "../api/index.ts";
+import type { Release, ReleaseRecord } from "../api/index.ts";
 import { changeRecord, renderChangeRecord, type LaterRollback } from "../record/change-record.ts";
-import { doraByGroup } from "../record/dora.ts";
+import { doraByGroup, type DoraGrouping } from "../record/dora.ts";
 import { RECORD_TARGET_LABEL, releaseFromRecord, withRecordedReleases } from "../record/release-record.ts";
-import { renderDoraJson, renderDoraTable } from "./dora-view.ts";
+import { renderDoraJson, renderDoraTable, type DoraRow } from "./dora-view.ts";
 import { recordedActions, ROLLBACK_OF_LABEL } from "./audit.ts";
 import type { CliCommand } from "./command-line.ts";
 import { CliError, EXIT } from "./exit-codes.ts";
 import { observeStable } from "./verify.ts";
 import { laterRollbacks, releaseHistory, renderHistory, renderReleaseList } from "./views.ts";
+import type { ReleaseApi } from "./releases.ts";
 import { print, warn, type Session } from "./session.ts";
 
 export async function list(
@@ -42,7 +43,7 @@ export async function history(
   const { io, namespace } = session;
   const [{ releases, invalid }, kept] = await Promise.all([
     session.api.list(namespace),
-    session.api.records(namespace, { labelSelector: `${RECORD_TARGET_LABEL}=${command.target}` }),
+    readRecords(session.api, namespace, command.target, { required: false }),
   ]);
   for (const problem of [...invalid, ...kept.invalid]) warn(io, problem);
   // Releases that are gone (deleted, pruned by GitOps) still show, from their ReleaseRecords.
@@ -96,14 +97,9 @@ export async function dora(
 ): Promise<number> {
   const { io, globals } = session;
   const scope = globals.allNamespaces ? undefined : session.namespace;
-  const { records, invalid } = await session.api.records(scope, {
-    required: true,
-    ...(command.target === undefined ? {} : { labelSelector: `${RECORD_TARGET_LABEL}=${command.target}` }),
-  });
+  const { records, invalid } = await readRecords(session.api, scope, command.target, { required: true });
   for (const problem of invalid) warn(io, problem);
-  const rows = doraByGroup(records, command.groupBy, command.windowMs, new Date(io.now())).filter(
-    ({ figures }) => figures.finished > 0,
-  );
+  const rows = doraRows(records, command.groupBy, command.windowMs, new Date(io.now()));
   print(
     io,
     command.output === "json"
@@ -111,6 +107,33 @@ export async function dora(
       : renderDoraTable(rows, command.groupBy, command.window),
   );
   return EXIT.ok;
+}
+
+/**
+ * The ReleaseRecords `history` and `dora` read, and the dashboard's history page too: of
+ * one namespace (or all), of one target (or all). `required`: without them there is
+ * nothing to show, so a missing right is an error rather than a warning.
+ */
+export function readRecords(
+  api: ReleaseApi,
+  scope: string | undefined,
+  target: string | undefined,
+  options: { required: boolean },
+): Promise<{ records: ReleaseRecord[]; invalid: string[] }> {
+  return api.records(scope, {
+    required: options.required,
+    ...(target === undefined ? {} : { labelSelector: `${RECORD_TARGET_LABEL}=${target}` }),
+  });
+}
+
+/** `glidepath dora`'s rows: the DORA figures of each group with a release finished in the window. */
+export function doraRows(
+  records: readonly ReleaseRecord[],
+  groupBy: DoraGrouping,
+  windowMs: number,
+  now: Date,
+): DoraRow[] {
+  return doraByGroup(records, groupBy, windowMs, now).filter(({ figures }) => figures.finished > 0);
 }
 
 /** The later rollback Releases that name this one (ROLLBACK_OF_LABEL): its own status cannot say it. */

@@ -1,4 +1,5 @@
-import type { ReleaseRecord } from "../api/index.ts";
+// Straight from its module, not the index: the dashboard's page takes these types (no Node APIs).
+import type { ReleaseRecord } from "../api/release-record.ts";
 
 // The four DORA figures over a window, computed from ReleaseRecords (pure):
 // - deployment frequency: succeeded releases per day;
