@@ -1,6 +1,9 @@
 // What the dashboard's server sends its page: plain JSON shapes, shared by the server
-// (src/dashboard/views.ts builds them) and the page (src/dashboard/web). No imports, so
-// the browser bundle takes only these types and none of the server's code.
+// (src/dashboard/views.ts builds them) and the page (src/dashboard/web). Type imports
+// only, so the browser bundle takes these types and none of the server's code.
+import type { DoraFigures } from "../record/dora.ts";
+
+export type { DoraFigures };
 
 export type StepState = "done" | "current" | "failed" | "pending" | "skipped";
 
@@ -141,6 +144,49 @@ export interface ReleaseDetail {
   actions: { action: string; by: string; at: string; detail?: string }[];
   finished: boolean;
 }
+
+/** One release of a target on the history page, from its Release or, once that is gone, its ReleaseRecord. */
+export interface HistoryRow {
+  name: string;
+  version: string;
+  /** The status phase, or "Unknown" before the controller wrote one. */
+  phase: string;
+  /** How it ended, or where it is, in the words of `glidepath history`. */
+  outcome: string;
+  changeType: string;
+  changeId: string;
+  requestedBy: string;
+  createdAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** finishedAt − startedAt, for a finished release. */
+  durationMs?: number;
+  /** Each approval as the controller verified it, and whether it counts for the gate. */
+  approvals: { by: string; verified: boolean; counts: boolean }[];
+  /** The Release still exists (its page can be opened); otherwise only its ReleaseRecord is left. */
+  live: boolean;
+  rollbackOf?: string;
+  rolledBackBy?: string[];
+}
+
+/** Everything the history and DORA page of one target shows. */
+export interface TargetHistory {
+  namespace: string;
+  target: string;
+  /** The DORA window as asked for: "30d". */
+  window: string;
+  /** Newest first. */
+  releases: HistoryRow[];
+  /** The figures `glidepath dora TARGET --window …` gives; absent when the records could not be read. */
+  dora?: DoraFigures;
+  /** Why there are no figures (e.g. no right to list ReleaseRecords). */
+  doraProblem?: string;
+  /** Releases or records that did not parse, left out. */
+  problems: string[];
+}
+
+/** The windows the history page offers for its DORA figures; `glidepath dora --window` takes any "Nd". */
+export const DORA_WINDOWS = ["7d", "30d", "90d", "365d"] as const;
 
 /** Server-sent events on /api/events. */
 export type FeedEvent =

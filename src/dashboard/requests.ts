@@ -10,6 +10,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { dnsLabelSchema, dnsSubdomainSchema } from "../api/index.ts";
+import { doraWindowSchema } from "../cli/command-line.ts";
 import { EXIT } from "../cli/exit-codes.ts";
 import { TOKEN_HEADER, type ActionResult } from "./protocol.ts";
 
@@ -131,6 +132,37 @@ export function parseReleasePath(
       message: parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "),
     };
   return { ok: true, ref: parsed.data, actions: match[3] !== undefined };
+}
+
+export const historyRefSchema = z.object({
+  namespace: dnsLabelSchema,
+  target: dnsLabelSchema,
+  window: doraWindowSchema.default("30d"),
+});
+export type HistoryRef = z.infer<typeof historyRefSchema>;
+
+/** "/api/history/NS/TARGET" with `?window=30d` (as `glidepath dora --window`), validated; undefined for other paths. */
+export function parseHistoryPath(
+  pathname: string,
+  window: string | null,
+): { ok: true; ref: HistoryRef } | { ok: false; message: string } | undefined {
+  const match = /^\/api\/history\/([^/]+)\/([^/]+)$/.exec(pathname);
+  if (!match) return undefined;
+  let namespace: string;
+  let target: string;
+  try {
+    namespace = decodeURIComponent(match[1] ?? "");
+    target = decodeURIComponent(match[2] ?? "");
+  } catch {
+    return { ok: false, message: "the path is not valid percent-encoding" };
+  }
+  const parsed = historyRefSchema.safeParse({ namespace, target, ...(window === null ? {} : { window }) });
+  if (!parsed.success)
+    return {
+      ok: false,
+      message: parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "),
+    };
+  return { ok: true, ref: parsed.data };
 }
 
 /** A zod error as one line: "action: Invalid input…; comment: must be at most 1000 characters". */

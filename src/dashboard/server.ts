@@ -8,8 +8,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { validateRelease, type Release, type StrategyFile } from "../api/index.ts";
+import { doraWindowMs } from "../cli/command-line.ts";
 import { CliError } from "../cli/exit-codes.ts";
+import { readRecords } from "../cli/read-commands.ts";
 import type { ReleaseApi } from "../cli/releases.ts";
+import { releaseHistory } from "../cli/views.ts";
+import { doraByGroup, doraFigures } from "../record/dora.ts";
+import { withRecordedReleases } from "../record/release-record.ts";
 import { describeApiError } from "../kube/index.ts";
 import { ReleaseFeed } from "./feed.ts";
 import type { ActionResult, FeedEvent } from "./protocol.ts";
@@ -18,12 +23,14 @@ import {
   describeBodyError,
   guardRequest,
   MAX_BODY_BYTES,
+  parseHistoryPath,
   parseReleasePath,
   type ActionBody,
+  type HistoryRef,
   type Listening,
   type ReleaseRef,
 } from "./requests.ts";
-import { eventRows, releaseDetail, type DetailPlan } from "./views.ts";
+import { eventRows, releaseDetail, targetHistory, type DetailPlan } from "./views.ts";
 
 /** The loopback address, and nothing else: the server acts with the person's credentials. */
 export const DASHBOARD_HOST = "127.0.0.1";
@@ -34,8 +41,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "/assets/app.css": { file: "app.css", type: "text/css; charset=utf-8" },
 };
 
-/** Paths the page answers (it routes itself): the list, one release, and room for more pages. */
-const PAGE_PATHS = [/^\/$/, /^\/releases\/[^/]+\/[^/]+$/, /^\/history(\/.*)?$/];
+/** Paths the page answers (it routes itself): the list, one release, one target's history. */
+const PAGE_PATHS = [/^\/$/, /^\/releases\/[^/]+\/[^/]+$/, /^\/history\/[^/]+\/[^/]+$/];
 
 const SECURITY_HEADERS = {
   "Content-Security-Policy":
@@ -157,6 +164,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const result = await options.act(releasePath.ref, parsed.data);
       return sendJson(response, 200, result);
     }
+    const historyPath = parseHistoryPath(path, url.searchParams.get("window"));
+    if (historyPath) {
+      if (refuse("read")) return;
+      if (!historyPath.ok) return sendJson(response, 400, { message: historyPath.message });
+      return sendHistory(response, historyPath.ref);
+    }
     if (refuse("page")) return;
     sendJson(response, 404, { message: `nothing at ${path}` });
   }
@@ -201,6 +214,44 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       events = { problem: `the Events could not be read: ${describeApiError(error)}` };
     }
     sendJson(response, 200, releaseDetail(release, planOf(release), events, options.now()));
+  }
+
+  /**
+   * One target's releases and DORA figures, read as `glidepath history TARGET` and
+   * `glidepath dora TARGET --window …` read them (the same functions, the person's
+   * kubeconfig), from one list of its ReleaseRecords.
+   */
+  async function sendHistory(response: ServerResponse, ref: HistoryRef): Promise<void> {
+    const now = new Date(options.now());
+    const [listed, kept] = await Promise.all([
+      options.api.list(ref.namespace).catch((error: unknown) => error as Error),
+      readRecords(options.api, ref.namespace, ref.target, { required: true }).catch(
+        (error: unknown) => error as Error,
+      ),
+    ]);
+    if (listed instanceof Error) return sendJson(response, 502, { message: listed.message });
+    const records = kept instanceof Error ? [] : kept.records;
+    const entries = releaseHistory(withRecordedReleases(listed.releases, records), ref.target);
+    const windowMs = doraWindowMs(ref.window);
+    const group = doraByGroup(records, "target", windowMs, now).find(
+      (row) => row.group === `${ref.namespace}/${ref.target}`,
+    );
+    sendJson(
+      response,
+      200,
+      targetHistory({
+        namespace: ref.namespace,
+        target: ref.target,
+        window: ref.window,
+        entries,
+        liveNames: new Set(listed.releases.map((release) => release.metadata.name)),
+        dora:
+          kept instanceof Error
+            ? { problem: kept.message }
+            : { figures: group?.figures ?? doraFigures([], windowMs, now) },
+        problems: [...listed.invalid, ...(kept instanceof Error ? [] : kept.invalid)],
+      }),
+    );
   }
 
   try {

@@ -13,13 +13,16 @@ import {
 import { thresholdText } from "../engine/index.ts";
 import { recordedActions } from "../cli/audit.ts";
 import { BAKE_STEP, peopleLines, stageSteps, trafficLine } from "../cli/status-view.ts";
-import { trafficColumns } from "../cli/views.ts";
+import { trafficColumns, type HistoryEntry } from "../cli/views.ts";
+import type { DoraFigures } from "../record/dora.ts";
 import type {
   ChartPoint,
   EventRow,
+  HistoryRow,
   MetricChart,
   ReleaseDetail,
   ReleaseSummary,
+  TargetHistory,
   TimelineStage,
 } from "./protocol.ts";
 
@@ -260,5 +263,52 @@ export function releaseDetail(
     people: peopleLines(release),
     actions: recordedActions(release),
     finished: status?.phase !== undefined && terminalPhases.includes(status.phase),
+  };
+}
+
+/**
+ * The history and DORA page of one target: `glidepath history`'s entries (Releases and the
+ * records of the ones that are gone), marked live where the Release still exists, and
+ * the DORA figures as `glidepath dora` computed them.
+ */
+export function targetHistory(input: {
+  namespace: string;
+  target: string;
+  window: string;
+  entries: readonly HistoryEntry[];
+  /** Names of the Releases that still exist. */
+  liveNames: ReadonlySet<string>;
+  dora: { figures: DoraFigures } | { problem: string };
+  problems: string[];
+}): TargetHistory {
+  const releases: HistoryRow[] = input.entries.map((entry) => {
+    const started = entry.startedAt ? Date.parse(entry.startedAt) : Number.NaN;
+    const finished = entry.finishedAt ? Date.parse(entry.finishedAt) : Number.NaN;
+    const durationMs = finished >= started ? finished - started : undefined;
+    return {
+      name: entry.name,
+      version: entry.version,
+      phase: entry.phase,
+      outcome: entry.outcome,
+      changeType: entry.changeType,
+      changeId: entry.change,
+      requestedBy: entry.requestedBy,
+      ...(entry.created ? { createdAt: entry.created } : {}),
+      ...(entry.startedAt ? { startedAt: entry.startedAt } : {}),
+      ...(entry.finishedAt ? { finishedAt: entry.finishedAt } : {}),
+      ...(durationMs === undefined ? {} : { durationMs }),
+      approvals: entry.approvals,
+      live: input.liveNames.has(entry.name),
+      ...(entry.rollbackOf ? { rollbackOf: entry.rollbackOf } : {}),
+      ...(entry.rolledBackBy ? { rolledBackBy: entry.rolledBackBy } : {}),
+    };
+  });
+  return {
+    namespace: input.namespace,
+    target: input.target,
+    window: input.window,
+    releases,
+    ...("figures" in input.dora ? { dora: input.dora.figures } : { doraProblem: input.dora.problem }),
+    problems: input.problems,
   };
 }

@@ -4,6 +4,8 @@
 // kubeconfig, as bin/glidepath is run: carol approves (glidepath-approve), bob edits
 // (glidepath-edit, no "approve" verb), dave only views. The test prints the page load
 // time and the latency from a stage change on the API server to the row in the browser.
+// A target with a known history of ReleaseRecords shows the DORA figures `glidepath dora`
+// gives for it.
 // With GLIDEPATH_SCREENSHOTS=docs/images (npm run screenshots) it writes the README's
 // screenshots there; otherwise into the run directory.
 import { mkdirSync } from "node:fs";
@@ -12,11 +14,13 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Release } from "../../src/api/index.ts";
+import { releaseSchema, type Release, type ReleaseRecord } from "../../src/api/index.ts";
+import type { DoraFigures } from "../../src/record/dora.ts";
+import { releaseRecordOf } from "../../src/record/release-record.ts";
 import { buildDashboardBundle } from "../../src/dashboard/bundle.ts";
 import { TOKEN_HEADER } from "../../src/dashboard/protocol.ts";
-import { stackInfo, waitFor } from "../harness/context.ts";
-import { ProcessSupervisor, type ManagedProcess } from "../harness/processes.ts";
+import { kubeClients, stackInfo, waitFor } from "../harness/context.ts";
+import { ProcessSupervisor, runCommand, type ManagedProcess } from "../harness/processes.ts";
 import {
   givenControllerForFile,
   givenService,
@@ -181,6 +185,140 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
+const DAY_MS = 86_400_000;
+const HISTORY_TARGET = "payments";
+
+/**
+ * The known history of HISTORY_TARGET: 10 releases finished 9.5 … 0.5 days ago (none near a
+ * 7- or 30-day edge), the 3rd and 7th rolled back; each took 20 + i minutes, committed
+ * 2 + i hours before its end, except the 5th, which carries no committedAt.
+ */
+function knownHistory(namespace: string, nowMs: number): ReleaseRecord[] {
+  return Array.from({ length: 10 }, (_, i) => {
+    const version = `4.${i}.0`;
+    const finishedMs = nowMs - (9.5 - i) * DAY_MS;
+    const startedMs = finishedMs - (20 + i) * 60_000;
+    const rolledBack = i === 2 || i === 6;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const release = releaseSchema.parse({
+      apiVersion: "glidepath.dev/v1alpha1",
+      kind: "Release",
+      metadata: {
+        name: `${HISTORY_TARGET}-4-${i}-0`,
+        namespace,
+        uid: `0000000${i}-aaaa-bbbb-cccc-dddddddddddd`,
+        creationTimestamp: iso(startedMs - 1_000).replace(/\.\d{3}Z$/, "Z"),
+      },
+      spec: {
+        target: { deployment: HISTORY_TARGET, service: HISTORY_TARGET },
+        version,
+        images: { [HISTORY_TARGET]: `registry.example.com/${HISTORY_TARGET}:${version}` },
+        strategy: "standard",
+        traffic: { gatewayAPI: { httpRoute: HISTORY_TARGET } },
+        analysis: {
+          interval: "30s",
+          metrics: [{ name: "error-rate", template: "http-error-ratio", max: 0.05 }],
+        },
+        changeRequest: {
+          id: `CHG-2${i}00`,
+          type: i === 8 ? "expedited" : "standard",
+          title: `Payments ${version}`,
+          why: "the known history of the dashboard test",
+          risk: "low",
+          requestedBy: "alice",
+          rollbackPlan: "Revert",
+          ...(i === 4 ? {} : { committedAt: iso(finishedMs - (2 + i) * 3_600_000) }),
+        },
+      },
+      status: {
+        phase: rolledBack ? "RolledBack" : "Succeeded",
+        startedAt: iso(startedMs),
+        finishedAt: iso(finishedMs),
+        approvals: [{ by: "carol", at: iso(startedMs + 60_000), verified: true }],
+        ...(rolledBack
+          ? {
+              rollback: {
+                trigger: "metric",
+                reason: "error-rate over its threshold",
+                at: iso(finishedMs - 5 * 60_000),
+                completedAt: iso(finishedMs - (5 - i / 2) * 60_000),
+              },
+            }
+          : {}),
+      },
+    });
+    const record = releaseRecordOf(release);
+    if (!record) throw new Error(`release ${version} of the known history did not finish`);
+    return record;
+  });
+}
+
+/** `glidepath dora TARGET -o json` as carol runs it: the figures the page must show. */
+async function doraOfCli(target: string, window: string): Promise<DoraFigures> {
+  const result = await runCommand(
+    join(repoRoot, "bin", "glidepath"),
+    [
+      "dora",
+      target,
+      "-n",
+      scenario.namespace,
+      "--window",
+      window,
+      "-o",
+      "json",
+      "--kubeconfig",
+      people.carol,
+    ],
+    {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" },
+      allowFailure: true,
+      timeoutMs: 120_000,
+    },
+  );
+  expect(result.code, result.stderr).toBe(0);
+  const { groups } = JSON.parse(result.stdout) as { groups: { group: string; figures: DoraFigures }[] };
+  expect(groups.map((group) => group.group)).toEqual([`${scenario.namespace}/${target}`]);
+  return (groups[0] as { figures: DoraFigures }).figures;
+}
+
+/** The figures as the page shows them (its data attributes), to compare with the CLI's. */
+async function figuresOnPage(page: Page) {
+  const figure = (name: string) => page.locator(`[data-figure="${name}"]`);
+  const attribute = async (name: string, key: string) => {
+    const value = await figure(name).getAttribute(`data-${key}`);
+    return value === null ? undefined : Number(value);
+  };
+  return {
+    deployments: await attribute("deployment-frequency", "deployments"),
+    perDay: await attribute("deployment-frequency", "per-day"),
+    leadTimeMedianMs: await attribute("lead-time", "median-ms"),
+    leadTimeCount: await attribute("lead-time", "count"),
+    leadTimeMissing: await attribute("lead-time", "missing"),
+    changeFailureRatio: await attribute("change-failure-rate", "ratio"),
+    failures: await attribute("change-failure-rate", "failures"),
+    finished: await attribute("change-failure-rate", "finished"),
+    toStableMedianMs: await attribute("time-to-restore", "to-stable-ms"),
+    toNextSuccessMedianMs: await attribute("time-to-restore", "to-next-success-ms"),
+    notYetRestored: await attribute("time-to-restore", "not-yet-restored"),
+  };
+}
+
+function expectedFigures(figures: DoraFigures) {
+  return {
+    deployments: figures.deploymentFrequency.deployments,
+    perDay: figures.deploymentFrequency.perDay,
+    leadTimeMedianMs: figures.leadTime.medianMs,
+    leadTimeCount: figures.leadTime.count,
+    leadTimeMissing: figures.leadTime.missing,
+    changeFailureRatio: figures.changeFailureRate.ratio,
+    failures: figures.changeFailureRate.failures,
+    finished: figures.changeFailureRate.finished,
+    toStableMedianMs: figures.timeToRestore.toStable.medianMs,
+    toNextSuccessMedianMs: figures.timeToRestore.toNextSuccess.medianMs,
+    notYetRestored: figures.timeToRestore.notYetRestored,
+  };
+}
+
 describe("glidepath dashboard in chromium", () => {
   it("the list follows the release live (SSE) as its stage advances; the release page charts error-rate with its threshold line", async () => {
     const carolUrl = await dashboardOf("carol");
@@ -333,6 +471,90 @@ describe("glidepath dashboard in chromium", () => {
     await row(phone).waitFor({ timeout: 60_000 });
     await shoot(phone, "dashboard-phone.png");
     for (const page of [bob, dave, carol, phone]) await page.context().close();
+  });
+
+  it("a target's history page shows its releases, a chart, and the DORA figures `glidepath dora -o json` gives (10 records, 2 rolled back: 20%); reached with the keyboard, readable on a phone", async () => {
+    const ns = scenario.namespace;
+    const { custom } = kubeClients();
+    for (const record of knownHistory(ns, Date.now()))
+      await custom.createNamespacedCustomObject({
+        group: "glidepath.dev",
+        version: "v1alpha1",
+        namespace: ns,
+        plural: "releaserecords",
+        body: record,
+      });
+    const carolUrl = await dashboardOf("carol");
+
+    // From the release page, with the keyboard, to its target's history: the live release is there once.
+    const page = await pageAt(1280, 800);
+    await page.goto(`${carolUrl}releases/${ns}/${RELEASE}`);
+    await page.getByRole("link", { name: "History and DORA figures of checkout" }).focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`**/history/${ns}/checkout`);
+    await page.getByRole("heading", { name: "History of checkout" }).waitFor({ timeout: 30_000 });
+    const own = page.locator(`tr[data-history-release="${RELEASE}"]`);
+    await own.waitFor({ timeout: 30_000 });
+    expect(await own.count()).toBe(1);
+    await expectText(own.locator("td").first(), "3.0.0");
+    expect(await own.getByRole("link", { name: RELEASE }).count()).toBe(1);
+
+    // The known history: the figures of `glidepath dora payments -o json`, shown and in words.
+    const cli = await doraOfCli(HISTORY_TARGET, "30d");
+    expect(cli.changeFailureRate).toEqual({ ratio: 0.2, failures: 2, finished: 10 });
+    const loading = Date.now();
+    await page.goto(`${carolUrl}history/${ns}/${HISTORY_TARGET}`);
+    const rate = page.locator('[data-figure="change-failure-rate"]');
+    await rate.waitFor({ timeout: 30_000 });
+    console.log(
+      `[dashboard] the history page of ${HISTORY_TARGET} showed its DORA figures ${Date.now() - loading} ms after navigation`,
+    );
+    expect(await figuresOnPage(page)).toEqual(expectedFigures(cli));
+    await expectText(rate.locator(".figure-value"), "20%");
+    await expectText(rate, "2 of 10 finished releases rolled back or failed");
+    await expectText(page.locator('[data-figure="deployment-frequency"]'), "8 succeeded releases");
+    // Lead time is missing for one release, and the page says so.
+    await expectText(
+      page.locator('[data-figure="lead-time"]'),
+      "from 7 of 8 succeeded releases; missing for 1: no changeRequest.committedAt",
+    );
+    await expectText(page.locator('[data-figure="time-to-restore"]'), /to stable/);
+    // Every release, newest first, from its ReleaseRecord (the Releases never existed here).
+    const rows = page.locator("tr[data-history-release]");
+    expect(await rows.count()).toBe(10);
+    expect(await rows.first().getAttribute("data-history-release")).toBe(`${HISTORY_TARGET}-4-9-0`);
+    expect(await page.locator('tr[data-history-release][data-phase="RolledBack"]').count()).toBe(2);
+    await expectText(page.locator(`tr[data-history-release="${HISTORY_TARGET}-4-8-0"]`), "expedited");
+    await expectText(page.locator(`tr[data-history-release="${HISTORY_TARGET}-4-8-0"]`), "28m");
+    await expectText(page.locator(`tr[data-history-release="${HISTORY_TARGET}-4-8-0"]`), "carol (verified)");
+    // The chart: one bar per finished release, the rolled back ones their own series.
+    const chart = page.locator('figure[data-chart="history"]');
+    await expectAttribute(chart, "data-releases", "10");
+    await expectAttribute(chart, "data-failed", "2");
+    expect(await chart.locator("canvas").count()).toBe(1);
+    await expectText(chart.locator(".u-legend"), "rolled back or failed");
+    await shoot(page, "dashboard-history.png", true);
+
+    // Another window, chosen with the keyboard: the figures of `glidepath dora --window 7d`.
+    const week = await doraOfCli(HISTORY_TARGET, "7d");
+    expect(week.changeFailureRate).toEqual({ ratio: 1 / 7, failures: 1, finished: 7 });
+    await page.locator("[data-window-select]").focus();
+    await page.keyboard.press("ArrowUp");
+    await page.waitForURL(`**/history/${ns}/${HISTORY_TARGET}?window=7d`);
+    await expectAttribute(rate, "data-finished", "7");
+    expect(await figuresOnPage(page)).toEqual(expectedFigures(week));
+    await expectText(rate.locator(".figure-value"), "14.3%");
+    await page.context().close();
+
+    // At a phone's width the page is readable: nothing wider than the screen but the table, which scrolls.
+    const phone = await pageAt(390, 844);
+    await phone.goto(`${carolUrl}history/${ns}/${HISTORY_TARGET}`);
+    await phone.locator('[data-figure="change-failure-rate"]').waitFor({ timeout: 30_000 });
+    const widths = (await phone.evaluate(
+      "({ page: document.documentElement.scrollWidth, screen: window.innerWidth })",
+    )) as { page: number; screen: number };
+    expect(widths.page).toBeLessThanOrEqual(widths.screen);
+    await phone.context().close();
   });
 
   it("refuses requests that are not from its own page: a foreign Host, no token, a foreign Origin", async () => {

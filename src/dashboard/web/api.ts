@@ -6,6 +6,7 @@ import {
   type ControlAction,
   type FeedEvent,
   type ReleaseDetail,
+  type TargetHistory,
 } from "../protocol.ts";
 
 const token = document.querySelector<HTMLMetaElement>('meta[name="glidepath-token"]')?.content ?? "";
@@ -32,6 +33,17 @@ function releasePath(namespace: string, name: string): string {
 
 export async function fetchDetail(namespace: string, name: string): Promise<ReleaseDetail> {
   return json(await fetch(releasePath(namespace, name), { headers: { [TOKEN_HEADER]: token } }));
+}
+
+export async function fetchHistory(
+  namespace: string,
+  target: string,
+  window: string,
+): Promise<TargetHistory> {
+  const path = `/api/history/${encodeURIComponent(namespace)}/${encodeURIComponent(target)}`;
+  return json(
+    await fetch(`${path}?window=${encodeURIComponent(window)}`, { headers: { [TOKEN_HEADER]: token } }),
+  );
 }
 
 export interface ActionInput {

@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import type { ReleaseSummary } from "../protocol.ts";
 import type { FeedState } from "./api.ts";
 import { age } from "./format.ts";
+import { historyHref } from "./history.tsx";
 import { Link } from "./router.tsx";
 import { PhaseBadge, StageBar } from "./parts.tsx";
 
@@ -96,7 +97,7 @@ export function ReleaseList(props: {
                     ) : null}
                   </td>
                   <td class="wide-only" data-label="Target">
-                    {row.target}
+                    <Link href={historyHref(row.namespace, row.target)}>{row.target}</Link>
                   </td>
                   <td data-label="Version">{row.version}</td>
                   <td data-label="Phase">

@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { FeedEvent, ReleaseSummary } from "../protocol.ts";
 import { openFeed, type FeedState } from "./api.ts";
 import { ReleaseList } from "./list.tsx";
+import { HistoryPage } from "./history.tsx";
 import { ReleasePage } from "./release.tsx";
 import { Link, useRoute } from "./router.tsx";
 import "./app.css";
@@ -48,14 +49,17 @@ function App() {
     };
   }, []);
 
-  useEffect(() => {
-    document.title =
-      route.page === "release"
-        ? `${route.name} · Glidepath`
+  const title =
+    route.page === "release"
+      ? `${route.name} · Glidepath`
+      : route.page === "history"
+        ? `History of ${route.target} · Glidepath`
         : route.page === "list"
           ? "Releases · Glidepath"
           : "Glidepath";
-  }, [route]);
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
 
   const sorted = [...rows.values()].sort((a, b) => a.key.localeCompare(b.key));
   return (
@@ -80,19 +84,40 @@ function App() {
           version={versions.get(`${route.namespace}/${route.name}`) ?? 0}
           nowMs={nowMs}
         />
+      ) : route.page === "history" ? (
+        <HistoryPage
+          namespace={route.namespace}
+          target={route.target}
+          window={route.window}
+          version={targetVersion(rows, versions, route.namespace, route.target)}
+        />
       ) : (
         <main id="main">
-          <h1>Not here yet</h1>
+          <h1>Not here</h1>
           <p>
-            {route.page === "history"
-              ? "Release history and DORA figures per target will be shown here."
-              : `Nothing at ${route.path}.`}{" "}
-            <Link href="/">All releases</Link>
+            Nothing at {route.path}. <Link href="/">All releases</Link>
           </p>
         </main>
       )}
     </>
   );
+}
+
+/** Moves whenever the event stream reports a change of one of the target's Releases. */
+function targetVersion(
+  rows: Map<string, ReleaseSummary>,
+  versions: Map<string, number>,
+  namespace: string,
+  target: string,
+): number {
+  let sum = 0;
+  for (const [key, version] of versions) {
+    const row = rows.get(key);
+    // A deleted release has no row: still a change the history may show (its record).
+    if (!row ? key.startsWith(`${namespace}/`) : row.namespace === namespace && row.target === target)
+      sum += version;
+  }
+  return sum;
 }
 
 const root = document.getElementById("app");

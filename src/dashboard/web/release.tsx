@@ -7,6 +7,7 @@ import { ActionBar } from "./actions.tsx";
 import { fetchDetail } from "./api.ts";
 import { MetricChart } from "./chart.tsx";
 import { age, clockTime, dateTime, humanDuration } from "./format.ts";
+import { historyHref } from "./history.tsx";
 import { PhaseBadge, StageBar } from "./parts.tsx";
 import { Link } from "./router.tsx";
 
@@ -63,6 +64,11 @@ function Detail(props: { detail: ReleaseDetail; nowMs: number; reload: () => voi
         <p class="sub">
           {summary.namespace} · deployment {summary.target}: {detail.previousVersion ?? "?"} →{" "}
           {summary.version} · change {summary.changeId} · created {age(summary.createdAt, nowMs)} ago
+        </p>
+        <p class="sub">
+          <Link href={historyHref(summary.namespace, summary.target)}>
+            History and DORA figures of {summary.target}
+          </Link>
         </p>
         {summary.message ? <p class="message">{summary.message}</p> : null}
       </div>

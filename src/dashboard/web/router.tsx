@@ -6,11 +6,11 @@ import { useEffect, useState } from "preact/hooks";
 export type Route =
   | { page: "list" }
   | { page: "release"; namespace: string; name: string }
-  // Room for the history and DORA page (issue 16 items 1–2): /history/NAMESPACE/TARGET.
-  | { page: "history"; path: string }
+  // One target's history and DORA figures: /history/NAMESPACE/TARGET?window=30d.
+  | { page: "history"; namespace: string; target: string; window: string }
   | { page: "missing"; path: string };
 
-export function parseRoute(pathname: string): Route {
+export function parseRoute(pathname: string, search = ""): Route {
   if (pathname === "/") return { page: "list" };
   const release = /^\/releases\/([^/]+)\/([^/]+)$/.exec(pathname);
   if (release)
@@ -19,7 +19,15 @@ export function parseRoute(pathname: string): Route {
       namespace: decodeURIComponent(release[1] ?? ""),
       name: decodeURIComponent(release[2] ?? ""),
     };
-  if (/^\/history(\/.*)?$/.test(pathname)) return { page: "history", path: pathname };
+  const history = /^\/history\/([^/]+)\/([^/]+)$/.exec(pathname);
+  if (history)
+    return {
+      page: "history",
+      namespace: decodeURIComponent(history[1] ?? ""),
+      target: decodeURIComponent(history[2] ?? ""),
+      // The server checks it (a number of days, as `glidepath dora --window`).
+      window: new URLSearchParams(search).get("window") ?? "30d",
+    };
   return { page: "missing", path: pathname };
 }
 
@@ -31,9 +39,10 @@ export function navigate(href: string): void {
 }
 
 export function useRoute(): Route {
-  const [path, setPath] = useState(location.pathname);
+  const here = () => `${location.pathname}${location.search}`;
+  const [path, setPath] = useState(here());
   useEffect(() => {
-    const update = () => setPath(location.pathname);
+    const update = () => setPath(here());
     listeners.add(update);
     addEventListener("popstate", update);
     return () => {
@@ -41,7 +50,8 @@ export function useRoute(): Route {
       removeEventListener("popstate", update);
     };
   }, []);
-  return parseRoute(path);
+  const url = new URL(path, location.origin);
+  return parseRoute(url.pathname, url.search);
 }
 
 export function Link(props: { href: string; children: ComponentChildren; class?: string }) {

@@ -5,6 +5,7 @@ import {
   actionBodySchema,
   classifyOutcome,
   guardRequest,
+  parseHistoryPath,
   parseReleasePath,
 } from "../../../src/dashboard/requests.ts";
 
@@ -130,6 +131,20 @@ describe("what an action may say", () => {
     expect(parseReleasePath("/api/releases/Shop_1/x")).toMatchObject({ ok: false });
     expect(parseReleasePath("/api/releases/shop/%E0%A4%A")).toMatchObject({ ok: false });
     expect(parseReleasePath("/api/other")).toBeUndefined();
+  });
+
+  it("validates the target and the DORA window of a history request, as `glidepath dora --window` does", () => {
+    expect(parseHistoryPath("/api/history/shop/checkout", null)).toEqual({
+      ok: true,
+      ref: { namespace: "shop", target: "checkout", window: "30d" },
+    });
+    expect(parseHistoryPath("/api/history/shop/checkout", "7d")).toMatchObject({ ref: { window: "7d" } });
+    expect(parseHistoryPath("/api/history/shop/checkout", "7 days")).toEqual({
+      ok: false,
+      message: 'window: must be a number of days, e.g. "30d" (1d to 9999d)',
+    });
+    expect(parseHistoryPath("/api/history/shop/Check_out", null)).toMatchObject({ ok: false });
+    expect(parseHistoryPath("/api/history/shop", null)).toBeUndefined();
   });
 
   it("turns each button into the CLI command a person would type", () => {

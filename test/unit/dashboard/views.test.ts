@@ -5,9 +5,12 @@ import {
   metricCharts,
   releaseDetail,
   releaseSummary,
+  targetHistory,
   timeline,
 } from "../../../src/dashboard/views.ts";
-import { aReleaseInStage, iso, MINUTE, SECOND, strategy, T0 } from "../cli/fixtures.ts";
+import { releaseHistory } from "../../../src/cli/views.ts";
+import { doraFigures } from "../../../src/record/dora.ts";
+import { aReleaseInStage, aSucceededRelease, iso, MINUTE, SECOND, strategy, T0 } from "../cli/fixtures.ts";
 
 const planOf = (release: Release) => {
   const validation = validateRelease(release, strategy);
@@ -188,5 +191,47 @@ describe("the release page", () => {
       ["Progressing", 2],
       ["StageEntered", 1],
     ]);
+  });
+});
+
+describe("the history page of a target", () => {
+  it("lists `glidepath history`'s entries with their durations, marks those only a record keeps, and carries the DORA figures", () => {
+    const older = aSucceededRelease("2.3.0", "2.2.0", T0);
+    const newer = aSucceededRelease("2.4.0", "2.3.0", T0 + 60 * MINUTE);
+    const entries = releaseHistory([older, newer], "checkout");
+    const figures = doraFigures([], 30 * 24 * 60 * MINUTE, new Date(T0 + 120 * MINUTE));
+    const page = targetHistory({
+      namespace: "shop",
+      target: "checkout",
+      window: "30d",
+      entries,
+      liveNames: new Set([newer.metadata.name]),
+      dora: { figures },
+      problems: [],
+    });
+    expect(page.releases.map((row) => [row.version, row.live])).toEqual([
+      ["2.4.0", true],
+      ["2.3.0", false],
+    ]);
+    const started = Date.parse(newer.status?.startedAt ?? "");
+    const finished = Date.parse(newer.status?.finishedAt ?? "");
+    expect(page.releases[0]).toMatchObject({
+      phase: "Succeeded",
+      changeType: "standard",
+      changeId: "CHG-2.4.0",
+      durationMs: finished - started,
+    });
+    expect(page.dora).toBe(figures);
+    const refused = targetHistory({
+      namespace: "shop",
+      target: "checkout",
+      window: "30d",
+      entries,
+      liveNames: new Set(),
+      dora: { problem: "forbidden" },
+      problems: [],
+    });
+    expect(refused).toMatchObject({ doraProblem: "forbidden" });
+    expect(refused.dora).toBeUndefined();
   });
 });
