@@ -921,7 +921,10 @@ describe("helm install into the control plane", () => {
 
     prometheus().setScrapeTargets(scrapeJob, [new URL(controller.url).host]);
     scenario = await givenService("helm");
-    await scenario.release("checkout-2-0-0", "2.0.0");
+    // committedAt from "CI": the release's lead time is one of the DORA figures exported.
+    await scenario.release("checkout-2-0-0", "2.0.0", {
+      changeRequest: { committedAt: new Date(Date.now() - 3_600_000).toISOString() },
+    });
     const release = await scenario.waitForPhase("checkout-2-0-0", ["Succeeded", "RolledBack", "Failed"], {
       timeoutMs: 150_000,
     });
@@ -952,6 +955,29 @@ describe("helm install into the control plane", () => {
         // Throws on a query Prometheus refuses.
         await prometheus().query(concreteQuery(target.expr, scrapeJob));
       }
+    }
+    // The DORA panels have the release's record to show: one deployment, no failure, its
+    // lead time. (Time to restore needs a rollback: none here, so its panel rightly has no
+    // series; records.test.ts checks that figure on /metrics.)
+    const ns = `namespace="${scenario?.namespace ?? ""}"`;
+    const dora = async (figure: string) => {
+      const [sample] = await prometheus().waitForQuery(
+        `glidepath_dora{${job}, ${ns}, target="checkout", figure="${figure}"}`,
+        (result) => result.length === 1,
+        { timeoutMs: 60_000 },
+      );
+      return Number(sample?.value[1]);
+    };
+    expect(await dora("deployments")).toBe(1);
+    expect(await dora("change_failure_ratio")).toBe(0);
+    expect(await dora("lead_time_seconds")).toBeGreaterThanOrEqual(3600);
+    const doraPanels = dashboard.panels.filter((panel) =>
+      /glidepath_dora/.test(panel.targets?.[0]?.expr ?? ""),
+    );
+    expect(doraPanels.length).toBeGreaterThanOrEqual(4);
+    for (const panel of doraPanels.filter((p) => !/Time to restore/.test(p.title))) {
+      const answered = await prometheus().query(concreteQuery(panel.targets?.[0]?.expr ?? "", scrapeJob));
+      expect(answered.length, panel.title).toBeGreaterThanOrEqual(1);
     }
     const highest = await prometheus().query(`max_over_time(glidepath_canary_weight_percent{${job}}[10m])`);
     expect(Number(highest[0]?.value[1])).toBeGreaterThanOrEqual(50);
@@ -1124,7 +1150,10 @@ describe("the namespaced install's RBAC (config.namespaces) in the control plane
       runDir: info.runDir,
     });
     if (!scenario) throw new Error("no scenario");
-    await scenario.release("checkout-2-0-0", "2.0.0");
+    // committedAt from "CI": the release's lead time is one of the DORA figures exported.
+    await scenario.release("checkout-2-0-0", "2.0.0", {
+      changeRequest: { committedAt: new Date(Date.now() - 3_600_000).toISOString() },
+    });
     const release = await scenario.waitForPhase("checkout-2-0-0", ["Succeeded", "RolledBack", "Failed"], {
       timeoutMs: 150_000,
     });

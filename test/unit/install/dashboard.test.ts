@@ -50,7 +50,7 @@ describe("the Grafana dashboard", () => {
     expect(queries.length).toBeGreaterThan(10);
   });
 
-  it("shows phases, weights, rollbacks, verdicts, alert-to-rollback latency, reconcile duration and queue depth", () => {
+  it("shows phases, weights, rollbacks, verdicts, alert-to-rollback latency, reconcile duration, queue depth and DORA figures", () => {
     const queried = queries.map((q) => q.expr).join("\n");
     for (const metric of [
       "glidepath_releases",
@@ -61,9 +61,19 @@ describe("the Grafana dashboard", () => {
       "glidepath_queue_depth",
       "glidepath_alerts_received_total",
       "glidepath_alert_to_rollback_seconds_bucket",
+      "glidepath_dora",
     ]) {
       expect(queried).toMatch(new RegExp(`\\b${metric}\\b`));
     }
+  });
+
+  it("has a panel for each DORA figure the controller exports", () => {
+    const figures = queries.flatMap(({ expr }) =>
+      [...expr.matchAll(/glidepath_dora\{[^}]*figure="([a-z_]+)"/g)].map((match) => match[1]),
+    );
+    expect(new Set(figures)).toEqual(
+      new Set(["deployments", "change_failure_ratio", "lead_time_seconds", "time_to_restore_seconds"]),
+    );
   });
 
   it("is importable: unique panel ids, a Prometheus data source variable, panels inside the 24-column grid", () => {
