@@ -11,6 +11,8 @@ export {
 export type { KubeClientOptions, KubeClients, LoadKubeConfigOptions } from "./client.ts";
 export { Informer, stripManagedFields } from "./informer.ts";
 export type { InformerHandler, InformerOptions, InformerStats } from "./informer.ts";
+export { NamespacedInformers } from "./namespaced-informers.ts";
+export type { NamespacedInformersOptions } from "./namespaced-informers.ts";
 export { objectKey, parseObjectKey } from "./cache-diff.ts";
 export type { InformerChange } from "./cache-diff.ts";
 export { collectionPath, listCollection, resourcePath } from "./list.ts";
