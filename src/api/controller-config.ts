@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: the one schema of the controller's configuration file, each setting with its default, bounds and description (the docs and the Helm values follow it).
 import { validate as isCronExpression } from "node-cron";
 import { z } from "zod";
 import { boundedDuration, parseDuration } from "./duration.ts";

@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: the CLI's whole grammar, each command's type, flags and zod checks side by side, so a new flag is added in one place.
 // The glidepath command line: commander parses it, zod validates every value, and the
 // result is plain data (an Invocation) that the commands run. Pure: the environment
 // comes in as an argument, output is captured, nothing exits, so tests call it directly.

@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: one screen's view model and its text rendering, which share the stage bar, traffic and measurement rows; the dashboard builds on the same model.
 // `glidepath status`: what a person watching a release wants on one screen — where it
 // is on the stage bar, where the traffic goes, what the newest measurements say
 // against their thresholds, the conditions. Pure: a Release (and its plan, when the

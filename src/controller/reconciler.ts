@@ -1,3 +1,4 @@
+// Over 400 lines on purpose, for now: one reconcile's path (validate, observe, decide, write, act, keep the record, delete) reads top to bottom here; observe and execute could move out once the routers work on this file (issue 14.2) has landed.
 import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "pino";
 import {

@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: one list+watch loop whose states (cache, resourceVersion, backoff, watchdog, relist) are shared by every step; the pure parts are already out (cache-diff.ts, backoff.ts).
 // A list+watch cache of one resource that does not go silent. client-node's own
 // makeInformer stops on any non-410 error, and watches have been seen to go quiet for
 // good; this one lists, watches from the list's resourceVersion (keeping the newest

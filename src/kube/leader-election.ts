@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: one Lease protocol (acquire, renew, release, abandon, step down on a missed deadline) whose timing rules must be read together; its freshness rule is a pure, unit-tested function (leaseIsFresh).
 // Leader election on a coordination.k8s.io/v1 Lease, after client-go's leaderelection
 // (client-node has none). A replica may take the Lease when nobody holds it, when it
 // was released (empty holderIdentity), or when its record has not changed for a whole

@@ -1,3 +1,4 @@
+// Over 400 lines on purpose, for now: every write to the target's Deployments and Services goes through this one class (field ownership, conflicts, health); the router work on it (issue 14.2) comes first.
 import { setTimeout as sleep } from "node:timers/promises";
 import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
