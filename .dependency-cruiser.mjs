@@ -2,7 +2,7 @@
 // a module may import its own folder and the folders of lower layers, never a higher one,
 // and no import cycle may form. The pure layers (api, engine, record) do no I/O.
 //
-//   7  main.ts, cli-main.ts                      composition roots: the controller, the CLI
+//   7  main.ts, wiring.ts, cli-main.ts           composition roots: the controller (built in wiring.ts), the CLI
 //   6  dashboard                                 the CLI's web face, built on the CLI
 //   5  hooks, notify, cli                        ways in and out (HTTP hooks, notifiers, people)
 //   4  controller, admission                     reconcile loop; the admission webhook

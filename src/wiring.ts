@@ -20,10 +20,10 @@ import { RouterCache } from "./controller/router-cache.ts";
 import { StatusEchoFilter } from "./controller/status-echo.ts";
 import { TargetIndex } from "./controller/target-index.ts";
 import { WebhookCoverageReader } from "./controller/webhook-coverage-reader.ts";
-import { AlertInboxStore, createAlertmanagerHook, ReleaseAlertRecorder } from "./hooks/index.ts";
+import { AlertInboxStore, createAlertmanagerHook, ReleaseAlertAnnotator } from "./hooks/index.ts";
 import { startHttpServer, type HttpServer, type RouteHandler } from "./http/server.ts";
 import {
-  EventRecorder,
+  EventPublisher,
   LeaderElector,
   makeKubeClients,
   NamespacedInformers,
@@ -160,7 +160,7 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
     minimumRateWindowMs: parseDuration(config.prometheus.minimumRateWindow),
     finalizers: new ReleaseFinalizers({ customObjects: clients.customObjects }),
     statusWriter: echoes.watching(new ReleaseStatusWriter({ customObjects: clients.customObjects })),
-    events: new EventRecorder({ core: clients.core, logger }),
+    events: new EventPublisher({ core: clients.core, logger }),
     notifier,
     alerts,
     metrics,
@@ -207,7 +207,7 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
       strategy,
       inbox: alerts,
       // Not the controller's clients: their writes need a fresh Lease, and a follower has none.
-      recorder: new ReleaseAlertRecorder(makeKubeClients(kubeConfig, { requestTimeoutMs }).customObjects),
+      annotator: new ReleaseAlertAnnotator(makeKubeClients(kubeConfig, { requestTimeoutMs }).customObjects),
       token: hookToken,
       maxBodyBytes: hookConfig.maxBodyBytes,
       metrics,

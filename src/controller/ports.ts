@@ -3,11 +3,11 @@ import type { AlertObservation } from "../engine/index.ts";
 
 // What the reconciler needs from the outside world, as small interfaces. The
 // real implementations live in src/kube, src/workload, src/traffic, src/analysis
-// and src/notify; src/main.ts and src/controller/controller.ts put them together.
+// and src/notify; src/wiring.ts builds them and hands them to the reconciler.
 
-export interface ReleaseEventRecorder {
+export interface ReleaseEventPublisher {
   /** Best effort: never rejects. */
-  record(release: Release, type: "Normal" | "Warning", reason: string, message: string): Promise<void>;
+  publish(release: Release, type: "Normal" | "Warning", reason: string, message: string): Promise<void>;
 }
 
 export interface Notification {

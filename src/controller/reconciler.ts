@@ -47,7 +47,7 @@ import {
   type ReleaseFinalizers,
   type ReleaseStatusWriter,
 } from "../kube/index.ts";
-import type { AlertInbox, Notifier, ReleaseEventRecorder, ReleaseRecordKeeper } from "./ports.ts";
+import type { AlertInbox, Notifier, ReleaseEventPublisher, ReleaseRecordKeeper } from "./ports.ts";
 import { releaseRecordOf } from "../record/release-record.ts";
 import { BlockTracker, ReleaseBlockedError } from "./blocked.ts";
 import { findBlockingRelease } from "./target-lock.ts";
@@ -81,7 +81,7 @@ export interface ReconcilerDeps {
   statusWriter: Pick<ReleaseStatusWriter, "writeStatus">;
   /** The route-restore finalizer: on while a release may have moved traffic, off when it ends. */
   finalizers: Pick<ReleaseFinalizers, "add" | "remove">;
-  events: ReleaseEventRecorder;
+  events: ReleaseEventPublisher;
   notifier: Notifier;
   alerts: AlertInbox;
   metrics: ControllerMetrics;
@@ -304,7 +304,7 @@ export class ReleaseReconciler {
     } catch (error) {
       const message = `cannot write ReleaseRecord ${name}: ${describeApiFailure(error)}`.slice(0, 1024);
       log.warn({ err: error }, message);
-      void this.#deps.events.record(stored, "Warning", "RecordNotWritten", message);
+      void this.#deps.events.publish(stored, "Warning", "RecordNotWritten", message);
       throw error;
     }
     const status = { ...(stored.status as ReleaseStatus), record: { name, at: this.#clock().toISOString() } };
@@ -353,7 +353,7 @@ export class ReleaseReconciler {
     if (!block) throw error;
     if (isNew) {
       log.warn({ reason: block.reason }, `cannot write the status (${block.reason}): ${block.message}`);
-      void this.#deps.events.record(raw, "Warning", block.reason, block.message);
+      void this.#deps.events.publish(raw, "Warning", block.reason, block.message);
     }
     throw new ReleaseBlockedError(block);
   }
@@ -364,13 +364,13 @@ export class ReleaseReconciler {
     if (!ended) return;
     const message = `the controller can write the status again (was ${ended.reason}: ${ended.message})`;
     log.info(message);
-    void this.#deps.events.record(raw, "Normal", BLOCK_CLEARED_REASON, message.slice(0, 1024));
+    void this.#deps.events.publish(raw, "Normal", BLOCK_CLEARED_REASON, message.slice(0, 1024));
   }
 
   #announce(release: Release, actions: Action[]): void {
     for (const action of actions) {
       if (action.type === "emitEvent")
-        void this.#deps.events.record(release, action.eventType, action.reason, action.message);
+        void this.#deps.events.publish(release, action.eventType, action.reason, action.message);
     }
   }
 
@@ -392,7 +392,7 @@ export class ReleaseReconciler {
         .map((issue) => `${issue.path}: ${issue.message}`)
         .join("; ")})`;
       log.warn({ issues: validation.issues }, message);
-      void this.#deps.events.record(raw, "Warning", "Deleted", message);
+      void this.#deps.events.publish(raw, "Warning", "Deleted", message);
       await this.#deps.finalizers.remove(raw);
       this.#forget(key);
       return {};
@@ -468,7 +468,7 @@ export class ReleaseReconciler {
     } as ReleaseStatus;
     log.warn({ issues }, "invalid Release");
     const written = await this.#deps.statusWriter.writeStatus(raw, status);
-    if (written.outcome === "written") void this.#deps.events.record(raw, "Warning", "InvalidSpec", message);
+    if (written.outcome === "written") void this.#deps.events.publish(raw, "Warning", "InvalidSpec", message);
     return written.outcome === "conflict" ? AFTER_CONFLICT : {};
   }
 
@@ -563,7 +563,7 @@ export class ReleaseReconciler {
           this.#deps.notifier.notify({ event: action.event, message: action.message, release });
           break;
         case "emitEvent":
-          void this.#deps.events.record(release, action.eventType, action.reason, action.message);
+          void this.#deps.events.publish(release, action.eventType, action.reason, action.message);
           break;
       }
       log.debug({ action }, "carried out");

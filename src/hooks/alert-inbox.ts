@@ -53,7 +53,7 @@ export class AlertInboxStore implements AlertInbox {
    * Takes a matched firing alert for a release. "duplicate" when the same alert
    * (fingerprint + startsAt) was taken for it within the retention.
    */
-  record(releaseKey: string, observation: AlertObservation, dedupeKey: string): "new" | "duplicate" {
+  take(releaseKey: string, observation: AlertObservation, dedupeKey: string): "new" | "duplicate" {
     const now = this.#clock();
     const memoryKey = `${releaseKey} ${dedupeKey}`;
     const until = this.#remembered.get(memoryKey);

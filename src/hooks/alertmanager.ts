@@ -8,7 +8,7 @@ import type { AlertInboxStore } from "./alert-inbox.ts";
 import { alertTargets, dedupeKeyOf, matchAlert } from "./alert-matching.ts";
 import { parseAlertmanagerPayload, type AlertmanagerPayload } from "./alertmanager-payload.ts";
 import { bearerTokenMatches } from "./bearer-token.ts";
-import type { ReleaseAlertRecorder } from "./release-alert-recorder.ts";
+import type { ReleaseAlertAnnotator } from "./release-alert-annotator.ts";
 import { readBody } from "../http/body.ts";
 import { sendJson, type RouteHandler } from "../http/server.ts";
 import type { SecretReader } from "../config/index.ts";
@@ -17,7 +17,7 @@ import type { SecretReader } from "../config/index.ts";
 // token (401), the size (413), the body (400), then every alert on its own. A firing
 // alert that matches an active release goes into the AlertInbox and the release is
 // enqueued at once, so the rollback starts now rather than at the next analysis tick.
-// Leader or follower, the alert is also recorded on the Release (an annotation) and the
+// Leader or follower, the alert is also written onto the Release (an annotation) and the
 // hook answers 200 only once that is stored: a leader that crashes or loses the Lease
 // between its answer and the rollback loses nothing, the next leader finds it there. If
 // it cannot be stored, or the replica is stopping, the hook answers 503 and Alertmanager
@@ -39,7 +39,7 @@ export interface AlertmanagerHookOptions {
   strategy: StrategyFile;
   inbox: AlertInboxStore;
   /** Stores matched alerts on their Releases (a follower's hand-off; a leader's insurance). */
-  recorder: Pick<ReleaseAlertRecorder, "record">;
+  annotator: Pick<ReleaseAlertAnnotator, "annotate">;
   token: SecretReader;
   maxBodyBytes: number;
   /** Requests handled at once; more get 503 (Alertmanager retries 5xx). Default 32. */
@@ -70,7 +70,7 @@ export interface HookSummary {
   unmatched: number;
   resolved: number;
   ignored: number;
-  /** Whether this replica acts (leader) or recorded the alerts on the Releases (follower). */
+  /** Whether this replica acts (leader) or annotated the Releases with the alerts (follower). */
   handledBy: "leader" | "follower";
 }
 
@@ -240,7 +240,7 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
           break;
         case "matched":
           for (const target of decision.targets) {
-            if (options.inbox.record(target.key, decision.observation, dedupeKey) === "duplicate") {
+            if (options.inbox.take(target.key, decision.observation, dedupeKey) === "duplicate") {
               summary.duplicates++;
               count("duplicate");
               log.debug({ ...about, release: releaseRef(target.key) }, "repeat of an alert already taken");
@@ -260,36 +260,36 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
       }
     }
 
-    const failures = await recordOnReleases(handOff, leading);
+    const failures = await annotateReleases(handOff, leading);
     // The leader acts on what it holds in memory at once; the Release was written first,
     // so the reconcile does not race its own annotation (a status write would conflict).
     if (leading) for (const releaseKey of handOff.keys()) options.host.enqueue(releaseKey);
     if (failures.length > 0)
-      return { ok: false, error: `could not record the alerts on ${failures.join(", ")}` };
+      return { ok: false, error: `could not write the alerts onto ${failures.join(", ")}` };
     return { ok: true, summary };
   }
 
   /**
-   * Records matched alerts on their Releases, before the answer: a follower's hand-off
+   * Writes matched alerts onto their Releases (an annotation), before the answer: a follower's hand-off
    * to the leader, and the leader's own insurance against a crash or a lost Lease before
-   * it has rolled back. Returns the keys it could not record.
+   * it has rolled back. Returns the keys it could not annotate.
    */
-  async function recordOnReleases(
+  async function annotateReleases(
     handOff: Map<string, { observation: AlertObservation; dedupeKey: string }[]>,
     leading: boolean,
   ): Promise<string[]> {
     const results = await Promise.all(
       [...handOff].map(async ([releaseKey, alerts]) => {
         try {
-          const outcome = await options.recorder.record(
+          const outcome = await options.annotator.annotate(
             releaseKey,
             alerts.map((alert) => alert.observation),
           );
           log.info(
             { release: releaseRef(releaseKey), outcome },
             leading
-              ? "leader recorded the alert on the Release"
-              : "follower recorded the alert on the Release for the leader",
+              ? "leader annotated the Release with the alert"
+              : "follower annotated the Release with the alert for the leader",
           );
           return undefined;
         } catch (error) {
@@ -301,7 +301,9 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
           }
           log.error(
             { release: releaseRef(releaseKey), err: (error as Error).message },
-            leading ? "could not record the alert on the Release" : "could not hand the alert to the leader",
+            leading
+              ? "could not annotate the Release with the alert"
+              : "could not hand the alert to the leader",
           );
           return releaseKey;
         }

@@ -16,4 +16,5 @@ export {
   mergeAnnotatedAlerts,
   readAnnotatedAlerts,
 } from "./release-annotation.ts";
-export { ReleaseAlertRecorder } from "./release-alert-recorder.ts";
+export { ReleaseAlertAnnotator } from "./release-alert-annotator.ts";
+export type { AnnotationOutcome } from "./release-alert-annotator.ts";

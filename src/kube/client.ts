@@ -132,7 +132,7 @@ export interface KubeClients {
   customObjects: CustomObjectsApi;
   coordination: CoordinationV1Api;
   networking: NetworkingV1Api;
-  /** events.k8s.io/v1, for reading; the EventRecorder writes core/v1 Events through `core`. */
+  /** events.k8s.io/v1, for reading; the EventPublisher writes core/v1 Events through `core`. */
   events: EventsV1Api;
   /** admissionregistration.k8s.io/v1: whether the admission webhook covers a namespace. */
   registration: AdmissionregistrationV1Api;

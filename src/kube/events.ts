@@ -1,5 +1,5 @@
 // Kubernetes Events on Releases (what `kubectl describe release` shows). Best effort:
-// a failed Event is logged and never surfaces in the reconcile that recorded it.
+// a failed Event is logged and never surfaces in the reconcile that published it.
 // Repeats of the same event are folded into one object with a growing count, as
 // client-go's EventCorrelator does, so a release stuck in a retry loop does not spam.
 import { randomBytes } from "node:crypto";
@@ -21,7 +21,7 @@ export interface EventSubject {
   metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string };
 }
 
-export interface EventRecorderOptions {
+export interface EventPublisherOptions {
   core: CoreV1Api;
   logger: Logger;
   /** reportingComponent and source.component. Default "glidepath". */
@@ -37,14 +37,14 @@ export interface EventRecorderOptions {
 const MAX_MESSAGE_LENGTH = 1024;
 const MAX_REMEMBERED = 512;
 
-interface Recorded {
+interface Published {
   namespace: string;
   eventName: string;
   count: number;
   at: number;
 }
 
-export class EventRecorder {
+export class EventPublisher {
   readonly #core: CoreV1Api;
   readonly #logger: Logger;
   readonly #component: string;
@@ -52,9 +52,9 @@ export class EventRecorder {
   readonly #aggregateWindowMs: number;
   readonly #timeoutMs: number;
   /** Insertion-ordered, so the oldest entry is dropped first. */
-  readonly #recent = new Map<string, Recorded>();
+  readonly #recent = new Map<string, Published>();
 
-  constructor(options: EventRecorderOptions) {
+  constructor(options: EventPublisherOptions) {
     this.#core = options.core;
     this.#logger = options.logger;
     this.#component = options.component ?? "glidepath";
@@ -63,8 +63,8 @@ export class EventRecorder {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
   }
 
-  /** Records an Event; resolves when done or given up, and never rejects. */
-  async record(subject: EventSubject, type: EventType, reason: string, message: string): Promise<void> {
+  /** Publishes an Event; resolves when done or given up, and never rejects. */
+  async publish(subject: EventSubject, type: EventType, reason: string, message: string): Promise<void> {
     const { name, namespace, uid } = subject.metadata;
     const text =
       message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : message;
@@ -79,7 +79,7 @@ export class EventRecorder {
     } catch (error) {
       this.#logger.warn(
         { err: error, reason, involvedObject: `${namespace ?? "?"}/${name}` },
-        `could not record event ${reason} on ${subject.kind ?? RELEASE_KIND} ${namespace ?? "?"}/${name}: ${describeApiError(error)}`,
+        `could not publish event ${reason} on ${subject.kind ?? RELEASE_KIND} ${namespace ?? "?"}/${name}: ${describeApiError(error)}`,
       );
     }
   }
@@ -120,8 +120,8 @@ export class EventRecorder {
     );
   }
 
-  /** Raises the count of an Event recorded before; false if it is gone (Events expire). */
-  async #bump(recent: Recorded, now: number): Promise<boolean> {
+  /** Raises the count of an Event published before; false if it is gone (Events expire). */
+  async #bump(recent: Published, now: number): Promise<boolean> {
     const count = recent.count + 1;
     try {
       await this.#core.patchNamespacedEvent(
@@ -145,9 +145,9 @@ export class EventRecorder {
     return true;
   }
 
-  #remember(key: string, recorded: Recorded): void {
+  #remember(key: string, published: Published): void {
     this.#recent.delete(key);
-    this.#recent.set(key, recorded);
+    this.#recent.set(key, published);
     if (this.#recent.size > MAX_REMEMBERED) {
       const oldest = this.#recent.keys().next();
       if (!oldest.done) this.#recent.delete(oldest.value);

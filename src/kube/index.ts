@@ -1,6 +1,6 @@
 // Kubernetes plumbing the controller stands on: client configuration, a resilient
 // list+watch cache, a keyed work queue, leader election on a Lease, the Release status
-// writer and an Event recorder. Nothing here knows what a rollout is.
+// writer and an Event publisher. Nothing here knows what a rollout is.
 export {
   abortWith,
   contextNamespace,
@@ -25,9 +25,9 @@ export { RELEASE_PLURAL, ReleaseStatusWriter, StatusWriteError } from "./status-
 export type { ReleaseReadState, StatusWriteResult } from "./status-writer.ts";
 export { ReleaseFinalizers, hasRouteRestoreFinalizer } from "./finalizers.ts";
 export type { FinalizerAddResult, FinalizerOptions } from "./finalizers.ts";
-export { EventRecorder } from "./events.ts";
+export { EventPublisher } from "./events.ts";
 export { ReleaseRecordStore } from "./release-record-store.ts";
-export type { EventRecorderOptions, EventSubject, EventType } from "./events.ts";
+export type { EventPublisherOptions, EventSubject, EventType } from "./events.ts";
 export {
   apiError,
   apiStatusCode,

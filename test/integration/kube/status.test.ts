@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_GROUP, API_VERSION } from "../../../src/api/release.ts";
 import type { Release, ReleaseStatus } from "../../../src/api/release.ts";
 import { makeKubeClients } from "../../../src/kube/client.ts";
-import { EventRecorder } from "../../../src/kube/events.ts";
+import { EventPublisher } from "../../../src/kube/events.ts";
 import { RELEASE_PLURAL, ReleaseStatusWriter, StatusWriteError } from "../../../src/kube/status-writer.ts";
 import { exampleRelease } from "../../fixtures/releases.ts";
 import {
@@ -134,13 +134,13 @@ describe("release status writer", () => {
   });
 });
 
-describe("event recorder", () => {
-  it("records an Event on a Release, and folds a repeat into its count", async () => {
+describe("event publisher", () => {
+  it("publishes an Event on a Release, and folds a repeat into its count", async () => {
     const release = await createRelease();
-    const recorder = new EventRecorder({ core: clients.core, logger, instance: "glidepath-0" });
-    await recorder.record(release, "Normal", "StageAdvanced", "advanced to stage canary (1%)");
-    await recorder.record(release, "Normal", "StageAdvanced", "advanced to stage canary (1%)");
-    await recorder.record(release, "Warning", "AnalysisFailed", "error-rate 0.08 > max 0.05");
+    const publisher = new EventPublisher({ core: clients.core, logger, instance: "glidepath-0" });
+    await publisher.publish(release, "Normal", "StageAdvanced", "advanced to stage canary (1%)");
+    await publisher.publish(release, "Normal", "StageAdvanced", "advanced to stage canary (1%)");
+    await publisher.publish(release, "Warning", "AnalysisFailed", "error-rate 0.08 > max 0.05");
 
     const events = await waitFor(
       async () => {
@@ -185,8 +185,8 @@ describe("event recorder", () => {
         },
       }),
     );
-    const recorder = new EventRecorder({ core: makeKubeClients(unprivileged).core, logger: captured });
-    await expect(recorder.record(release, "Warning", "RolledBack", "rolled back")).resolves.toBeUndefined();
-    expect(lines.join("")).toMatch(/could not record event RolledBack on Release .*: 403 Forbidden/);
+    const publisher = new EventPublisher({ core: makeKubeClients(unprivileged).core, logger: captured });
+    await expect(publisher.publish(release, "Warning", "RolledBack", "rolled back")).resolves.toBeUndefined();
+    expect(lines.join("")).toMatch(/could not publish event RolledBack on Release .*: 403 Forbidden/);
   });
 });

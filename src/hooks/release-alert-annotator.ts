@@ -13,9 +13,9 @@ import {
 // compare-and-swap merge patch of metadata only; spec and status are untouched, so the
 // generation does not change). The leader's informer sees it and reconciles at once.
 
-export type RecordOutcome = "written" | "unchanged" | "gone";
+export type AnnotationOutcome = "written" | "unchanged" | "gone";
 
-export class ReleaseAlertRecorder {
+export class ReleaseAlertAnnotator {
   readonly #custom: CustomObjectsApi;
   readonly #attempts: number;
 
@@ -24,7 +24,7 @@ export class ReleaseAlertRecorder {
     this.#attempts = options.attempts ?? 5;
   }
 
-  async record(releaseKey: string, alerts: readonly AlertObservation[]): Promise<RecordOutcome> {
+  async annotate(releaseKey: string, alerts: readonly AlertObservation[]): Promise<AnnotationOutcome> {
     const { namespace, name } = parseObjectKey(releaseKey);
     if (!namespace) throw new Error(`release key "${releaseKey}" has no namespace`);
     const ref = { group: API_GROUP, version: API_VERSION, plural: RELEASE_PLURAL, namespace, name };
@@ -34,9 +34,12 @@ export class ReleaseAlertRecorder {
         release = (await this.#custom.getNamespacedCustomObject(ref)) as Release;
       } catch (error) {
         if (apiStatusCode(error) === 404) return "gone";
-        throw new Error(`reading Release ${releaseKey} to record an alert: ${describeApiError(error)}`, {
-          cause: error,
-        });
+        throw new Error(
+          `reading Release ${releaseKey} to annotate it with an alert: ${describeApiError(error)}`,
+          {
+            cause: error,
+          },
+        );
       }
       const annotations = release.metadata.annotations ?? {};
       const next = mergeAnnotatedAlerts(annotations[FIRING_ALERTS_ANNOTATION], alerts);
@@ -69,7 +72,7 @@ export class ReleaseAlertRecorder {
         const code = apiStatusCode(error);
         if (code === 404) return "gone";
         if (code === 409 && attempt < this.#attempts) continue;
-        throw new Error(`recording an alert on Release ${releaseKey}: ${describeApiError(error)}`, {
+        throw new Error(`annotating Release ${releaseKey} with an alert: ${describeApiError(error)}`, {
           cause: error,
         });
       }
