@@ -100,7 +100,7 @@ export class AlertInboxStore implements AlertInbox {
     return dropped;
   }
 
-  /** Alerts for the reconciler: pending in memory, and recorded on the Release by a follower. */
+  /** Alerts for the reconciler: pending in memory, and written onto the Release by a follower. */
   firingFor(release: Release): AlertObservation[] {
     const releaseKey = `${release.metadata.namespace}/${release.metadata.name}`;
     if (!canActOnAlerts(release)) {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Release } from "../api/index.ts";
 import type { AlertObservation } from "../engine/index.ts";
 
-// How a follower hands a matched alert to the leader: it records the alert on the
+// How a follower hands a matched alert to the leader: it writes the alert onto the
 // Release itself, in an annotation. The leader's informer sees the change, enqueues the
 // release, and the AlertInbox reads the annotation — so the alert survives any replica
 // restarting, and needs no address of the leader.
