@@ -1,5 +1,5 @@
 import { AdmissionregistrationV1Api, AuthorizationV1Api, CoreV1Api } from "@kubernetes/client-node";
-import type { KubeConfig, KubernetesObject, V1Deployment } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject, V1Deployment, V1Ingress } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { SelfManagedCertificate, startAdmissionWebhook, type AdmissionWebhook } from "./admission/index.ts";
 import { createPrometheusProvider } from "./analysis/index.ts";
@@ -35,6 +35,7 @@ import {
 } from "./kube/index.ts";
 import { createNotifier } from "./notify/index.ts";
 import { createControllerMetrics, type ControllerMetrics } from "./telemetry/metrics.ts";
+import { createTrafficRouter } from "./traffic/index.ts";
 import { WorkloadManager } from "./workload/index.ts";
 
 // The controller's composition root: every part of the running process is built here, in
@@ -131,11 +132,23 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
     targets,
     wake: (key) => queue.add(key),
   });
-  const routers = new RouterCache({
-    custom: clients.customObjects,
-    networking: clients.networking,
-    apps: clients.apps,
-  });
+  // One WorkloadManager: the engine's actions and the replica split scale the canary through it.
+  const workloads = new WorkloadManager(
+    { apps: clients.apps, core: clients.core },
+    { cachedDeployment: (namespace, name) => deployments.get(`${namespace}/${name}`) },
+  );
+  const routers = new RouterCache((release) =>
+    createTrafficRouter(release, {
+      custom: clients.customObjects,
+      networking: clients.networking,
+      workloads,
+      // Routers read their objects from RouteWatch's caches, not with a GET per look.
+      cached: {
+        httpRoute: (namespace, name) => routeWatch.cached("httproute", namespace, name),
+        ingress: (namespace, name) => routeWatch.cached("ingress", namespace, name) as V1Ingress | undefined,
+      },
+    }),
+  );
   const echoes = new StatusEchoFilter();
 
   const hookRetention = config.hooks.alertmanager?.retention;
@@ -148,10 +161,7 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
     strategy,
     changeWindows: config.changeWindows,
     releases,
-    workloads: new WorkloadManager(
-      { apps: clients.apps, core: clients.core },
-      { cachedDeployment: (namespace, name) => deployments.get(`${namespace}/${name}`) },
-    ),
+    workloads,
     routerFor: (release) => routers.routerFor(release),
     metricsProvider: createPrometheusProvider({
       url: config.prometheus.url,

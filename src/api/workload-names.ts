@@ -25,6 +25,13 @@ export const SOURCE_ANNOTATIONS = {
 /** On the canary Deployment (replicas router): the weight last asked for, which the pod split only approximates. */
 export const REQUESTED_WEIGHT_ANNOTATION = "glidepath.dev/requested-weight";
 
+/**
+ * On an HTTPRoute a release splits (Gateway API router): each rule's stable backendRef
+ * weight as it was before the canary came (JSON, rule index → weight, null for none
+ * written), so the end of the release puts back exactly that.
+ */
+export const STABLE_WEIGHTS_ANNOTATION = "glidepath.dev/stable-weights";
+
 const MAX_LABEL = 63;
 const CANARY_SUFFIX = "-canary";
 

@@ -190,8 +190,8 @@ export class ReleaseReconciler {
     // A finished release never changes again (decide() agrees): no need to look at the cluster.
     if (isFinished(release.status)) {
       this.#forget(key);
-      // Its finalizer, if a crash came between the last status write and its removal.
-      if (hasRouteRestoreFinalizer(raw)) await this.#deps.finalizers.remove(raw);
+      // Its route and finalizer, if a crash came between the last status write and their end.
+      if (hasRouteRestoreFinalizer(raw)) await this.#ended(release, raw);
       // Its record, if a crash came before it was written (or it finished before records existed).
       return this.#keepRecord(raw, log);
     }
@@ -271,7 +271,7 @@ export class ReleaseReconciler {
     this.#recordAlertLatency(key, release, result.status);
     // Finished: nothing of this release carries traffic any more.
     if (isFinished(result.status) && hasRouteRestoreFinalizer(stored))
-      await this.#deps.finalizers.remove(stored);
+      await this.#ended({ ...release, status: result.status }, stored);
     if (isFinished(result.status) && stored.status?.phase === result.status.phase) {
       const kept = await this.#keepRecord(stored, log);
       if (kept.requeueAfterMs !== undefined) return kept;
@@ -398,6 +398,12 @@ export class ReleaseReconciler {
       return {};
     }
     const { release, plan } = validation;
+    if (isFinished(release.status)) {
+      // It put its traffic back when it ended; a crash may have left its route and finalizer.
+      await this.#ended(release, raw);
+      this.#forget(key);
+      return {};
+    }
     const observations = await this.#observe(key, release, { deleting: true });
     const result = decideDeletion({ release, plan, observations });
     if (JSON.stringify(result.status) !== JSON.stringify(release.status ?? {})) {
@@ -573,13 +579,29 @@ export class ReleaseReconciler {
 
   /** What the router added for the canary (a route's backendRef, the canary Ingress), then the canary itself. */
   async #removeCanary(release: Release): Promise<void> {
+    await this.#restoreRoute(release);
+    await this.#deps.workloads.removeCanary(release);
+  }
+
+  /** The router puts back what it changed (cleanup): the route or Ingress as before the release. */
+  async #restoreRoute(release: Release): Promise<void> {
     try {
       await this.#deps.routerFor(release).cleanup();
     } catch (error) {
       // The route is gone, and with it anything that pointed at the canary.
       if (!isRouteNotFound(error)) throw error;
     }
-    await this.#deps.workloads.removeCanary(release);
+  }
+
+  /**
+   * A release that ended with all its traffic confirmed on stable (Succeeded, RolledBack)
+   * gives its route back as it found it, then lets go of its finalizer. A Failed one may
+   * still send the canary a share: its route stays as it is for a person to look at.
+   */
+  async #ended(release: Release, stored: Release): Promise<void> {
+    const phase = release.status?.phase;
+    if (phase === "Succeeded" || phase === "RolledBack") await this.#restoreRoute(release);
+    await this.#deps.finalizers.remove(stored);
   }
 
   /**

@@ -7,6 +7,7 @@ import type { TargetIndex, WatchedKind } from "./target-index.ts";
 // tool, a GitOps sync of the old manifest) is put back at once, not at the release's
 // next timer. Each event wakes the Releases that depend on the object (TargetIndex);
 // their reconcile reads the router and the engine asks for the weight again.
+// The routers read their objects from these caches (cached()), not with a GET per look.
 // These caches are not part of readiness: a cluster without the Gateway API CRDs still
 // runs Releases of the other routers (the informer keeps retrying and says why).
 
@@ -30,6 +31,7 @@ export interface RouteWatchOptions {
 
 export class RouteWatch {
   readonly #informers: Informer<KubernetesObject>[] = [];
+  readonly #byKind = new Map<WatchedKind, Informer<KubernetesObject>[]>();
 
   constructor(options: RouteWatchOptions) {
     const namespaces = options.namespaces.length > 0 ? options.namespaces : [undefined];
@@ -46,8 +48,19 @@ export class RouteWatch {
           for (const key of options.targets.releasesWatching(kind, change.object)) options.wake(key);
         });
         this.#informers.push(informer);
+        this.#byKind.set(kind, [...(this.#byKind.get(kind) ?? []), informer]);
       }
     }
+  }
+
+  /** The cached object of this kind, or undefined (not there, or not in the cache yet: read it then). */
+  cached(kind: WatchedKind, namespace: string, name: string): KubernetesObject | undefined {
+    const key = `${namespace}/${name}`;
+    for (const informer of this.#byKind.get(kind) ?? []) {
+      const object = informer.get(key);
+      if (object) return object;
+    }
+    return undefined;
   }
 
   start(): void {

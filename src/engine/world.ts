@@ -1,4 +1,5 @@
 import type { ReleaseStatus } from "../api/index.ts";
+import { canaryDeploymentName, routerIsolatesCanary } from "../api/workload-names.ts";
 import { isTerminal, phaseOf, qualifiedName, type DecisionContext } from "./context.ts";
 import { gaIndex, isBaking, isGAStage } from "./position.ts";
 import type { WorkloadObservation } from "./types.ts";
@@ -8,7 +9,7 @@ import type { WorkloadObservation } from "./types.ts";
 export type VersionRef = NonNullable<ReleaseStatus["previous"]>;
 
 export function canaryName(ctx: DecisionContext): string {
-  return `${ctx.release.spec.target.deployment}-canary`;
+  return canaryDeploymentName(ctx.release.spec.target.deployment);
 }
 
 export function stableName(ctx: DecisionContext): string {
@@ -44,7 +45,7 @@ export function missingContainers(ctx: DecisionContext): string | undefined {
 
 /** No router: the canary's share of the pods is its share of the traffic, so the split sets its replicas. */
 export function splitsByReplicas(ctx: DecisionContext): boolean {
-  return ctx.release.spec.traffic.replicas !== undefined;
+  return !routerIsolatesCanary(ctx.release.spec.traffic);
 }
 
 /**

@@ -3,7 +3,12 @@ import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { z } from "zod";
 import { TargetError, apiError, isConflict, isNotFound } from "../kube/errors.ts";
-import { canaryServiceName, releaseKey, releaseNamespace } from "../api/workload-names.ts";
+import {
+  STABLE_WEIGHTS_ANNOTATION,
+  canaryServiceName,
+  releaseKey,
+  releaseNamespace,
+} from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
 import { assertWeight } from "./router.ts";
 import type { RouterObservation, TrafficRouter } from "./router.ts";
@@ -13,6 +18,8 @@ import type { RouterObservation, TrafficRouter } from "./router.ts";
 // beside it weight w. Everything else in the route — other rules, matches, filters,
 // fields this code does not know — is written back exactly as it was read, with the
 // resourceVersion it was read at, so a concurrent edit costs a retry, never a loss.
+// The stable backendRefs' weights before the canary came are kept on the route itself
+// (STABLE_WEIGHTS_ANNOTATION), so cleanup puts back exactly the route it found.
 
 export const HTTPROUTE = { group: "gateway.networking.k8s.io", version: "v1", plural: "httproutes" } as const;
 
@@ -51,6 +58,7 @@ export const httpRouteSchema = z
         namespace: z.string().optional(),
         generation: z.number().optional(),
         resourceVersion: z.string().optional(),
+        annotations: z.record(z.string(), z.string()).optional(),
       })
       .loose(),
     spec: z.object({ rules: z.array(ruleSchema).optional() }).loose(),
@@ -134,19 +142,66 @@ export function rulesWithCanaryWeight(
   return rules;
 }
 
-/** The route's rules without canary backendRefs, the stable ones back at weight 100. */
-export function rulesWithoutCanary(route: HttpRoute, backends: RouteBackends): HttpRouteRule[] {
+/** Rule index → the stable backendRef's weight before the canary came (null: none was written). */
+export type StableWeights = Record<string, number | null>;
+
+const stableWeightsSchema = z.record(z.string().regex(/^\d+$/), z.number().int().min(0).nullable());
+
+/** Each rule's stable weight as the route holds it now: what to put back once the canary goes. */
+export function stableWeightsOf(route: HttpRoute, backends: RouteBackends): StableWeights {
+  const weights: StableWeights = {};
+  (route.spec.rules ?? []).forEach((rule, index) => {
+    const stableRef = (rule.backendRefs ?? []).find((ref) =>
+      isServiceRef(ref, backends.stableService, backends.namespace),
+    );
+    if (stableRef) weights[String(index)] = stableRef.weight ?? null;
+  });
+  return weights;
+}
+
+/** The weights the route remembers (STABLE_WEIGHTS_ANNOTATION); undefined when it remembers none it can be sure of. */
+export function rememberedStableWeights(route: HttpRoute): StableWeights | undefined {
+  const text = route.metadata.annotations?.[STABLE_WEIGHTS_ANNOTATION];
+  if (text === undefined) return undefined;
+  try {
+    const parsed = stableWeightsSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether any rule of the route sends to the canary Service. */
+export function routesToCanary(route: HttpRoute, backends: RouteBackends): boolean {
+  return (route.spec.rules ?? []).some((rule) =>
+    (rule.backendRefs ?? []).some((ref) => isServiceRef(ref, backends.canaryService, backends.namespace)),
+  );
+}
+
+/**
+ * The route's rules without canary backendRefs. Each stable backendRef gets back the
+ * weight `before` remembers for its rule (none written: none again); without a memory of
+ * it, weight 100 (the whole rule).
+ */
+export function rulesWithoutCanary(
+  route: HttpRoute,
+  backends: RouteBackends,
+  before?: StableWeights,
+): HttpRouteRule[] {
   const rules = structuredClone(route.spec.rules ?? []);
-  for (const rule of rules) {
+  rules.forEach((rule, index) => {
     const refs = rule.backendRefs ?? [];
     const hadCanary = refs.some((ref) => isServiceRef(ref, backends.canaryService, backends.namespace));
-    if (!hadCanary) continue;
+    if (!hadCanary) return;
     rule.backendRefs = refs.filter((ref) => !isServiceRef(ref, backends.canaryService, backends.namespace));
     const stableRef = rule.backendRefs.find((ref) =>
       isServiceRef(ref, backends.stableService, backends.namespace),
     );
-    if (stableRef) stableRef.weight = 100;
-  }
+    if (!stableRef) return;
+    const remembered = before?.[String(index)];
+    if (remembered === null) delete stableRef.weight;
+    else stableRef.weight = remembered ?? 100;
+  });
   return rules;
 }
 
@@ -255,6 +310,18 @@ function describeRules(rules: HttpRouteRule[]): string {
 export interface GatewayApiRouterOptions {
   /** Writes retried after a 409 with a fresh read. Default 5. */
   conflictRetries?: number;
+  /**
+   * The controller's HTTPRoute cache (RouteWatch): observe reads the route from it and
+   * asks the API server only on a miss. Writes always read the route fresh, since they
+   * compare-and-swap on its resourceVersion.
+   */
+  cachedRoute?: (namespace: string, name: string) => unknown;
+}
+
+/** What a write does to the route: its new rules, and the remembered stable weights (null: forget them). */
+interface RouteChange {
+  rules: HttpRouteRule[];
+  stableWeights?: StableWeights | null;
 }
 
 export class GatewayApiRouter implements TrafficRouter {
@@ -264,6 +331,7 @@ export class GatewayApiRouter implements TrafficRouter {
   readonly #backends: RouteBackends;
   readonly #who: string;
   readonly #attempts: number;
+  readonly #cachedRoute: GatewayApiRouterOptions["cachedRoute"];
 
   constructor(custom: CustomObjectsApi, release: ReleaseRef, options: GatewayApiRouterOptions = {}) {
     const gatewayAPI = release.spec.traffic.gatewayAPI;
@@ -279,17 +347,26 @@ export class GatewayApiRouter implements TrafficRouter {
     };
     this.#who = `Release ${releaseKey(release)}: HTTPRoute ${this.#namespace}/${this.#routeName}`;
     this.#attempts = 1 + (options.conflictRetries ?? 5);
+    this.#cachedRoute = options.cachedRoute;
   }
 
   async setWeight(canaryWeight: number): Promise<void> {
     assertWeight(canaryWeight, this.#who);
-    await this.#updateRules(`setting the canary weight to ${canaryWeight}%`, (route) =>
-      rulesWithCanaryWeight(route, this.#backends, canaryWeight),
-    );
+    await this.#updateRoute(`setting the canary weight to ${canaryWeight}%`, (route) => ({
+      rules: rulesWithCanaryWeight(route, this.#backends, canaryWeight),
+      // The first canary backendRef: remember the route as it was (not over an earlier memory).
+      ...(routesToCanary(route, this.#backends) || rememberedStableWeights(route)
+        ? {}
+        : { stableWeights: stableWeightsOf(route, this.#backends) }),
+    }));
   }
 
   async observe(): Promise<RouterObservation> {
-    const route = await this.#read();
+    const cached = this.#cachedRoute?.(this.#namespace, this.#routeName);
+    const route =
+      cached === undefined
+        ? await this.#read()
+        : parseHttpRoute(cached, `${this.#namespace}/${this.#routeName}`);
     const weight = readCanaryWeight(route, this.#backends);
     const acceptance = routeAcceptance(route);
     return {
@@ -300,17 +377,28 @@ export class GatewayApiRouter implements TrafficRouter {
     };
   }
 
+  /** The canary backendRefs go and each stable one gets back the weight it had before the release. */
   async cleanup(): Promise<void> {
-    await this.#updateRules("removing the canary backendRefs", (route) =>
-      rulesWithoutCanary(route, this.#backends),
-    );
+    await this.#updateRoute("removing the canary backendRefs", (route) => {
+      const before = rememberedStableWeights(route);
+      return {
+        rules: rulesWithoutCanary(route, this.#backends, before),
+        ...(route.metadata.annotations?.[STABLE_WEIGHTS_ANNOTATION] === undefined
+          ? {}
+          : { stableWeights: null }),
+      };
+    });
   }
 
-  async #updateRules(action: string, change: (route: HttpRoute) => HttpRouteRule[]): Promise<void> {
+  async #updateRoute(action: string, change: (route: HttpRoute) => RouteChange): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const route = await this.#read();
-      const rules = change(route);
-      if (isDeepStrictEqual(rules, route.spec.rules ?? [])) return;
+      const { rules, stableWeights } = change(route);
+      if (isDeepStrictEqual(rules, route.spec.rules ?? []) && stableWeights === undefined) return;
+      const annotations =
+        stableWeights === undefined
+          ? {}
+          : { annotations: { [STABLE_WEIGHTS_ANNOTATION]: stableWeights && JSON.stringify(stableWeights) } };
       try {
         await this.#custom.patchNamespacedCustomObject(
           {
@@ -318,7 +406,10 @@ export class GatewayApiRouter implements TrafficRouter {
             namespace: this.#namespace,
             name: this.#routeName,
             // The resourceVersion makes this a compare-and-swap: a route changed since the read gets 409.
-            body: { metadata: { resourceVersion: route.metadata.resourceVersion }, spec: { rules } },
+            body: {
+              metadata: { resourceVersion: route.metadata.resourceVersion, ...annotations },
+              spec: { rules },
+            },
           },
           setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
         );

@@ -165,6 +165,12 @@ function parseWholeNumber(text: string | undefined): number | undefined {
 export interface NginxRouterOptions {
   /** Writes retried after a 409 with a fresh read. Default 5. */
   conflictRetries?: number;
+  /**
+   * The controller's Ingress cache (RouteWatch): observe reads the canary Ingress from it
+   * and asks the API server only on a miss. Writes read fresh (they replace with the
+   * resourceVersion read).
+   */
+  cachedIngress?: (namespace: string, name: string) => V1Ingress | undefined;
 }
 
 export class NginxRouter implements TrafficRouter {
@@ -175,6 +181,7 @@ export class NginxRouter implements TrafficRouter {
   readonly #canaryName: string;
   readonly #who: string;
   readonly #attempts: number;
+  readonly #cachedIngress: NginxRouterOptions["cachedIngress"];
 
   constructor(networking: NetworkingV1Api, release: ReleaseRef, options: NginxRouterOptions = {}) {
     const nginx = release.spec.traffic.nginx;
@@ -186,6 +193,7 @@ export class NginxRouter implements TrafficRouter {
     this.#canaryName = canaryIngressName(nginx.ingress);
     this.#who = `Release ${releaseKey(release)}: canary Ingress ${this.#namespace}/${this.#canaryName}`;
     this.#attempts = 1 + (options.conflictRetries ?? 5);
+    this.#cachedIngress = options.cachedIngress;
   }
 
   async setWeight(canaryWeight: number): Promise<void> {
@@ -238,10 +246,13 @@ export class NginxRouter implements TrafficRouter {
   }
 
   async observe(): Promise<RouterObservation> {
-    const canary = await this.#read(this.#canaryName, `${this.#who}: reading it`);
+    const canary =
+      this.#cachedIngress?.(this.#namespace, this.#canaryName) ??
+      (await this.#read(this.#canaryName, `${this.#who}: reading it`));
     return readCanaryIngress(canary, canaryServiceName(this.#release.spec.target.service));
   }
 
+  /** The canary Ingress goes; the stable Ingress was never written, so it is as it was. */
   async cleanup(): Promise<void> {
     const context = `${this.#who}: deleting it`;
     const existing = await this.#read(this.#canaryName, context);

@@ -1,13 +1,7 @@
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import type { AppsV1Api, V1Deployment } from "@kubernetes/client-node";
-import { TargetError, apiError, isNotFound } from "../kube/errors.ts";
+import { TargetError } from "../kube/errors.ts";
 import { deploymentConverged } from "../workload/health.ts";
-import {
-  REQUESTED_WEIGHT_ANNOTATION,
-  canaryDeploymentName,
-  releaseKey,
-  releaseNamespace,
-} from "../api/workload-names.ts";
+import type { WorkloadManager } from "../workload/manager.ts";
+import { REQUESTED_WEIGHT_ANNOTATION, releaseKey } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
 import { assertWeight } from "./router.ts";
 import type { RouterObservation, TrafficRouter } from "./router.ts";
@@ -16,6 +10,8 @@ import type { RouterObservation, TrafficRouter } from "./router.ts";
 // requests over stable and canary pods alike, and the canary's share of the pods is
 // its share of the traffic. Only some shares are reachable (1 canary beside 3 stable
 // pods is 25%, never 10%); the observation reports the share actually reached.
+// The router only works out the count: the WorkloadManager reads the Deployments (from
+// the controller's cache) and scales the canary, as it does for the engine's actions.
 
 /**
  * Canary replicas k whose share k/(stable+k) is closest to canaryWeight/100, at least 1
@@ -69,25 +65,28 @@ export interface ReplicasRouterOptions {
   maxCanaryReplicas?: number;
 }
 
+/** What the replica split needs of the WorkloadManager: its Deployments, and the canary scaled. */
+export type ReplicaWorkloads = Pick<WorkloadManager, "deployment" | "scaleCanary">;
+
 export class ReplicasRouter implements TrafficRouter {
-  readonly #apps: AppsV1Api;
+  readonly #workloads: ReplicaWorkloads;
   readonly #release: ReleaseRef;
-  readonly #namespace: string;
   readonly #maxCanaryReplicas: number | undefined;
   readonly #who: string;
 
-  constructor(apps: AppsV1Api, release: ReleaseRef, options: ReplicasRouterOptions = {}) {
-    this.#apps = apps;
+  constructor(workloads: ReplicaWorkloads, release: ReleaseRef, options: ReplicasRouterOptions = {}) {
+    this.#workloads = workloads;
     this.#release = release;
-    this.#namespace = releaseNamespace(release);
     this.#maxCanaryReplicas = options.maxCanaryReplicas;
     this.#who = `Release ${releaseKey(release)}: replica split`;
   }
 
   async setWeight(canaryWeight: number): Promise<void> {
     assertWeight(canaryWeight, this.#who);
+    // No weight, no canary pods, whatever stable holds (even when it is gone).
+    if (canaryWeight === 0) return this.#workloads.scaleCanary(this.#release, 0, 0);
     const context = `${this.#who}: setting the canary weight to ${canaryWeight}%`;
-    const stable = await this.#read(this.#release.spec.target.deployment, context);
+    const stable = await this.#workloads.deployment(this.#release, "stable");
     if (!stable) throw new TargetError("TargetNotFound", `${context}: the stable Deployment does not exist`);
     const stableReplicas = stable.spec?.replicas ?? 1;
     const replicas = canaryReplicasForWeight(
@@ -95,35 +94,13 @@ export class ReplicasRouter implements TrafficRouter {
       stableReplicas,
       this.#maxCanaryReplicas ?? Math.max(stableReplicas, 1),
     );
-    const name = canaryDeploymentName(this.#release.spec.target.deployment);
-    try {
-      // The weight asked for travels with the replicas, so observe can tell "asked 10%, reached 25%".
-      await this.#apps.patchNamespacedDeployment(
-        {
-          name,
-          namespace: this.#namespace,
-          body: {
-            metadata: { annotations: { [REQUESTED_WEIGHT_ANNOTATION]: String(canaryWeight) } },
-            spec: { replicas },
-          },
-        },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-      );
-    } catch (error) {
-      if (isNotFound(error) && replicas === 0) return;
-      throw apiError(
-        `${context}: scaling the canary Deployment ${this.#namespace}/${name} to ${replicas}`,
-        error,
-      );
-    }
+    await this.#workloads.scaleCanary(this.#release, replicas, canaryWeight);
   }
 
   async observe(): Promise<RouterObservation> {
-    const context = `${this.#who}: observing`;
-    const target = this.#release.spec.target.deployment;
     const [stable, canary] = await Promise.all([
-      this.#read(target, context),
-      this.#read(canaryDeploymentName(target), context),
+      this.#workloads.deployment(this.#release, "stable"),
+      this.#workloads.deployment(this.#release, "canary"),
     ]);
     const stableReady = stable?.status?.readyReplicas ?? 0;
     const canaryReady = canary?.status?.readyReplicas ?? 0;
@@ -146,17 +123,11 @@ export class ReplicasRouter implements TrafficRouter {
     };
   }
 
-  /** The canary keeps no pods, so the stable pods get all the traffic. */
+  /**
+   * The canary keeps no pods, so the stable pods get all the traffic. The stable
+   * Deployment and Service were never written, so they are as they were.
+   */
   cleanup(): Promise<void> {
     return this.setWeight(0);
-  }
-
-  async #read(name: string, context: string): Promise<V1Deployment | undefined> {
-    try {
-      return await this.#apps.readNamespacedDeployment({ name, namespace: this.#namespace });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw apiError(`${context}: reading Deployment ${this.#namespace}/${name}`, error);
-    }
   }
 }

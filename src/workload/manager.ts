@@ -17,6 +17,7 @@ import { MISSING_WORKLOAD, labelSelectorString, observeWorkload, ownedPods } fro
 import type { HealthOptions } from "./health.ts";
 import {
   RELEASE_LABEL,
+  REQUESTED_WEIGHT_ANNOTATION,
   canaryDeploymentName,
   canaryServiceName,
   isOwnedByARelease,
@@ -109,8 +110,13 @@ export class WorkloadManager {
     return { deployment, service };
   }
 
-  /** Sets the canary's replicas. Scaling a canary that does not exist to zero is done already. */
-  async scaleCanary(release: ReleaseRef, replicas: number): Promise<void> {
+  /**
+   * Sets the canary's replicas: the one place that scales the canary, for the engine's
+   * actions and the replica split alike. `requestedWeight` (replica split) travels with
+   * the replicas, so the split can tell "asked 10%, reached 25%". Scaling a canary that
+   * does not exist to zero is done already.
+   */
+  async scaleCanary(release: ReleaseRef, replicas: number, requestedWeight?: number): Promise<void> {
     if (!Number.isInteger(replicas) || replicas < 0) {
       throw new Error(
         `Release ${releaseKey(release)}: canary replicas must be a whole number ≥ 0, not ${replicas}`,
@@ -120,7 +126,16 @@ export class WorkloadManager {
     const name = canaryDeploymentName(release.spec.target.deployment);
     try {
       await this.#apps.patchNamespacedDeployment(
-        { name, namespace, body: { spec: { replicas } } },
+        {
+          name,
+          namespace,
+          body: {
+            ...(requestedWeight === undefined
+              ? {}
+              : { metadata: { annotations: { [REQUESTED_WEIGHT_ANNOTATION]: String(requestedWeight) } } }),
+            spec: { replicas },
+          },
+        },
         mergePatch,
       );
     } catch (error) {
@@ -203,17 +218,25 @@ export class WorkloadManager {
     }
   }
 
+  /** The stable or canary Deployment, from the cache (the API server on a miss); undefined when it does not exist. */
+  async deployment(release: ReleaseRef, role: WorkloadRole): Promise<V1Deployment | undefined> {
+    const namespace = releaseNamespace(release);
+    const name = deploymentName(release, role);
+    return (
+      this.#cachedDeployment?.(namespace, name) ??
+      (await this.#read(
+        () => this.#apps.readNamespacedDeployment({ name, namespace }),
+        `Release ${releaseKey(release)}: reading the ${role} Deployment ${namespace}/${name}`,
+      ))
+    );
+  }
+
   /** The stable or canary Deployment and its own Pods, as the engine sees them. */
   async observe(release: ReleaseRef, role: WorkloadRole): Promise<WorkloadObservation> {
     const namespace = releaseNamespace(release);
-    const name =
-      role === "stable"
-        ? release.spec.target.deployment
-        : canaryDeploymentName(release.spec.target.deployment);
+    const name = deploymentName(release, role);
     const context = `Release ${releaseKey(release)}: observing the ${role} Deployment ${namespace}/${name}`;
-    const deployment =
-      this.#cachedDeployment?.(namespace, name) ??
-      (await this.#read(() => this.#apps.readNamespacedDeployment({ name, namespace }), context));
+    const deployment = await this.deployment(release, role);
     if (!deployment) return { ...MISSING_WORKLOAD, images: {} };
     const selector = deployment.spec?.selector;
     if (!selector) throw new Error(`${context}: it has no spec.selector`);
@@ -405,6 +428,11 @@ export class WorkloadManager {
       throw apiError(context, error);
     }
   }
+}
+
+function deploymentName(release: ReleaseRef, role: WorkloadRole): string {
+  const target = release.spec.target.deployment;
+  return role === "stable" ? target : canaryDeploymentName(target);
 }
 
 /** The object's controller owner is this Release (by uid when the Release has one). */

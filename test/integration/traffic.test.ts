@@ -18,7 +18,11 @@ import {
 } from "../harness/context.ts";
 
 const { core, apps, custom } = kubeClients();
-const clients: TrafficClients = { custom, apps, networking: kubeConfig().makeApiClient(NetworkingV1Api) };
+const clients: TrafficClients = {
+  custom,
+  networking: kubeConfig().makeApiClient(NetworkingV1Api),
+  workloads: new WorkloadManager({ apps, core }),
+};
 let namespace: string;
 
 beforeAll(async () => {
@@ -58,9 +62,24 @@ interface Rule {
   backendRefs?: BackendRef[];
 }
 interface Route {
-  metadata: { generation: number; resourceVersion: string };
+  metadata: {
+    generation: number;
+    resourceVersion: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec: { rules: Rule[]; hostnames?: string[] };
 }
+
+/** What a router may change on an object it routes through, compared field by field with an earlier copy. */
+const routedFields = (object: {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: unknown;
+}) => ({
+  labels: object.metadata?.labels ?? {},
+  annotations: object.metadata?.annotations ?? {},
+  spec: object.spec,
+});
 
 const readRoute = async (name: string): Promise<Route> =>
   (await custom.getNamespacedCustomObject({ ...HTTPROUTE, namespace, name })) as Route;
@@ -84,6 +103,8 @@ describe("Gateway API HTTPRoute", () => {
     backendRefs: [{ name: "static", port: 80 }],
   };
   let release: ReleaseRef;
+  /** The route before any router wrote it. */
+  let original: Route;
 
   beforeAll(async () => {
     await custom.createNamespacedCustomObject({
@@ -100,6 +121,7 @@ describe("Gateway API HTTPRoute", () => {
         },
       },
     });
+    original = await readRoute("checkout");
     release = await createRelease("checkout-2-4-0", { gatewayAPI: { httpRoute: "checkout" } });
   });
 
@@ -244,14 +266,56 @@ describe("Gateway API HTTPRoute", () => {
     expect(observed.detail).toContain(`is for generation ${generation}, the route is at ${generation + 1}`);
   });
 
-  it("cleanup removes the canary backendRefs and leaves the rest as it was", async () => {
+  it("cleanup removes the canary backendRefs and puts the route back field by field as it was before any weight", async () => {
     const router = createTrafficRouter(release, clients);
     const before = await readRoute("checkout");
+    expect(weights(before.spec.rules[0])).toContainEqual(["checkout-canary", expect.any(Number)]);
     await router.cleanup();
     const route = await readRoute("checkout");
-    expect(weights(route.spec.rules[0])).toEqual([["checkout", 100]]);
+    expect(weights(route.spec.rules[0])).toEqual(weights(original.spec.rules[0]));
     expect(route.spec.rules[1]).toEqual(before.spec.rules[1]);
+    expect(routedFields(route)).toEqual(routedFields(original));
     expect(await router.observe()).toMatchObject({ canaryWeight: 0 });
+    // Again: nothing left to put back, nothing written.
+    await router.cleanup();
+    expect((await readRoute("checkout")).metadata.resourceVersion).toBe(route.metadata.resourceVersion);
+  });
+
+  it("cleanup puts back the stable weight each rule had, one someone wrote included", async () => {
+    const body = (name: string, weight?: number) => ({
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "HTTPRoute",
+      metadata: { name, namespace, labels: { team: "shop" }, annotations: { "example.com/owner": "shop" } },
+      spec: {
+        parentRefs: [{ name: "public" }],
+        rules: [
+          {
+            backendRefs: [
+              { name: "cart", port: 80, ...(weight === undefined ? {} : { weight }) },
+              { name: "legacy-cart", port: 80, weight: 1 },
+            ],
+          },
+          { backendRefs: [{ name: "cart", port: 80 }] },
+        ],
+      },
+    });
+    await custom.createNamespacedCustomObject({ ...HTTPROUTE, namespace, body: body("cart", 3) });
+    const before = await readRoute("cart");
+    const cart = await createRelease(
+      "cart-route-1-1-0",
+      { gatewayAPI: { httpRoute: "cart" } },
+      { deployment: "cart", service: "cart" },
+    );
+    const router = createTrafficRouter(cart, clients);
+    await router.setWeight(10);
+    await router.setWeight(50);
+    expect(weights((await readRoute("cart")).spec.rules[0])).toEqual([
+      ["cart", 50],
+      ["cart-canary", 50],
+      ["legacy-cart", 1],
+    ]);
+    await router.cleanup();
+    expect(routedFields(await readRoute("cart"))).toEqual(routedFields(before));
   });
 
   it("says which route is missing", async () => {
@@ -290,7 +354,7 @@ describe("NGINX canary Ingress", () => {
         ],
       },
     };
-    await networking.createNamespacedIngress({ namespace, body: stable });
+    const stableBefore = await networking.createNamespacedIngress({ namespace, body: stable });
     const release = await createRelease("checkout-nginx", { nginx: { ingress: "shop" } });
     const router = createTrafficRouter(release, clients);
 
@@ -341,6 +405,10 @@ describe("NGINX canary Ingress", () => {
     });
     expect(await router.observe()).toMatchObject({ canaryWeight: 0, verified: true });
     await router.cleanup();
+    // The stable Ingress, field by field as before the release: never written at all.
+    const stableAtEnd = await networking.readNamespacedIngress({ name: "shop", namespace });
+    expect(routedFields(stableAtEnd)).toEqual(routedFields(stableBefore));
+    expect(stableAtEnd.metadata?.resourceVersion).toBe(stableBefore.metadata?.resourceVersion);
   });
 });
 
@@ -356,7 +424,7 @@ describe("replicas (no router)", () => {
       },
     };
     await apps.createNamespacedDeployment({ namespace, body: stable });
-    await core.createNamespacedService({
+    const serviceBefore = await core.createNamespacedService({
       namespace,
       body: {
         metadata: { name: "cart", namespace },
@@ -391,5 +459,19 @@ describe("replicas (no router)", () => {
       const canary = await apps.readNamespacedDeployment({ name: "cart-canary", namespace });
       expect(canary.spec?.replicas).toBe(replicas);
     }
+
+    // Cleanup: the canary keeps no pods; what the split routes through (the stable Service
+    // and Deployment) is field by field as before, since the split never writes them.
+    const stableBefore = await apps.readNamespacedDeployment({ name: "cart", namespace });
+    await router.setWeight(50);
+    await router.cleanup();
+    expect((await apps.readNamespacedDeployment({ name: "cart-canary", namespace })).spec?.replicas).toBe(0);
+    expect(await router.observe()).toMatchObject({ canaryWeight: 0, requestedWeight: 0 });
+    const serviceAtEnd = await core.readNamespacedService({ name: "cart", namespace });
+    expect(routedFields(serviceAtEnd)).toEqual(routedFields(serviceBefore));
+    expect(serviceAtEnd.metadata?.resourceVersion).toBe(serviceBefore.metadata?.resourceVersion);
+    const stableAtEnd = await apps.readNamespacedDeployment({ name: "cart", namespace });
+    expect(routedFields(stableAtEnd)).toEqual(routedFields(stableBefore));
+    expect(stableAtEnd.metadata?.generation).toBe(stableBefore.metadata?.generation);
   });
 });

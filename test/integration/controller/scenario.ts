@@ -294,6 +294,8 @@ export interface ServiceScenario {
   routeWeights(): Promise<Record<string, number>>;
   /** The HTTPRoute's metadata.generation: one more for each change of its spec. */
   routeGeneration(): Promise<number | undefined>;
+  /** The HTTPRoute's labels, annotations and spec: what a router may change, compared field by field. */
+  routeFields(): Promise<RoutedFields>;
   /** When: someone else edits the route's weights. */
   setRouteWeights(weights: Record<string, number>): Promise<void>;
   deployment(name: string): Promise<V1Deployment | undefined>;
@@ -301,6 +303,26 @@ export interface ServiceScenario {
   /** The Kubernetes Events about a Release. */
   events(name: string): Promise<CoreV1Event[]>;
   tearDown(): Promise<void>;
+}
+
+interface RoutedObject {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: unknown;
+}
+
+/** What a router may change on an object it routes through (a route, an Ingress, a Service). */
+export interface RoutedFields {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  spec: unknown;
+}
+
+export function routedFields(object: RoutedObject): RoutedFields {
+  return {
+    labels: { ...object.metadata?.labels },
+    annotations: { ...object.metadata?.annotations },
+    spec: JSON.parse(JSON.stringify(object.spec ?? null)),
+  };
 }
 
 export async function givenService(prefix: string, options: ServiceOptions = {}): Promise<ServiceScenario> {
@@ -501,6 +523,9 @@ export async function givenService(prefix: string, options: ServiceOptions = {})
       const weights: Record<string, number> = {};
       for (const ref of route.spec.rules[0]?.backendRefs ?? []) weights[ref.name] = ref.weight ?? 1;
       return weights;
+    },
+    async routeFields() {
+      return routedFields((await custom.getNamespacedCustomObject(routeRef)) as RoutedObject);
     },
     async routeGeneration() {
       const route = (await custom.getNamespacedCustomObject(routeRef)) as {

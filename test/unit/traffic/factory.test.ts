@@ -1,4 +1,4 @@
-import { AppsV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import {
   GatewayApiRouter,
@@ -6,6 +6,7 @@ import {
   ReplicasRouter,
   createTrafficRouter,
 } from "../../../src/traffic/index.ts";
+import { WorkloadManager } from "../../../src/workload/index.ts";
 import { release } from "../workload/objects.ts";
 
 // Real clients for an address nothing listens on: constructing a router makes no call.
@@ -19,7 +20,10 @@ config.loadFromOptions({
 const clients = {
   custom: config.makeApiClient(CustomObjectsApi),
   networking: config.makeApiClient(NetworkingV1Api),
-  apps: config.makeApiClient(AppsV1Api),
+  workloads: new WorkloadManager({
+    apps: config.makeApiClient(AppsV1Api),
+    core: config.makeApiClient(CoreV1Api),
+  }),
 };
 
 describe("choosing the router from spec.traffic", () => {

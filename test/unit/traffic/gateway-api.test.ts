@@ -5,6 +5,8 @@ import {
   routeAcceptance,
   rulesWithCanaryWeight,
   rulesWithoutCanary,
+  rememberedStableWeights,
+  stableWeightsOf,
   type HttpRoute,
   type RouteBackends,
 } from "../../../src/traffic/index.ts";
@@ -151,6 +153,40 @@ describe("cleanup", () => {
 
   it("changes nothing on a route that has no canary", () => {
     expect(rulesWithoutCanary(route(), backends)).toEqual(route().spec.rules);
+  });
+
+  it("puts back each stable weight remembered from before the canary, none where none was written", () => {
+    const original = route();
+    original.spec.rules = [
+      {
+        backendRefs: [
+          { name: "checkout", port: 8080, weight: 3 },
+          { name: "legacy", weight: 1 },
+        ],
+      },
+      { backendRefs: [{ name: "checkout", port: 8080 }] },
+      { backendRefs: [{ name: "static", port: 80 }] },
+    ];
+    const before = stableWeightsOf(original, backends);
+    expect(before).toEqual({ "0": 3, "1": null });
+    const withCanary = structuredClone(original);
+    withCanary.spec.rules = rulesWithCanaryWeight(withCanary, backends, 10);
+    expect(rulesWithoutCanary(withCanary, backends, before)).toEqual(original.spec.rules);
+  });
+
+  it("reads the remembered weights from the route's annotation, and none it cannot trust", () => {
+    const remembering = (text: string) =>
+      route({
+        metadata: {
+          name: "checkout",
+          namespace: "shop",
+          annotations: { "glidepath.dev/stable-weights": text },
+        },
+      });
+    expect(rememberedStableWeights(remembering('{"0":1,"2":null}'))).toEqual({ "0": 1, "2": null });
+    expect(rememberedStableWeights(remembering("not json"))).toBeUndefined();
+    expect(rememberedStableWeights(remembering('{"first":1}'))).toBeUndefined();
+    expect(rememberedStableWeights(route())).toBeUndefined();
   });
 });
 
