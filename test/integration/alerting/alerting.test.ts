@@ -25,7 +25,12 @@ import {
 import type { RecordedRequest, WebhookRecorder } from "../../harness/http-fixtures.ts";
 import type { Release } from "../../../src/api/index.ts";
 import { FIRING_ALERTS_ANNOTATION, type HookSummary } from "../../../src/hooks/index.ts";
-import { givenController, givenService, type ServiceScenario } from "../controller/scenario.ts";
+import {
+  expectRouteAsBefore,
+  givenController,
+  givenService,
+  type ServiceScenario,
+} from "../controller/scenario.ts";
 import { counterValue, fingerprint, postHook, webhookBody } from "./hook-client.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
@@ -129,6 +134,7 @@ describe("a Prometheus alert on the canary's error ratio", () => {
 
   it("reaches the controller through Alertmanager and rolls the release back at once, naming the alert", async () => {
     const name = "checkout-3-1-0";
+    const routeBefore = await scenario.routeFields();
     // Aimed at the new version's own alerts: the stable version's series never match.
     await heldRelease(scenario, name, "3.1.0", { service: "checkout", version: "3.1.0" });
     const release = await scenario.waitForPhase(name, ["RolledBack", "Failed", "Succeeded"], {
@@ -149,9 +155,9 @@ describe("a Prometheus alert on the canary's error ratio", () => {
     });
     expect(rollback?.reason).toContain("VersionErrorRatioHigh");
     expect(release.status?.stages.map((stage) => stage.name)).toEqual(["canary"]);
-    const weights = await scenario.routeWeights();
-    expect(weights.checkout).toBe(100);
-    expect(weights["checkout-canary"] ?? 0).toBe(0);
+    expect((await scenario.routeWeights())["checkout-canary"] ?? 0).toBe(0);
+    // All traffic on stable: the route field by field as before the release.
+    await expectRouteAsBefore(scenario, routeBefore);
 
     // At once: the rollback began within a few seconds of the webhook, not at the next
     // analysis round (2 minutes away) or the end of the hold (10 minutes away).

@@ -18,6 +18,7 @@ describe("a Release deleted while the controller is down", () => {
   it("keeps its canary serving until a controller is back, which restores stable first", () =>
     withService("del-restart", {}, async (scenario) => {
       controller = await givenController({ identity: IDENTITY });
+      const routeBefore = await scenario.routeFields();
       const name = "checkout-3-0-0";
       await scenario.release(name, "3.0.0", {
         stages: [
@@ -58,7 +59,8 @@ describe("a Release deleted while the controller is down", () => {
         },
         { timeoutMs: 60_000, description: `Release ${name} gone` },
       );
-      expect(await scenario.routeWeights()).toEqual({ checkout: 100 });
+      // All traffic on stable: the route field by field as before the release.
+      expect(await scenario.routeFields()).toEqual(routeBefore);
       const reasons = (await scenario.events(name)).map((event) => event.reason);
       expect(reasons).toContain("Deleting");
       expect(reasons).toContain("TrafficRestored");

@@ -3,6 +3,7 @@
 // traffic from the simulator scraped by the shared Prometheus, Releases applied and
 // steered (spec.control) as a team and the CLI would, and the record they leave.
 import { randomBytes } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import { CustomObjectsApi, NetworkingV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import type { CoreV1Event, KubeConfig, V1Deployment, V1ReplicaSet } from "@kubernetes/client-node";
 import {
@@ -323,6 +324,18 @@ export function routedFields(object: RoutedObject): RoutedFields {
     annotations: { ...object.metadata?.annotations },
     spec: JSON.parse(JSON.stringify(object.spec ?? null)),
   };
+}
+
+/**
+ * Then: the HTTPRoute is field by field what it was before the release (the router puts
+ * it back right after the release's last status write, so this waits for it a while).
+ */
+export async function expectRouteAsBefore(scenario: ServiceScenario, before: RoutedFields): Promise<void> {
+  await waitFor(async () => isDeepStrictEqual(await scenario.routeFields(), before), {
+    timeoutMs: 30_000,
+    description: "the HTTPRoute as before the release",
+  }).catch(() => undefined);
+  expect(await scenario.routeFields()).toEqual(before);
 }
 
 export async function givenService(prefix: string, options: ServiceOptions = {}): Promise<ServiceScenario> {
