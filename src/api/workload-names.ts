@@ -27,8 +27,8 @@ export const REQUESTED_WEIGHT_ANNOTATION = "glidepath.dev/requested-weight";
 
 /**
  * On an HTTPRoute a release splits (Gateway API router): each rule's stable backendRef
- * weight as it was before the canary came (JSON, rule index → weight, null for none
- * written), so the end of the release puts back exactly that.
+ * weight as it was before the canary came (JSON: stable Service → rule index → weight,
+ * null for none written), so the end of the release puts back exactly that.
  */
 export const STABLE_WEIGHTS_ANNOTATION = "glidepath.dev/stable-weights";
 

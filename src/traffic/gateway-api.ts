@@ -146,6 +146,9 @@ export function rulesWithCanaryWeight(
 export type StableWeights = Record<string, number | null>;
 
 const stableWeightsSchema = z.record(z.string().regex(/^\d+$/), z.number().int().min(0).nullable());
+/** The annotation's value: stable Service → its weights, so releases of two targets may share a route. */
+const rememberedSchema = z.record(z.string(), stableWeightsSchema);
+type Remembered = z.infer<typeof rememberedSchema>;
 
 /** Each rule's stable weight as the route holds it now: what to put back once the canary goes. */
 export function stableWeightsOf(route: HttpRoute, backends: RouteBackends): StableWeights {
@@ -159,16 +162,24 @@ export function stableWeightsOf(route: HttpRoute, backends: RouteBackends): Stab
   return weights;
 }
 
-/** The weights the route remembers (STABLE_WEIGHTS_ANNOTATION); undefined when it remembers none it can be sure of. */
-export function rememberedStableWeights(route: HttpRoute): StableWeights | undefined {
+/** Every stable Service's weights the route remembers (STABLE_WEIGHTS_ANNOTATION); none it cannot be sure of. */
+function rememberedOn(route: HttpRoute): Remembered {
   const text = route.metadata.annotations?.[STABLE_WEIGHTS_ANNOTATION];
-  if (text === undefined) return undefined;
+  if (text === undefined) return {};
   try {
-    const parsed = stableWeightsSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
+    const parsed = rememberedSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : {};
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** The stable Service's weights the route remembers; undefined when it remembers none it can be sure of. */
+export function rememberedStableWeights(
+  route: HttpRoute,
+  backends: RouteBackends,
+): StableWeights | undefined {
+  return rememberedOn(route)[backends.stableService];
 }
 
 /** Whether any rule of the route sends to the canary Service. */
@@ -318,10 +329,10 @@ export interface GatewayApiRouterOptions {
   cachedRoute?: (namespace: string, name: string) => unknown;
 }
 
-/** What a write does to the route: its new rules, and the remembered stable weights (null: forget them). */
+/** What a write does to the route: its new rules, and the annotation's new value (null: it goes). */
 interface RouteChange {
   rules: HttpRouteRule[];
-  stableWeights?: StableWeights | null;
+  remembered?: string | null;
 }
 
 export class GatewayApiRouter implements TrafficRouter {
@@ -355,9 +366,14 @@ export class GatewayApiRouter implements TrafficRouter {
     await this.#updateRoute(`setting the canary weight to ${canaryWeight}%`, (route) => ({
       rules: rulesWithCanaryWeight(route, this.#backends, canaryWeight),
       // The first canary backendRef: remember the route as it was (not over an earlier memory).
-      ...(routesToCanary(route, this.#backends) || rememberedStableWeights(route)
+      ...(routesToCanary(route, this.#backends) || rememberedStableWeights(route, this.#backends)
         ? {}
-        : { stableWeights: stableWeightsOf(route, this.#backends) }),
+        : {
+            remembered: JSON.stringify({
+              ...rememberedOn(route),
+              [this.#backends.stableService]: stableWeightsOf(route, this.#backends),
+            }),
+          }),
     }));
   }
 
@@ -380,12 +396,13 @@ export class GatewayApiRouter implements TrafficRouter {
   /** The canary backendRefs go and each stable one gets back the weight it had before the release. */
   async cleanup(): Promise<void> {
     await this.#updateRoute("removing the canary backendRefs", (route) => {
-      const before = rememberedStableWeights(route);
+      const { [this.#backends.stableService]: before, ...others } = rememberedOn(route);
       return {
         rules: rulesWithoutCanary(route, this.#backends, before),
-        ...(route.metadata.annotations?.[STABLE_WEIGHTS_ANNOTATION] === undefined
+        // This target's memory goes; another target's release on the same route keeps its own.
+        ...(before === undefined
           ? {}
-          : { stableWeights: null }),
+          : { remembered: Object.keys(others).length > 0 ? JSON.stringify(others) : null }),
       };
     });
   }
@@ -393,12 +410,10 @@ export class GatewayApiRouter implements TrafficRouter {
   async #updateRoute(action: string, change: (route: HttpRoute) => RouteChange): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const route = await this.#read();
-      const { rules, stableWeights } = change(route);
-      if (isDeepStrictEqual(rules, route.spec.rules ?? []) && stableWeights === undefined) return;
+      const { rules, remembered } = change(route);
+      if (isDeepStrictEqual(rules, route.spec.rules ?? []) && remembered === undefined) return;
       const annotations =
-        stableWeights === undefined
-          ? {}
-          : { annotations: { [STABLE_WEIGHTS_ANNOTATION]: stableWeights && JSON.stringify(stableWeights) } };
+        remembered === undefined ? {} : { annotations: { [STABLE_WEIGHTS_ANNOTATION]: remembered } };
       try {
         await this.#custom.patchNamespacedCustomObject(
           {

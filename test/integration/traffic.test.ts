@@ -285,7 +285,16 @@ describe("Gateway API HTTPRoute", () => {
     const body = (name: string, weight?: number) => ({
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "HTTPRoute",
-      metadata: { name, namespace, labels: { team: "shop" }, annotations: { "example.com/owner": "shop" } },
+      metadata: {
+        name,
+        namespace,
+        labels: { team: "shop" },
+        // A release of another target on the same route remembers its own weights: they stay.
+        annotations: {
+          "example.com/owner": "shop",
+          "glidepath.dev/stable-weights": '{"legacy-cart":{"0":1}}',
+        },
+      },
       spec: {
         parentRefs: [{ name: "public" }],
         rules: [
@@ -309,11 +318,16 @@ describe("Gateway API HTTPRoute", () => {
     const router = createTrafficRouter(cart, clients);
     await router.setWeight(10);
     await router.setWeight(50);
-    expect(weights((await readRoute("cart")).spec.rules[0])).toEqual([
+    const split = await readRoute("cart");
+    expect(weights(split.spec.rules[0])).toEqual([
       ["cart", 50],
       ["cart-canary", 50],
       ["legacy-cart", 1],
     ]);
+    expect(JSON.parse(split.metadata.annotations?.["glidepath.dev/stable-weights"] ?? "{}")).toEqual({
+      "legacy-cart": { "0": 1 },
+      cart: { "0": 3, "1": 1 },
+    });
     await router.cleanup();
     expect(routedFields(await readRoute("cart"))).toEqual(routedFields(before));
   });

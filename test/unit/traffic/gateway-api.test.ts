@@ -174,7 +174,7 @@ describe("cleanup", () => {
     expect(rulesWithoutCanary(withCanary, backends, before)).toEqual(original.spec.rules);
   });
 
-  it("reads the remembered weights from the route's annotation, and none it cannot trust", () => {
+  it("reads the stable Service's remembered weights from the route's annotation, and none it cannot trust", () => {
     const remembering = (text: string) =>
       route({
         metadata: {
@@ -183,10 +183,12 @@ describe("cleanup", () => {
           annotations: { "glidepath.dev/stable-weights": text },
         },
       });
-    expect(rememberedStableWeights(remembering('{"0":1,"2":null}'))).toEqual({ "0": 1, "2": null });
-    expect(rememberedStableWeights(remembering("not json"))).toBeUndefined();
-    expect(rememberedStableWeights(remembering('{"first":1}'))).toBeUndefined();
-    expect(rememberedStableWeights(route())).toBeUndefined();
+    const both = remembering('{"checkout":{"0":1,"2":null},"static":{"1":5}}');
+    expect(rememberedStableWeights(both, backends)).toEqual({ "0": 1, "2": null });
+    expect(rememberedStableWeights(both, { ...backends, stableService: "cart" })).toBeUndefined();
+    expect(rememberedStableWeights(remembering("not json"), backends)).toBeUndefined();
+    expect(rememberedStableWeights(remembering('{"checkout":{"first":1}}'), backends)).toBeUndefined();
+    expect(rememberedStableWeights(route(), backends)).toBeUndefined();
   });
 });
 
