@@ -480,7 +480,13 @@ describe("replicas (no router)", () => {
     await router.setWeight(50);
     await router.cleanup();
     expect((await apps.readNamespacedDeployment({ name: "cart-canary", namespace })).spec?.replicas).toBe(0);
-    expect(await router.observe()).toMatchObject({ canaryWeight: 0, requestedWeight: 0 });
+    await waitFor(
+      async () => {
+        const observation = await router.observe();
+        return observation.verified && observation.canaryWeight === 0 && observation.requestedWeight === 0;
+      },
+      { description: "the replica split back at 0% once the canary pods are gone", timeoutMs: 60_000 },
+    );
     const serviceAtEnd = await core.readNamespacedService({ name: "cart", namespace });
     expect(routedFields(serviceAtEnd)).toEqual(routedFields(serviceBefore));
     expect(serviceAtEnd.metadata?.resourceVersion).toBe(serviceBefore.metadata?.resourceVersion);
