@@ -444,10 +444,31 @@ export const releaseSpecSchema = z
     if (spec.strategy !== undefined && spec.stages !== undefined) {
       ctx.addIssue({ code: "custom", path: ["stages"], message: "set `strategy` or `stages`, not both" });
     }
+    const compared = (spec.analysis?.metrics ?? []).findIndex((metric) => metric.compare !== undefined);
+    if (compared >= 0 && spec.traffic.gatewayAPI === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["analysis", "metrics", compared, "compare"],
+        message: BASELINE_ROUTER_MESSAGE,
+      });
+    }
   })
   .meta(
-    cel({ rule: "!(has(self.strategy) && has(self.stages))", message: "set strategy or stages, not both" }),
+    cel(
+      { rule: "!(has(self.strategy) && has(self.stages))", message: "set strategy or stages, not both" },
+      {
+        rule:
+          "has(self.traffic.gatewayAPI) || !has(self.analysis) || !has(self.analysis.metrics) || " +
+          "self.analysis.metrics.all(m, !has(m.compare))",
+        message: "a comparison with the baseline needs the Gateway API router (spec.traffic.gatewayAPI)",
+      },
+    ),
   );
+
+/** Only the Gateway API router can give a baseline its own share (docs/baseline.md). */
+export const BASELINE_ROUTER_MESSAGE =
+  "a comparison with the baseline needs the Gateway API router (spec.traffic.gatewayAPI): only it can send " +
+  "the baseline a share of its own; NGINX has one canary Ingress, and the replica split no Service of its own";
 
 export type ReleaseSpec = z.infer<typeof releaseSpecSchema>;
 export type ReleaseSpecInput = z.input<typeof releaseSpecSchema>;

@@ -187,8 +187,9 @@ export function rulesWithoutCanary(route: HttpRoute, backends: RouteBackends): H
 export function readCanaryWeight(
   route: HttpRoute,
   backends: RouteBackends,
-): { canaryWeight: number; consistent: boolean; detail: string } {
+): { canaryWeight: number; baselineWeight: number; consistent: boolean; detail: string } {
   const weights: number[] = [];
+  const baselineWeights: number[] = [];
   for (const rule of route.spec.rules ?? []) {
     const refs = rule.backendRefs ?? [];
     const stableRef = refs.find((ref) => isServiceRef(ref, backends.stableService, backends.namespace));
@@ -204,21 +205,30 @@ export function readCanaryWeight(
     // The baseline's share is part of the whole the canary's percentage is of.
     const total = stable + canary + (baselineRef ? (baselineRef.weight ?? DEFAULT_WEIGHT) : 0);
     weights.push(total === 0 ? 0 : Math.round((100 * canary) / total));
+    const baseline = baselineRef ? (baselineRef.weight ?? DEFAULT_WEIGHT) : 0;
+    baselineWeights.push(total === 0 ? 0 : Math.round((100 * baseline) / total));
   }
   const first = weights[0];
   if (first === undefined) {
     return {
       canaryWeight: 0,
+      baselineWeight: 0,
       consistent: false,
       detail: `HTTPRoute ${routeName(route)} has no rule with a backendRef to Service ${backends.stableService}`,
     };
   }
-  const consistent = weights.every((weight) => weight === first);
+  const baselineWeight = baselineWeights[0] ?? 0;
+  const consistent =
+    weights.every((weight) => weight === first) &&
+    baselineWeights.every((weight) => weight === baselineWeight);
+  const toBaseline =
+    baselineWeight > 0 ? ` and ${baselineWeight}% to ${backends.baselineService ?? "?"}` : "";
   return {
     canaryWeight: first,
+    baselineWeight,
     consistent,
     detail: consistent
-      ? `${weights.length} rule(s) send ${first}% to ${backends.canaryService}`
+      ? `${weights.length} rule(s) send ${first}% to ${backends.canaryService}${toBaseline}`
       : `the rules disagree on the canary weight: ${weights.join("%, ")}%`,
   };
 }
@@ -338,6 +348,7 @@ export class GatewayApiRouter implements TrafficRouter {
     return {
       canaryWeight: weight.canaryWeight,
       requestedWeight: weight.canaryWeight,
+      ...(weight.baselineWeight > 0 ? { baselineWeight: weight.baselineWeight } : {}),
       verified: weight.consistent && acceptance.verified,
       detail: `${weight.detail}; ${acceptance.detail}`,
     };

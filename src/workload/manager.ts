@@ -49,7 +49,7 @@ export interface WorkloadManagerOptions extends HealthOptions {
   cachedDeployment?: (namespace: string, name: string) => V1Deployment | undefined;
 }
 
-export type WorkloadRole = "stable" | "canary";
+export type WorkloadRole = "stable" | "canary" | "baseline";
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const DEFAULT_CONFLICT_RETRIES = 5;
@@ -287,10 +287,13 @@ export class WorkloadManager {
   /** The stable or canary Deployment and its own Pods, as the engine sees them. */
   async observe(release: ReleaseRef, role: WorkloadRole): Promise<WorkloadObservation> {
     const namespace = releaseNamespace(release);
+    const target = release.spec.target.deployment;
     const name =
       role === "stable"
-        ? release.spec.target.deployment
-        : canaryDeploymentName(release.spec.target.deployment);
+        ? target
+        : role === "canary"
+          ? canaryDeploymentName(target)
+          : baselineDeploymentName(target);
     const context = `Release ${releaseKey(release)}: observing the ${role} Deployment ${namespace}/${name}`;
     const deployment =
       this.#cachedDeployment?.(namespace, name) ??

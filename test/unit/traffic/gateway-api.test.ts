@@ -133,6 +133,7 @@ describe("reading the weight back", () => {
     expect(readCanaryWeight(split, backends)).toEqual({
       canaryWeight: 10,
       consistent: false,
+      baselineWeight: 0,
       detail: "the rules disagree on the canary weight: 10%, 1%",
     });
   });
