@@ -11,7 +11,7 @@ import {
 import { foldComparisons } from "../../../src/engine/baseline.ts";
 import type { Action } from "../../../src/engine/index.ts";
 import { aRelease, iso, MINUTE, planFor, STABLE_IMAGES } from "./builders.ts";
-import { allActions, phaseIs, runUntil, simulate, statusOf, type MeasureFor } from "./cluster.ts";
+import { allActions, phaseIs, runUntil, simulate, statusOf, tick, type MeasureFor } from "./cluster.ts";
 
 // The baseline comparison in the engine (issue 17 item 5): per-interval samples of the
 // canary and the baseline kept in the stage's status, judged by the Mann-Whitney test,
@@ -220,5 +220,72 @@ describe("given a release that compares latency with the baseline", () => {
       );
       expect(record.comparisons).toBeUndefined();
     }
+  });
+});
+
+describe("property: whatever the canary and baseline measure", () => {
+  const STAGE_NAMES = ["canary", "half", "ga", "bake"];
+
+  it("the baseline's share never passes the canary's, weights never go up on rollback, no stage is skipped, and the route and the baseline end restored", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            advanceMs: fc.integer({ min: 1_000, max: 60_000 }),
+            canary: fc.option(fc.double({ min: 0, max: 2, noNaN: true }), { nil: undefined }),
+            baseline: fc.option(fc.double({ min: 0, max: 2, noNaN: true }), { nil: undefined }),
+          }),
+          { minLength: 1, maxLength: 120 },
+        ),
+        (ticks) => {
+          const release = aComparedRelease(3);
+          let sim = simulate(release, planFor(release));
+          const draw =
+            (index: number): MeasureFor =>
+            (metric, atMs) => {
+              const step = ticks[index % ticks.length] as (typeof ticks)[number];
+              const value = step.canary === undefined ? "NaN" : String(step.canary);
+              return {
+                metric,
+                verdict: step.canary === undefined ? "inconclusive" : step.canary <= 1 ? "pass" : "fail",
+                at: iso(atMs),
+                reason: "random",
+                value,
+                ...(step.baseline === undefined ? {} : { baselineValue: String(step.baseline) }),
+              };
+            };
+          ticks.forEach((step, index) => {
+            sim = tick(sim, { advanceMs: step.advanceMs, measureFor: draw(index) });
+          });
+          // Afterwards, with the canary as good as the baseline, every release ends.
+          sim = runUntil(sim, isTerminal, { measureFor: measuring(0) }, 2000);
+
+          let rollingBack = false;
+          let highest = 0;
+          for (const step of sim.history) {
+            for (const action of step.result.actions) {
+              if (action.type !== "setWeight") continue;
+              const baseline = action.baselineWeight ?? 0;
+              expect(baseline).toBeLessThanOrEqual(action.canaryWeight);
+              expect(baseline + action.canaryWeight).toBeLessThanOrEqual(100);
+              if (rollingBack) {
+                expect(action.canaryWeight).toBeLessThanOrEqual(highest);
+                expect(baseline).toBe(0);
+              }
+              highest = Math.max(highest, action.canaryWeight);
+            }
+            if (step.result.status.phase === "RollingBack") rollingBack = true;
+          }
+          const status = statusOf(sim);
+          const entered = status.stages.map((stage) => stage.name);
+          expect(entered).toEqual(STAGE_NAMES.slice(0, entered.length));
+          expect(sim.cluster.canaryWeight).toBe(0);
+          expect(sim.cluster.baselineWeight ?? 0).toBe(0);
+          expect(sim.cluster.baseline?.desiredReplicas ?? 0).toBe(0);
+          expect(releaseStatusSchema.safeParse(status).success).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
