@@ -38,6 +38,7 @@ export {
 export { quantileAboveTopBucket, type AboveTopBucket } from "./histogram.ts";
 export { judge, formatSampleValue, type QueryOutcome } from "./verdict.ts";
 export {
+  baselineVariablesFor,
   runAnalysis,
   templateVariablesFor,
   MINIMUM_RATE_WINDOW_MS,

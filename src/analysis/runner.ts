@@ -1,5 +1,10 @@
 import { formatDuration, type Measurement, type Metric, type Release } from "../api/index.ts";
-import { canaryDeploymentName, canaryServiceName } from "../api/workload-names.ts";
+import {
+  baselineDeploymentName,
+  baselineServiceName,
+  canaryDeploymentName,
+  canaryServiceName,
+} from "../api/workload-names.ts";
 import { metricHistogramCheck, metricQueryTemplate, type HistogramCheck } from "./builtin-queries.ts";
 import { quantileAboveTopBucket, type AboveTopBucket } from "./histogram.ts";
 import { MetricsQueryError, type MetricsProvider, type QueryOptions } from "./provider.ts";
@@ -26,6 +31,11 @@ export interface RunAnalysisInput {
   /** ISO 8601 time of the round; default now. */
   at?: string;
   signal?: AbortSignal;
+  /**
+   * The baseline's variables (baselineVariablesFor): metrics compared with the baseline are
+   * also asked for it, and their measurements carry its value (docs/baseline.md).
+   */
+  baselineVariables?: TemplateVariables;
 }
 
 export async function runAnalysis(input: RunAnalysisInput): Promise<AnalysisRound> {
@@ -64,7 +74,43 @@ export async function runAnalysis(input: RunAnalysisInput): Promise<AnalysisRoun
       return judge(metric, { ok: true, result: answer.value }, at, buckets.value);
     }),
   );
-  return { at, measurements, queries };
+  if (input.baselineVariables === undefined) return { at, measurements, queries };
+  const baselineVariables = input.baselineVariables;
+  const withBaseline = await Promise.all(
+    measurements.map(async (taken, index) => {
+      const metric = input.metrics[index] as Metric;
+      if (metric.compare?.baseline === undefined) return taken;
+      const value = await baselineValue(metric, baselineVariables, input);
+      return value === undefined ? taken : { ...taken, baselineValue: value };
+    }),
+  );
+  return { at, measurements: withBaseline, queries };
+}
+
+/**
+ * The baseline's value of a compared metric: the same template asked for the baseline;
+ * undefined when it has none (no data, an error: the interval gives no baseline sample).
+ */
+async function baselineValue(
+  metric: Metric,
+  variables: TemplateVariables,
+  input: RunAnalysisInput,
+): Promise<string | undefined> {
+  let query: string;
+  try {
+    query = renderQuery(metricQueryTemplate(metric), variables);
+  } catch (error) {
+    if (error instanceof TemplateError) return undefined;
+    throw error;
+  }
+  try {
+    const result = await input.provider.query(query, input.signal ? { signal: input.signal } : {});
+    // judge reads the one value out of the answer (aggregating series as the metric says).
+    return judge(metric, { ok: true, result }, input.at ?? new Date().toISOString()).value;
+  } catch (error) {
+    if (error instanceof MetricsQueryError) return undefined;
+    throw error;
+  }
 }
 
 function providerFailure(metric: Metric, error: unknown, at: string): Measurement {
@@ -95,6 +141,23 @@ export interface VariablesOptions {
   analysisIntervalMs: number;
   /** Default MINIMUM_RATE_WINDOW_MS. */
   minimumRateWindowMs?: number;
+}
+
+/**
+ * The variables that ask a template about the baseline instead of the canary: the
+ * baseline's Deployment and Service where the canary's stand, and stable's version
+ * (status.previous.version), which the baseline's pods carry.
+ */
+export function baselineVariablesFor(release: Release, options: VariablesOptions): TemplateVariables {
+  const variables = templateVariablesFor(release, options);
+  const baselineService = baselineServiceName(release.spec.target.service);
+  variables.canary = baselineDeploymentName(release.spec.target.deployment);
+  variables.canaryService = baselineService;
+  variables.analysedService = baselineService;
+  const stableVersion = release.status?.previous?.version;
+  if (stableVersion === undefined) delete variables.version;
+  else variables.version = stableVersion;
+  return variables;
 }
 
 /** The template variables of a Release, with the canary names the workload code gives its objects. */

@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "pino";
 import {
   terminalPhases,
+  comparedMetrics,
   validateRelease,
   verifyIdentity,
   withoutCoverage,
@@ -16,6 +17,7 @@ import {
 } from "../api/index.ts";
 import {
   checkQueryTemplate,
+  baselineVariablesFor,
   runAnalysis,
   templateVariablesFor,
   type MetricsProvider,
@@ -24,6 +26,7 @@ import {
   analysedStageOf,
   isSameStage,
   BLOCK_CLEARED_REASON,
+  comparingStage,
   decide,
   decideDeletion,
   recordBlocked,
@@ -202,7 +205,9 @@ export class ReleaseReconciler {
     const blocked = this.#blocks.current(key, release.status);
     let observations: Observations;
     try {
-      observations = await this.#observe(key, release);
+      observations = await this.#observe(key, release, {
+        baseline: comparedMetrics(plan.metrics).length > 0,
+      });
     } catch (error) {
       return this.#reportBlocked(key, raw, error, log);
     }
@@ -398,7 +403,10 @@ export class ReleaseReconciler {
       return {};
     }
     const { release, plan } = validation;
-    const observations = await this.#observe(key, release, { deleting: true });
+    const observations = await this.#observe(key, release, {
+      deleting: true,
+      baseline: comparedMetrics(plan.metrics).length > 0,
+    });
     const result = decideDeletion({ release, plan, observations });
     if (JSON.stringify(result.status) !== JSON.stringify(release.status ?? {})) {
       const written = await this.#deps.statusWriter.writeStatus(raw, result.status);
@@ -472,13 +480,19 @@ export class ReleaseReconciler {
     return written.outcome === "conflict" ? AFTER_CONFLICT : {};
   }
 
-  async #observe(key: string, release: Release, options: { deleting?: boolean } = {}): Promise<Observations> {
+  async #observe(
+    key: string,
+    release: Release,
+    options: { deleting?: boolean; baseline?: boolean } = {},
+  ): Promise<Observations> {
     const now = this.#clock().toISOString();
     const router = this.#deps.routerFor(release);
-    const [stable, canary, canaryService, traffic] = await Promise.all([
+    const [stable, canary, canaryService, baseline, traffic] = await Promise.all([
       this.#deps.workloads.observe(release, "stable"),
       this.#deps.workloads.observe(release, "canary"),
       this.#deps.workloads.observeCanaryService(release),
+      // Only a release that compares with a baseline has one (docs/baseline.md).
+      options.baseline === true ? this.#deps.workloads.observe(release, "baseline") : undefined,
       router.observe().catch((error: unknown) => {
         // A deleted Release whose route is gone has no traffic to restore; it must not stay forever.
         if (options.deleting && isRouteNotFound(error))
@@ -497,11 +511,15 @@ export class ReleaseReconciler {
       stable,
       canary,
       canaryService,
+      ...(baseline === undefined ? {} : { baseline }),
       traffic: {
         canaryWeight: traffic.canaryWeight,
         verified: traffic.verified,
         requestedWeight: traffic.requestedWeight,
         ...("missing" in traffic && traffic.missing !== undefined ? { missing: traffic.missing } : {}),
+        ...("baselineWeight" in traffic && traffic.baselineWeight !== undefined
+          ? { baselineWeight: traffic.baselineWeight }
+          : {}),
       },
       ...observedRounds(this.#measurements.pending(key, release.status)),
       ...(inFlight ? { analysisInFlight: inFlight } : {}),
@@ -535,7 +553,15 @@ export class ReleaseReconciler {
           changedCluster = true;
           break;
         case "setWeight":
-          await this.#deps.routerFor(release).setWeight(action.canaryWeight);
+          await this.#deps.routerFor(release).setWeight(action.canaryWeight, action.baselineWeight);
+          changedCluster = true;
+          break;
+        case "ensureBaseline":
+          await workloads.ensureBaseline(release, action.images, action.version, action.replicas);
+          changedCluster = true;
+          break;
+        case "scaleBaseline":
+          await workloads.scaleBaseline(release, action.replicas);
           changedCluster = true;
           break;
         case "promoteStable":
@@ -580,6 +606,8 @@ export class ReleaseReconciler {
       if (!isRouteNotFound(error)) throw error;
     }
     await this.#deps.workloads.removeCanary(release);
+    // A baseline, if the release had one: the router's cleanup took its backendRef too.
+    await this.#deps.workloads.removeBaseline(release);
   }
 
   /**
@@ -604,6 +632,17 @@ export class ReleaseReconciler {
         ? {}
         : { minimumRateWindowMs: this.#deps.minimumRateWindowMs }),
     });
+    // A stage that compares with the baseline asks the compared metrics about it too.
+    const comparing = comparedMetrics(plan.metrics).length > 0 && comparingStage(decided);
+    const baselineVariables = comparing
+      ? baselineVariablesFor(release, {
+          subject,
+          analysisIntervalMs: plan.analysisIntervalMs,
+          ...(this.#deps.minimumRateWindowMs === undefined
+            ? {}
+            : { minimumRateWindowMs: this.#deps.minimumRateWindowMs }),
+        })
+      : undefined;
     const askedAt = Date.parse(decided.currentStage?.lastAnalysisAt ?? stage.startedAt);
     const started = this.#rounds.start(key, stage, async (signal) => {
       const startedMs = performance.now();
@@ -615,6 +654,7 @@ export class ReleaseReconciler {
         provider: this.#deps.metricsProvider,
         at,
         signal,
+        ...(baselineVariables === undefined ? {} : { baselineVariables }),
       });
       if (signal.aborted) return round;
       const failed = round.measurements.some((m) => m.verdict === "error");
