@@ -8,7 +8,7 @@ import type { Stack } from "../harness/stack.ts";
 import type { Window } from "./history.ts";
 import type { PrometheusProxy } from "./prometheus-proxy.ts";
 import { firingAlert, type ChaosRelease } from "./releases.ts";
-import type { Replicas } from "./replicas.ts";
+import type { Replica, Replicas } from "./replicas.ts";
 
 export interface Fault extends Window {
   kind: string;
@@ -75,14 +75,25 @@ async function liveLeader(context: FaultContext) {
 
 const random = (from: number, to: number) => from + Math.random() * (to - from);
 
+/** The replicas whose server is up (a replica just restarted may not listen yet). */
+async function serving(replicas: Replica[]): Promise<Replica[]> {
+  const up = await Promise.all(
+    replicas.map((replica) =>
+      fetch(`${replica.url}/healthz`).then(
+        (answer) => answer.ok,
+        () => false,
+      ),
+    ),
+  );
+  return replicas.filter((_, index) => up[index]);
+}
+
 export const SCENARIOS: Scenario[] = [
   {
     name: "prometheus-stopped",
     fault: "Prometheus SIGSTOP 20 s",
     hold: "6s",
-    inject: async (context) => [
-      await freeze(context.stack.prometheus.process, 20_000, "prometheus stopped"),
-    ],
+    inject: async (context) => [await freeze(context.stack.prometheus.process, 20_000, "prometheus stopped")],
   },
   {
     name: "prometheus-slow",
@@ -127,26 +138,43 @@ export const SCENARIOS: Scenario[] = [
     inject: async (context) => {
       const token = readFileSync(context.hookTokenFile, "utf8");
       const faults: Fault[] = [];
+      const alerted = new Set<ChaosRelease>();
       for (let round = 0; round < 3; round++) {
         const leader = await liveLeader(context);
-        const target = (await context.progressing()).find((release) => !release.bad);
+        const target = (await context.progressing()).find((release) => !release.bad && !alerted.has(release));
         if (!target) throw new Error("no good release in flight to send an alert for");
+        alerted.add(target);
         target.expected = "RolledBack";
         const body = firingAlert(target, randomBytes(8).toString("hex"));
-        const from = Date.now();
-        // Alertmanager sends to every replica behind the Service; the leader dies meanwhile.
-        const deliveries = context.replicas.running().map((replica) =>
+        const deliver = (replica: Replica) =>
           fetch(`${replica.url}/hooks/alertmanager`, {
             method: "POST",
             headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
             body,
           }).then(
-            (answer) => `${replica.identity} ${answer.status}`,
-            () => `${replica.identity} no answer`,
-          ),
-        );
+            (answer) => answer.status,
+            () => 0,
+          );
+        // Alertmanager sends to every replica behind the Service; the leader dies meanwhile.
+        const receivers = await serving(context.replicas.running());
+        const from = Date.now();
+        const deliveries = receivers.map(deliver);
         signal(leader.process, "SIGKILL");
-        context.say(`  alert for ${target.namespace}/${target.name}: ${(await Promise.all(deliveries)).join(", ")}`);
+        const answers = await Promise.all(deliveries);
+        const said = receivers.map(
+          (replica, index) => `${replica.identity} ${answers[index] || "no answer"}`,
+        );
+        // As Alertmanager does, a notification no replica took (200) is sent again.
+        for (let retry = 1; !answers.includes(200); retry++) {
+          if (retry > 60) throw new Error(`no replica took the alert for ${target.name} in 60 retries`);
+          await sleep(1_000);
+          for (const replica of await serving(context.replicas.running())) {
+            const status = await deliver(replica);
+            said.push(`retry ${retry}: ${replica.identity} ${status || "no answer"}`);
+            if (status === 200) answers.push(200);
+          }
+        }
+        context.say(`  alert for ${target.namespace}/${target.name}: ${said.join(", ")}`);
         faults.push({ kind: "alert during leader change", from, to: Date.now() });
         await sleep(random(8_000, 12_000));
       }
@@ -177,8 +205,13 @@ export const SCENARIOS: Scenario[] = [
       const leader = await liveLeader(context);
       const fault = await freeze(leader.process, 20_000, "leader frozen");
       // Woken past its Lease, it must stop acting and exit rather than write.
-      const exited = await Promise.race([leader.process.exited.then(() => true), sleep(15_000).then(() => false)]);
-      context.say(`  the frozen leader ${leader.identity} ${exited ? "exited on waking" : "is still running"}`);
+      const exited = await Promise.race([
+        leader.process.exited.then(() => true),
+        sleep(15_000).then(() => false),
+      ]);
+      context.say(
+        `  the frozen leader ${leader.identity} ${exited ? "exited on waking" : "is still running"}`,
+      );
       return [fault];
     },
   },

@@ -54,15 +54,15 @@ export async function startPrometheusProxy(upstreamUrl: string): Promise<Prometh
             headers: { ...incoming.headers, host: upstream.host },
           },
           (answer) => {
-            response.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(response);
-            response.on("finish", () => {
-              const query = new URLSearchParams(body.toString("utf8")).get("query");
-              if (answer.statusCode !== 200 || !query) return;
+            // Noted as Prometheus's answer arrives: the controller has it a moment later.
+            const query = new URLSearchParams(body.toString("utf8")).get("query");
+            if (answer.statusCode === 200 && query) {
               let times = delivered.get(query);
               if (!times) delivered.set(query, (times = []));
               times.push(Date.now());
-            });
+            }
+            response.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(response);
           },
         );
         outgoing.on("error", () => response.destroy());

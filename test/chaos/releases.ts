@@ -29,7 +29,9 @@ export async function prepareService(kubeConfig: KubeConfig, namespace: string):
   await createSampleService(kubeConfig, { namespace, name: SERVICE, version: "1.0.0", replicas: 1 });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const deployment = await apps.readNamespacedDeployment({ name: SERVICE, namespace }).catch(() => undefined);
+    const deployment = await apps
+      .readNamespacedDeployment({ name: SERVICE, namespace })
+      .catch(() => undefined);
     if ((deployment?.status?.readyReplicas ?? 0) >= 1) return;
     if (Date.now() > deadline) throw new Error(`${namespace}/${SERVICE} never became Ready`);
     await new Promise((resolve) => setTimeout(resolve, 200));

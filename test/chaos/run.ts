@@ -128,56 +128,72 @@ async function main(): Promise<number> {
   const started = Date.now();
   const runDir = createRunDir("chaos");
   const audit = auditFlags(join(runDir, "audit"));
-  say(`chaos suite: ${scenarios.map((scenario) => scenario.name).join(", ")}; starting the stack in ${runDir}`);
+  say(
+    `chaos suite: ${scenarios.map((scenario) => scenario.name).join(", ")}; starting the stack in ${runDir}`,
+  );
   const stack = await startStack({ runDir, apiServerFlags: audit.flags, log: () => undefined });
   const proxy = await startPrometheusProxy(stack.info.prometheus.url);
   const hookTokenFile = join(runDir, "chaos-hook-token");
   writeFileSync(hookTokenFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
   let apiServer: ManagedProcess = stack.controlPlane.processes.apiServer;
   const kubeConfig = stack.kubeConfig();
-  const replicas = await Replicas.start(stack, { count: 2, prometheusUrl: proxy.url, hookTokenFile, pool: 80 });
+  const replicas = await Replicas.start(stack, {
+    count: 2,
+    prometheusUrl: proxy.url,
+    hookTokenFile,
+    pool: 80,
+  });
   const results: ScenarioResult[] = [];
   try {
     for (const scenario of scenarios) {
       const inFlight: ChaosRelease[] = [];
       results.push(
-        await runScenario(scenario, {
-          stack,
-          replicas,
-          proxy,
-          hookTokenFile,
-          apiServer: () => apiServer,
-          restartApiServer: async () => {
-            const old = apiServer;
-            globalThis.process.kill(old.pid, "SIGKILL");
-            await old.exited;
-            apiServer = stack.supervisor.start({ name: "kube-apiserver", command: old.command, args: [...old.args] });
-            const pki = join(runDir, "pki");
-            const tls = {
-              ca: readFileSync(stack.info.caCertPath),
-              cert: readFileSync(join(pki, "admin.crt")),
-              key: readFileSync(join(pki, "admin.key")),
-            };
-            const deadline = Date.now() + 90_000;
-            for (;;) {
-              const ready = await httpsGet(`${stack.info.apiServerUrl}/readyz`, tls).then(
-                (answer) => answer.status === 200,
-                () => false,
-              );
-              if (ready) return;
-              if (Date.now() > deadline) throw new Error("kube-apiserver not ready 90 s after its restart");
-              await sleep(200);
-            }
+        await runScenario(
+          scenario,
+          {
+            stack,
+            replicas,
+            proxy,
+            hookTokenFile,
+            apiServer: () => apiServer,
+            restartApiServer: async () => {
+              const old = apiServer;
+              globalThis.process.kill(old.pid, "SIGKILL");
+              await old.exited;
+              apiServer = stack.supervisor.start({
+                name: "kube-apiserver",
+                command: old.command,
+                args: [...old.args],
+              });
+              const pki = join(runDir, "pki");
+              const tls = {
+                ca: readFileSync(stack.info.caCertPath),
+                cert: readFileSync(join(pki, "admin.crt")),
+                key: readFileSync(join(pki, "admin.key")),
+              };
+              const deadline = Date.now() + 90_000;
+              for (;;) {
+                const ready = await httpsGet(`${stack.info.apiServerUrl}/readyz`, tls).then(
+                  (answer) => answer.status === 200,
+                  () => false,
+                );
+                if (ready) return;
+                if (Date.now() > deadline) throw new Error("kube-apiserver not ready 90 s after its restart");
+                await sleep(200);
+              }
+            },
+            progressing: async () => {
+              const found: ChaosRelease[] = [];
+              for (const release of inFlight) {
+                if ((await phaseOf(kubeConfig, release)) === "Progressing") found.push(release);
+              }
+              return found;
+            },
+            say,
           },
-          progressing: async () => {
-            const found: ChaosRelease[] = [];
-            for (const release of inFlight) {
-              if ((await phaseOf(kubeConfig, release)) === "Progressing") found.push(release);
-            }
-            return found;
-          },
-          say,
-        }, inFlight, audit.path),
+          inFlight,
+          audit.path,
+        ),
       );
     }
   } finally {
@@ -197,7 +213,9 @@ async function main(): Promise<number> {
       ...result.skipped.map((text) => `stage skipped: ${text}`),
       ...result.promotionsOnMissingData.map((text) => `promotion on missing data: ${text}`),
       ...result.unexpected.map((text) => `unexpected end: ${text}`),
-      ...(result.unrecovered ? [`${result.unrecovered} fault(s) after which a release was never written again`] : []),
+      ...(result.unrecovered
+        ? [`${result.unrecovered} fault(s) after which a release was never written again`]
+        : []),
     ];
     if (problems.length === 0) continue;
     failed = true;
@@ -246,7 +264,8 @@ async function runScenario(
       inFlight.push(release);
       const deadline = Date.now() + RELEASE_TIMEOUT_MS;
       while (!isFinished(release.phase)) {
-        if (Date.now() > deadline) throw new Error(`${namespace}/${release.name} did not finish in 6 minutes`);
+        if (Date.now() > deadline)
+          throw new Error(`${namespace}/${release.name} did not finish in 6 minutes`);
         await sleep(500);
         release.phase = await phaseOf(kubeConfig, release);
       }
@@ -275,11 +294,7 @@ async function runScenario(
 }
 
 /** Creates the Release, retrying while the API server does not answer; a 409 means an earlier try went through. */
-async function createUntilDone(
-  kubeConfig: KubeConfig,
-  release: ChaosRelease,
-  hold: string,
-): Promise<void> {
+async function createUntilDone(kubeConfig: KubeConfig, release: ChaosRelease, hold: string): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     try {
@@ -356,7 +371,11 @@ function judge(
         result.rollbacksLost.push(
           `${label} ended ${release.phase ?? "unfinished"}, route ${walk.endedOnStable ? "on stable" : "not back on stable"}`,
         );
-    } else if (release.phase !== "Succeeded" || walk.reached !== STAGE_WEIGHTS.length || !walk.endedOnStable) {
+    } else if (
+      release.phase !== "Succeeded" ||
+      walk.reached !== STAGE_WEIGHTS.length ||
+      !walk.endedOnStable
+    ) {
       result.unexpected.push(
         `${label} ended ${release.phase ?? "unfinished"} after ${walk.reached} of ${STAGE_WEIGHTS.length} stages`,
       );

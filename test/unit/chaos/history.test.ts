@@ -24,7 +24,16 @@ function route(resourceVersion: number, canary?: number): StoredObject {
 }
 
 function write(at: number, user: string, resource: string, object?: StoredObject, code = 200): ActionEvent {
-  return { at, user, verb: "patch", resource, namespace: "shop", name: "web", code, ...(object ? { object } : {}) };
+  return {
+    at,
+    user,
+    verb: "patch",
+    resource,
+    namespace: "shop",
+    name: "web",
+    code,
+    ...(object ? { object } : {}),
+  };
 }
 
 describe("reading the audit log", () => {
@@ -79,7 +88,12 @@ describe("the route's stages", () => {
       skipped: [],
       repeated: [],
     });
-    expect(walkStages([1, 10, 0], STAGES)).toEqual({ reached: 2, endedOnStable: true, skipped: [], repeated: [] });
+    expect(walkStages([1, 10, 0], STAGES)).toEqual({
+      reached: 2,
+      endedOnStable: true,
+      skipped: [],
+      repeated: [],
+    });
   });
 
   it("names a skipped stage, a repeated stage and traffic moved after the end", () => {
@@ -97,7 +111,11 @@ describe("the route's stages", () => {
 
 describe("promotions on missing data", () => {
   const at = (time: string) => Date.parse(`2026-12-06T10:00:${time}Z`);
-  const canary = (measurements: { verdict: string; at: string }[], lastVerdict: string, outcome?: string) => ({
+  const canary = (
+    measurements: { verdict: string; at: string }[],
+    lastVerdict: string,
+    outcome?: string,
+  ) => ({
     status: {
       stages: [
         {
