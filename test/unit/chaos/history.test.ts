@@ -135,13 +135,14 @@ describe("promotions on missing data", () => {
       { verdict: "pass", at: "2026-12-06T10:00:20Z" },
       { verdict: "error", at: "2026-12-06T10:00:22Z" },
     ];
-    // The real answer at :21 came after the status holding the :20 pass was stored (:20.5).
+    // The real answer at :22 came after the status holding the :20 pass was stored (:20.5),
+    // later than the proxy's allowed lag (1 s).
     const statuses = [
       { at: at("06"), object: canary(rounds.slice(0, 1), "pass") },
       { at: at("20.5"), object: canary(rounds.slice(0, 2), "pass") },
       { at: at("23"), object: canary(rounds, "error", "passed") },
     ];
-    expect(promotionsOnMissingData(statuses, [at("05.2"), at("21")])).toEqual([
+    expect(promotionsOnMissingData(statuses, [at("05.2"), at("22")])).toEqual([
       "stage canary: error-rate passed in the round of 2026-12-06T10:00:20Z, but Prometheus answered nothing real from then on",
       "stage canary passed with error-rate's newest round error",
     ]);
