@@ -175,7 +175,7 @@ export class Controller {
 
   /** The Release caches have their first list (hooks refuse alerts until then). */
   isSynced(): boolean {
-    return this.#releases.every((informer) => informer.hasSynced());
+    return this.#parts.releases.hasSynced();
   }
 
   /** The releases in the cache, for hooks that match alerts against them. */
