@@ -41,7 +41,9 @@ export {
 } from "./builtin-queries.ts";
 export {
   DEFAULT_BATCH_WAIT_MS,
+  groupMatchers,
   QueryBatcher,
+  splitByGroup,
   sharedMeasurement,
   type BatchedQueryOptions,
   type SharedMeasurement,

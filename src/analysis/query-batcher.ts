@@ -1,4 +1,4 @@
-import type { GroupedQuery } from "./builtin-queries.ts";
+import type { GroupedQuery, GroupLabel } from "./builtin-queries.ts";
 import { MetricsQueryError, type MetricsProvider, type QueryResult, type Series } from "./provider.ts";
 import { escapePromqlString, escapeRegex, type TemplateVariables } from "./template.ts";
 import { timerDelay } from "../kube/timer-delay.ts";
@@ -160,32 +160,55 @@ export class QueryBatcher {
       for (const member of members) member.reject(failure);
       return;
     }
-    const labels = batch.grouped.labels.map((one) => one.label);
-    const byGroup = new Map<string, Series[]>();
-    for (const series of answer.data.result) {
-      const group = JSON.stringify(labels.map((label) => series.metric[label] ?? ""));
-      const own: Record<string, string> = {};
-      // The Release's own query has no group labels: sum(…) drops them, sum by (le) keeps only le.
-      for (const [name, value] of Object.entries(series.metric))
-        if (!labels.includes(name)) own[name] = value;
-      const list = byGroup.get(group) ?? [];
-      list.push({ metric: own, value: series.value });
-      byGroup.set(group, list);
-    }
+    const answers = splitByGroup(answer.data.result, batch.grouped.labels);
     for (const member of members) {
-      const result = byGroup.get(JSON.stringify(member.values)) ?? [];
+      const result = answers.get(JSON.stringify(member.values)) ?? [];
       member.resolve({ data: { resultType: "vector", result }, warnings: answer.warnings });
     }
   }
 }
 
-/** The grouped query for the members' label values: one regex union per label. */
+/**
+ * A grouped answer's series by group (the JSON of the group labels' values, in order),
+ * each without the group labels: the Release's own query has none (sum(…) drops them,
+ * sum by (le) keeps only le). A group absent from the answer has no entry: no data.
+ */
+export function splitByGroup(
+  series: readonly Series[],
+  labels: readonly GroupLabel[],
+): Map<string, Series[]> {
+  const names = labels.map((one) => one.label);
+  const byGroup = new Map<string, Series[]>();
+  for (const one of series) {
+    const group = JSON.stringify(names.map((label) => one.metric[label] ?? ""));
+    const own: Record<string, string> = {};
+    for (const [name, value] of Object.entries(one.metric)) if (!names.includes(name)) own[name] = value;
+    const list = byGroup.get(group) ?? [];
+    list.push({ metric: own, value: one.value });
+    byGroup.set(group, list);
+  }
+  return byGroup;
+}
+
+/** Matchers selecting every Release's series: one anchored regex union per label, each value literal. */
+export function groupMatchers(
+  labels: readonly GroupLabel[],
+  valueSets: readonly (readonly string[])[],
+): string {
+  return labels
+    .map(({ label }, index) => {
+      const values = [...new Set(valueSets.map((values) => values[index] as string))].sort();
+      return `${label}=~"${escapePromqlString(values.map(escapeRegex).join("|"))}"`;
+    })
+    .join(", ");
+}
+
+/** The grouped query for the members' label values. */
 function groupedPromql(batch: Batch, members: readonly Member[]): string {
-  const matchers = batch.grouped.labels.map(({ label }, index) => {
-    const values = [...new Set(members.map((member) => member.values[index] as string))].sort();
-    return `${label}=~"${escapePromqlString(values.map(escapeRegex).join("|"))}"`;
-  });
-  const joined = matchers.join(", ");
+  const joined = groupMatchers(
+    batch.grouped.labels,
+    members.map((member) => member.values),
+  );
   if (batch.part === "buckets")
     return (batch.grouped.bucketsQuery as NonNullable<GroupedQuery["bucketsQuery"]>)(joined, batch.interval);
   return batch.grouped.query(joined, batch.interval);
