@@ -660,11 +660,13 @@ export class ReleaseReconciler {
         })
       : undefined;
     const askedAt = Date.parse(decided.currentStage?.lastAnalysisAt ?? stage.startedAt);
-    const batch = this.#batcher && {
-      batcher: this.#batcher,
+    // Only a round measured wholly by shared queries waits for others: one with a query of
+    // its own holds one of the eight slots, and waiting there would slow every other round.
+    const shared = this.#batcher !== undefined && measuredTogether(plan.metrics, variables);
+    const batch = shared && {
+      batcher: this.#batcher as QueryBatcher,
       maxWaitMs: Math.min(DEFAULT_BATCH_WAIT_MS, plan.analysisIntervalMs * BATCH_WAIT_SHARE),
     };
-    const shared = batch !== undefined && measuredTogether(plan.metrics, variables);
     const runRound = async (signal: AbortSignal) => {
       const startedMs = performance.now();
       // After the watermark the asking reconcile moved (its now), even within the same millisecond.
