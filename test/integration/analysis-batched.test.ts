@@ -16,7 +16,8 @@ import {
   type QueryResult,
   type TemplateVariables,
 } from "../../src/analysis/index.ts";
-import { prometheus, waitFor } from "../harness/context.ts";
+import { prometheus, serveMetrics, waitFor } from "../harness/context.ts";
+import type { MetricsServer } from "../harness/http-fixtures.ts";
 import { startTrafficSimulator, type TrafficSimulator } from "../harness/traffic-simulator.ts";
 import { TrafficSimulatorClient } from "../harness/traffic-simulator-client.ts";
 
@@ -42,7 +43,15 @@ const scenarios = {
   // Every canary request about 30 s: the p99 lies above the top bucket (10 s).
   "pay-slow": { canaryWeight: 50, canaryErrors: 0, canaryLatencyMs: 30_000 },
 };
-type Service = keyof typeof scenarios | "pay-unknown";
+type Service = keyof typeof scenarios | "pay-unknown" | "pay-no5xx";
+
+/**
+ * A service instrumented to publish a status code only once it happens: requests, and no
+ * 5xx series at all. Its own query's `or vector(0)` makes the ratio 0; the grouped query
+ * must give 0 too, not "no series".
+ */
+let no5xx: MetricsServer;
+const no5xxStarted = Date.now();
 
 const simulators = new Map<string, { simulator: TrafficSimulator; client: TrafficSimulatorClient }>();
 let prometheusProvider: MetricsProvider;
@@ -111,7 +120,14 @@ beforeAll(async () => {
     });
     simulators.set(service, { simulator, client: new TrafficSimulatorClient(simulator.url) });
   }
-  const targets = [...simulators.values()].map(({ client }) => client.target);
+  no5xx = await serveMetrics(() => {
+    const requests = Math.floor((Date.now() - no5xxStarted) / 10);
+    return (
+      "# TYPE http_requests_total counter\n" +
+      `http_requests_total{namespace="${NAMESPACE}",service="pay-no5xx",version="${CANARY}",code="200"} ${requests}\n`
+    );
+  });
+  const targets = [...[...simulators.values()].map(({ client }) => client.target), no5xx.target];
   prometheus().setScrapeTargets(JOB, targets);
   for (const target of targets) await prometheus().waitForTarget(JOB, target, { timeoutMs: 30_000 });
   // A whole window scraped for every canary with traffic, so no ratio reads an early 0.
@@ -120,16 +136,30 @@ beforeAll(async () => {
     undefined,
     { timeoutMs: 40_000 },
   );
+  await prometheus().waitForQuery(
+    `count_over_time(http_requests_total{job="${JOB}", service="pay-no5xx"}[${WINDOW}]) >= 9`,
+    undefined,
+    { timeoutMs: 40_000 },
+  );
 });
 
 afterAll(async () => {
   prometheus().removeScrapeTargets(JOB);
   await Promise.all([...simulators.values()].map(({ simulator }) => simulator.stop()));
+  await no5xx?.close();
 });
 
 describe("batched and per-release analysis on the same data", () => {
   it("give identical measurements, with one query per template for all Releases", async () => {
-    const services: Service[] = ["pay-bad", "pay-good", "pay-clean", "pay-idle", "pay-slow", "pay-unknown"];
+    const services: Service[] = [
+      "pay-bad",
+      "pay-good",
+      "pay-clean",
+      "pay-idle",
+      "pay-slow",
+      "pay-unknown",
+      "pay-no5xx",
+    ];
     const { alone, together, sentTogether } = await bothWays(services.map((service) => ({ service })));
     expect(together).toEqual(alone);
     // The rounds say what each measured: pass, fail, no series, above the top bucket.
@@ -143,10 +173,13 @@ describe("batched and per-release analysis on the same data", () => {
       "pay-idle": ["inconclusive", "inconclusive"],
       "pay-slow": ["pass", "fail"],
       "pay-unknown": ["inconclusive", "inconclusive"],
+      // Requests without a 5xx series: a ratio of 0; no histogram, so no p99.
+      "pay-no5xx": ["pass", "inconclusive"],
     });
+    expect(alone[6]!.measurements[0]!.value).toBe("0");
     expect(alone[3]!.measurements[0]!.reason).toMatch(/no series/);
     expect(alone[4]!.measurements[1]!.value).toBe("+Inf");
-    // Six Releases, two metrics, one of them a histogram with its bucket check: three queries.
+    // Seven Releases, two metrics, one of them a histogram with its bucket check: three queries.
     expect(sentTogether).toHaveLength(3);
     expect(sentTogether.join("\n")).toContain("sum by (namespace, service, version)");
     // The round still records each Release's own query: the one whose answer it holds.
