@@ -5,9 +5,15 @@ import {
   canaryDeploymentName,
   canaryServiceName,
 } from "../api/workload-names.ts";
-import { metricHistogramCheck, metricQueryTemplate, type HistogramCheck } from "./builtin-queries.ts";
-import { quantileAboveTopBucket, type AboveTopBucket } from "./histogram.ts";
-import { MetricsQueryError, type MetricsProvider, type QueryOptions } from "./provider.ts";
+import {
+  metricGroupedQuery,
+  metricHistogramCheck,
+  metricQueryTemplate,
+  type HistogramCheck,
+} from "./builtin-queries.ts";
+import { quantileAboveTopBucket } from "./histogram.ts";
+import { MetricsQueryError, type MetricsProvider, type QueryOptions, type QueryResult } from "./provider.ts";
+import { sharedMeasurement, type QueryBatcher } from "./query-batcher.ts";
 import { renderQuery, TemplateError, type TemplateVariables } from "./template.ts";
 import { failureReason, judge, measurement } from "./verdict.ts";
 
@@ -36,6 +42,13 @@ export interface RunAnalysisInput {
    * also asked for it, and their measurements carry its value (docs/baseline.md).
    */
   baselineVariables?: TemplateVariables;
+  /**
+   * Measures built-in templates together with other Releases' rounds (one grouped query);
+   * without it, or for a custom query, each metric runs its own query.
+   */
+  batch?: { batcher: QueryBatcher; maxWaitMs: number };
+  /** When Prometheus evaluates the queries; default now. */
+  evaluationTime?: Date;
 }
 
 export async function runAnalysis(input: RunAnalysisInput): Promise<AnalysisRound> {
@@ -50,13 +63,16 @@ export async function runAnalysis(input: RunAnalysisInput): Promise<AnalysisRoun
         if (!(error instanceof TemplateError)) throw error;
         return measurement(metric, "error", at, `the query template cannot be filled: ${error.message}`);
       }
+      // The query as the Release's own: a shared query's answer is exactly its answer.
       queries[metric.name] = query;
-      const options: QueryOptions = input.signal ? { signal: input.signal } : {};
+      const ask = askerFor(metric, query, input);
       const check = metricHistogramCheck(metric);
       // Both at once; the metric's own query failing is the reason that counts.
       const [answer, buckets] = await Promise.allSettled([
-        input.provider.query(query, options),
-        check === undefined ? undefined : topBucketCheck(check, input, options),
+        ask.value(),
+        check === undefined
+          ? undefined
+          : ask.buckets(check).then((result) => quantileAboveTopBucket(result, check)),
       ]);
       if (answer.status === "rejected") return providerFailure(metric, answer.reason, at);
       if (buckets.status === "rejected") {
@@ -104,7 +120,10 @@ async function baselineValue(
     throw error;
   }
   try {
-    const result = await input.provider.query(query, input.signal ? { signal: input.signal } : {});
+    const result = await input.provider.query(query, {
+      ...(input.signal ? { signal: input.signal } : {}),
+      ...(input.evaluationTime ? { time: input.evaluationTime } : {}),
+    });
     // judge reads the one value out of the answer (aggregating series as the metric says).
     return judge(metric, { ok: true, result }, input.at ?? new Date().toISOString()).value;
   } catch (error) {
@@ -118,14 +137,41 @@ function providerFailure(metric: Metric, error: unknown, at: string): Measuremen
   return measurement(metric, "error", at, `the metrics provider failed: ${(error as Error).message}`);
 }
 
-/** Reads the histogram's buckets, for a quantile histogram_quantile would cap at the top bound. */
-async function topBucketCheck(
-  check: HistogramCheck,
-  input: RunAnalysisInput,
-  options: QueryOptions,
-): Promise<AboveTopBucket | undefined> {
-  const buckets = await input.provider.query(renderQuery(check.bucketsQuery, input.variables), options);
-  return quantileAboveTopBucket(buckets, check);
+/** How one metric's queries are answered: by a query shared with other Releases, or its own. */
+interface Asker {
+  value(): Promise<QueryResult>;
+  /** The histogram's buckets, for a quantile histogram_quantile would cap at the top bound. */
+  buckets(check: HistogramCheck): Promise<QueryResult>;
+}
+
+function askerFor(metric: Metric, query: string, input: RunAnalysisInput): Asker {
+  const options: QueryOptions = {
+    ...(input.signal ? { signal: input.signal } : {}),
+    ...(input.evaluationTime ? { time: input.evaluationTime } : {}),
+  };
+  const shared =
+    input.batch && sharedMeasurement(metric.template, metricGroupedQuery(metric), input.variables);
+  if (input.batch && shared) {
+    const { batcher, maxWaitMs } = input.batch;
+    return {
+      value: () => batcher.value(shared, { ...options, maxWaitMs }),
+      buckets: () => batcher.buckets(shared, { ...options, maxWaitMs }),
+    };
+  }
+  return {
+    value: () => input.provider.query(query, options),
+    buckets: (check) => input.provider.query(renderQuery(check.bucketsQuery, input.variables), options),
+  };
+}
+
+/** Whether every metric of a round is measured by queries shared with other Releases (none of its own). */
+export function measuredTogether(metrics: readonly Metric[], variables: TemplateVariables): boolean {
+  // A metric compared with the baseline also asks the baseline's value with a query of its own.
+  return metrics.every(
+    (metric) =>
+      metric.compare?.baseline === undefined &&
+      sharedMeasurement(metric.template, metricGroupedQuery(metric), variables) !== undefined,
+  );
 }
 
 /**

@@ -18,6 +18,9 @@ import {
 import {
   checkQueryTemplate,
   baselineVariablesFor,
+  DEFAULT_BATCH_WAIT_MS,
+  measuredTogether,
+  QueryBatcher,
   runAnalysis,
   templateVariablesFor,
   type MetricsProvider,
@@ -103,6 +106,11 @@ export interface ReconcilerDeps {
   maxRoundsInFlight?: number;
   /** Keeps a finished release's ReleaseRecord; without it no record is written. */
   records?: ReleaseRecordKeeper;
+  /**
+   * Measure built-in templates of many Releases with one grouped query (default true);
+   * false: every Release runs its own queries, as before batching (for comparisons).
+   */
+  batchQueries?: boolean;
 }
 
 export interface ReconcileOutcome {
@@ -119,6 +127,12 @@ export interface ReconcileOutcome {
  * backoff covers a watch that brings none.
  */
 const AFTER_CONFLICT: ReconcileOutcome = { retryWithBackoff: true };
+
+/**
+ * A round waits at most this share of its analysis interval (and DEFAULT_BATCH_WAIT_MS at
+ * most) for other Releases' rounds to share its queries: 1 s at 30 s, 167 ms at 5 s.
+ */
+const BATCH_WAIT_SHARE = 1 / 30;
 
 /** After acting on the cluster, look again soon rather than at the engine's slow convergence retry. */
 const AFTER_ACTION_REQUEUE_MS = 250;
@@ -159,10 +173,12 @@ export class ReleaseReconciler {
   readonly #rounds: AnalysisRounds;
   readonly #blocks = new BlockTracker();
   readonly #clock: () => Date;
+  readonly #batcher: QueryBatcher | undefined;
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
     this.#clock = deps.clock ?? (() => new Date());
+    this.#batcher = (deps.batchQueries ?? true) ? new QueryBatcher(deps.metricsProvider) : undefined;
     this.#rounds = new AnalysisRounds({
       ...(deps.maxRoundsInFlight === undefined ? {} : { maxInFlight: deps.maxRoundsInFlight }),
       onRound: (key, stage, round) => this.#measurements.add(key, { stage, round }),
@@ -644,7 +660,14 @@ export class ReleaseReconciler {
         })
       : undefined;
     const askedAt = Date.parse(decided.currentStage?.lastAnalysisAt ?? stage.startedAt);
-    const started = this.#rounds.start(key, stage, async (signal) => {
+    // Only a round measured wholly by shared queries waits for others: one with a query of
+    // its own holds one of the eight slots, and waiting there would slow every other round.
+    const shared = this.#batcher !== undefined && measuredTogether(plan.metrics, variables);
+    const batch = shared && {
+      batcher: this.#batcher as QueryBatcher,
+      maxWaitMs: Math.min(DEFAULT_BATCH_WAIT_MS, plan.analysisIntervalMs * BATCH_WAIT_SHARE),
+    };
+    const runRound = async (signal: AbortSignal) => {
       const startedMs = performance.now();
       // After the watermark the asking reconcile moved (its now), even within the same millisecond.
       const at = new Date(Math.max(this.#clock().getTime(), askedAt + 1)).toISOString();
@@ -655,6 +678,7 @@ export class ReleaseReconciler {
         at,
         signal,
         ...(baselineVariables === undefined ? {} : { baselineVariables }),
+        ...(batch ? { batch } : {}),
       });
       if (signal.aborted) return round;
       const failed = round.measurements.some((m) => m.verdict === "error");
@@ -666,7 +690,8 @@ export class ReleaseReconciler {
         this.#deps.metrics.measurements.inc({ metric: measurement.metric, verdict: measurement.verdict });
       }
       return round;
-    });
+    };
+    const started = this.#rounds.start(key, stage, runRound, { shared });
     if (!started) log.debug({ stage }, "an analysis round is already under way");
   }
 
