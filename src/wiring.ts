@@ -32,6 +32,7 @@ import {
   ReleaseStatusWriter,
   WorkQueue,
   type KubeClients,
+  type KubeRequestLabels,
 } from "./kube/index.ts";
 import { createNotifier } from "./notify/index.ts";
 import { createControllerMetrics, type ControllerMetrics } from "./telemetry/metrics.ts";
@@ -93,11 +94,13 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
   });
 
   const requestTimeoutMs = parseDuration(config.kubernetes.requestTimeout);
+  // glidepath_kube_requests_total: every request of the controller's clients and its Lease.
+  const onRequest = (request: KubeRequestLabels) => metrics.kubeRequests.inc(request);
   const election = config.leaderElection;
   const elector = election.enabled
     ? new LeaderElector({
         // Its own calls go outside the Lease guard: renewing is how the Lease stays fresh.
-        coordination: makeKubeClients(kubeConfig, { requestTimeoutMs }).coordination,
+        coordination: makeKubeClients(kubeConfig, { requestTimeoutMs, onRequest }).coordination,
         namespace: election.leaseNamespace,
         name: election.leaseName,
         logger,
@@ -115,6 +118,7 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
     requestTimeoutMs,
     signal: halt.signal,
     beforeWrite: () => elector?.assertFreshLease(),
+    onRequest,
   });
 
   const cache = { kubeConfig, logger, namespaces: config.namespaces };

@@ -1,6 +1,6 @@
 // One measurement window over a running controller: reconcile latency from its histogram
 // (bucket deltas over the window), its CPU and RSS and those of kube-apiserver and etcd,
-// its API requests (audit log) and Prometheus queries (Prometheus's own counter), and the
+// its API requests (audit log, and the controller's own glidepath_kube_requests_total) and Prometheus queries (Prometheus's own counter), and the
 // depth of its work queue sampled every 5 s.
 import { summariseRequests, type RequestKindSummary } from "../lib/audit-log.ts";
 import { round } from "../lib/format.ts";
@@ -34,6 +34,11 @@ export interface WindowResult {
     /** By "verb resource": count and the apiserver's own latency. */
     byRequest: Record<string, RequestKindSummary>;
     errors: number;
+    /**
+     * The controller's own count (glidepath_kube_requests_total: its typed clients, the
+     * informers' lists and watches aside), by "verb resource"; the audit log's cross-check.
+     */
+    countedByController: { perSecond: number; byRequest: Record<string, number> };
   };
   prometheus: {
     queriesPerSecond: number;
@@ -67,6 +72,26 @@ export function reconcileSummary(before: Sample[], after: Sample[], seconds: num
   if (p90) summary.p90 = p90;
   if (p99) summary.p99 = p99;
   return summary;
+}
+
+/** glidepath_kube_requests_total between two scrapes, by "verb resource". */
+export function controllerRequests(
+  before: Sample[],
+  after: Sample[],
+  seconds: number,
+): WindowResult["apiRequests"]["countedByController"] {
+  const name = "glidepath_kube_requests_total";
+  const byRequest: Record<string, number> = {};
+  let total = 0;
+  for (const sample of after) {
+    if (sample.name !== name) continue;
+    const delta = sample.value - sumOf(before, name, sample.labels);
+    if (delta === 0) continue;
+    const kind = `${sample.labels.verb} ${sample.labels.resource}`;
+    byRequest[kind] = (byRequest[kind] ?? 0) + delta;
+    total += delta;
+  }
+  return { perSecond: round(total / seconds, 1), byRequest };
 }
 
 export interface WindowOptions {
@@ -118,6 +143,7 @@ export async function measureWindow(
       perSecond: round(events.length / wall, 1),
       byRequest: summariseRequests(events),
       errors: events.filter((event) => event.code >= 400).length,
+      countedByController: controllerRequests(metricsBefore, metricsAfter, wall),
     },
     prometheus: {
       queriesPerSecond: round(

@@ -72,7 +72,12 @@ export class PrometheusClient implements MetricsProvider {
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) break;
       try {
-        return await this.#attempt(promql, Math.min(this.#requestTimeoutMs, remainingMs), options.signal);
+        return await this.#attempt(
+          promql,
+          Math.min(this.#requestTimeoutMs, remainingMs),
+          options.signal,
+          options.time,
+        );
       } catch (error) {
         if (!(error instanceof MetricsQueryError)) throw error;
         lastFailure = { ...error.toFailure(), attempts: attempt };
@@ -113,13 +118,19 @@ export class PrometheusClient implements MetricsProvider {
     }
   }
 
-  async #attempt(promql: string, timeoutMs: number, callerSignal?: AbortSignal): Promise<QueryResult> {
+  async #attempt(
+    promql: string,
+    timeoutMs: number,
+    callerSignal?: AbortSignal,
+    time?: Date,
+  ): Promise<QueryResult> {
     const timeoutSignal = AbortSignal.timeout(timerDelay(timeoutMs));
     const signal = callerSignal ? AbortSignal.any([callerSignal, timeoutSignal]) : timeoutSignal;
     const form = new URLSearchParams({
       query: promql,
       timeout: `${Math.max(1, Math.floor(timeoutMs * SERVER_TIMEOUT_SHARE))}ms`,
     });
+    if (time !== undefined) form.set("time", String(time.getTime() / 1000));
     let response;
     try {
       response = await this.#http.post<string>("/api/v1/query", form, { signal, timeout: timeoutMs });

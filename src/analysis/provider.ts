@@ -88,6 +88,8 @@ export class MetricsQueryError extends Error implements QueryFailure {
 export interface QueryOptions {
   /** Aborts the query (and its retries) early, e.g. when the controller shuts down. */
   signal?: AbortSignal;
+  /** When the query is evaluated; default now (Prometheus's own time). */
+  time?: Date;
 }
 
 export interface MetricsProvider {

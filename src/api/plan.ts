@@ -1,6 +1,7 @@
 import { parseDuration } from "./duration.ts";
 import type { AllowedImagesList } from "./image-policy.ts";
-import { releaseSchema, type Metric, type Release, type Stage } from "./release.ts";
+import { comparedMetrics } from "./baseline.ts";
+import { BASELINE_ROUTER_MESSAGE, releaseSchema, type Metric, type Release, type Stage } from "./release.ts";
 import type { StrategyFile } from "./strategy.ts";
 import { formatIssues, type ValidationIssue } from "./validation.ts";
 
@@ -82,6 +83,9 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
     approval: approvalPolicy(spec, strategy),
     allowedImages: imagePolicy(spec, strategy),
   };
+  // The strategy file's default metrics may compare too; the schema sees only inline ones.
+  if (comparedMetrics(plan.metrics).length > 0 && spec.traffic.gatewayAPI === undefined)
+    return { ok: false, issues: [{ path: "$.spec.traffic", message: BASELINE_ROUTER_MESSAGE }] };
   return { ok: true, release, plan };
 }
 

@@ -145,6 +145,42 @@ export const stagesSchema = z
     ),
   );
 
+/** Per-interval samples kept per side, metric and stage for the baseline comparison (the newest). */
+export const MAX_BASELINE_SAMPLES = 30;
+
+/** The Mann-Whitney comparison of a metric's per-interval samples, canary against baseline (src/engine/mann-whitney.ts). */
+export const baselineComparisonSchema = z
+  .object({
+    worse: z
+      .enum(["higher", "lower", "either"])
+      .default("higher")
+      .describe("Which way is worse: higher (latency, errors), lower (throughput, success), or either."),
+    confidence: z
+      .number()
+      .min(0.5)
+      .max(0.999)
+      .default(0.95)
+      .describe(
+        "The canary fails only when the test is significant at this confidence (p < 1 − confidence).",
+      ),
+    effectSize: z
+      .number()
+      .min(0.5)
+      .max(1)
+      .default(0.71)
+      .describe(
+        "The smallest effect that fails: the probability that a canary sample is worse than a baseline " +
+          "sample (0.5 is no difference; 0.56, 0.64, 0.71 are small, medium, large).",
+      ),
+    minSamples: z
+      .int()
+      .min(3)
+      .max(MAX_BASELINE_SAMPLES)
+      .default(8)
+      .describe("Per-interval samples each side needs in a stage before the comparison says anything."),
+  })
+  .describe("Compare the canary's samples with the baseline's.");
+
 export const metricSchema = z
   .object({
     name: dnsLabelSchema.describe("Metric name, shown in status and records."),
@@ -191,6 +227,13 @@ export const metricSchema = z
       .max(100)
       .default(4)
       .describe("Query errors in a row tolerated before the metric fails."),
+    compare: z
+      .object({ baseline: baselineComparisonSchema })
+      .optional()
+      .describe(
+        "Besides the thresholds, compare the canary with a baseline (the stable version started beside it " +
+          "with the same share of traffic): see docs/baseline.md.",
+      ),
   })
   .superRefine((metric, ctx) => {
     if ((metric.template === undefined) === (metric.query === undefined)) {
@@ -402,10 +445,31 @@ export const releaseSpecSchema = z
     if (spec.strategy !== undefined && spec.stages !== undefined) {
       ctx.addIssue({ code: "custom", path: ["stages"], message: "set `strategy` or `stages`, not both" });
     }
+    const compared = (spec.analysis?.metrics ?? []).findIndex((metric) => metric.compare !== undefined);
+    if (compared >= 0 && spec.traffic.gatewayAPI === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["analysis", "metrics", compared, "compare"],
+        message: BASELINE_ROUTER_MESSAGE,
+      });
+    }
   })
   .meta(
-    cel({ rule: "!(has(self.strategy) && has(self.stages))", message: "set strategy or stages, not both" }),
+    cel(
+      { rule: "!(has(self.strategy) && has(self.stages))", message: "set strategy or stages, not both" },
+      {
+        rule:
+          "has(self.traffic.gatewayAPI) || !has(self.analysis) || !has(self.analysis.metrics) || " +
+          "self.analysis.metrics.all(m, !has(m.compare))",
+        message: "a comparison with the baseline needs the Gateway API router (spec.traffic.gatewayAPI)",
+      },
+    ),
   );
+
+/** Only the Gateway API router can give a baseline its own share (docs/baseline.md). */
+export const BASELINE_ROUTER_MESSAGE =
+  "a comparison with the baseline needs the Gateway API router (spec.traffic.gatewayAPI): only it can send " +
+  "the baseline a share of its own; NGINX has one canary Ingress, and the replica split no Service of its own";
 
 export type ReleaseSpec = z.infer<typeof releaseSpecSchema>;
 export type ReleaseSpecInput = z.input<typeof releaseSpecSchema>;
@@ -447,6 +511,7 @@ export const STATUS_LIMITS = {
   stableChanges: 10,
   /** Who paused, resumed, promoted, aborted (status.signOff.actions): verified ones are kept first. */
   signOffActions: 20,
+  baselineSamples: MAX_BASELINE_SAMPLES,
 } as const;
 
 export const measurementSchema = z.object({
@@ -457,6 +522,11 @@ export const measurementSchema = z.object({
     .max(64)
     .optional()
     .describe('The value as Prometheus returned it ("0.08", "NaN", "+Inf").'),
+  baselineValue: z
+    .string()
+    .max(64)
+    .optional()
+    .describe("A metric compared with the baseline: the baseline's value in the same round."),
   at: timestampSchema,
   reason: z.string().max(1024),
 });
@@ -477,6 +547,26 @@ export const metricTallySchema = z.object({
 });
 export type MetricTally = z.infer<typeof metricTallySchema>;
 
+/** A metric's baseline comparison in a stage: the samples so far and the test's verdict on them. */
+export const comparisonRecordSchema = z.object({
+  metric: dnsLabelSchema,
+  canary: z
+    .array(finiteNumber)
+    .max(STATUS_LIMITS.baselineSamples)
+    .describe("The canary's per-interval values (the newest; no-data intervals are left out)."),
+  baseline: z.array(finiteNumber).max(STATUS_LIMITS.baselineSamples).describe("The baseline's, likewise."),
+  verdict: z.enum(["pass", "fail", "inconclusive"]),
+  u: z.number().optional().describe("Mann-Whitney U of the canary."),
+  p: z.number().optional(),
+  effect: z
+    .number()
+    .optional()
+    .describe("The probability that a canary sample is worse than a baseline one."),
+  shift: z.number().optional().describe("canary − baseline (Hodges-Lehmann), in the metric's unit."),
+  reason: z.string().max(1024),
+});
+export type ComparisonRecord = z.infer<typeof comparisonRecordSchema>;
+
 export const stageOutcomes = ["passed", "promoted", "failed", "aborted", "rolledBack"] as const;
 
 export const stageRecordSchema = z.object({
@@ -488,6 +578,11 @@ export const stageRecordSchema = z.object({
   outcome: z.enum(stageOutcomes).optional(),
   tallies: z.array(metricTallySchema).max(20).default([]),
   measurements: z.array(measurementSchema).max(STATUS_LIMITS.measurementsPerStage).default([]),
+  comparisons: z
+    .array(comparisonRecordSchema)
+    .max(20)
+    .optional()
+    .describe("Metrics compared with the baseline: samples and verdict in this stage."),
 });
 export type StageRecord = z.infer<typeof stageRecordSchema>;
 

@@ -10,6 +10,8 @@ export const RELEASE_LABEL = "glidepath.dev/release";
 /** On canary pods (and the canary Deployment and Service): what sets them apart from stable pods. */
 export const ROLE_LABEL = "glidepath.dev/role";
 export const CANARY_ROLE = "canary";
+/** The baseline's pods (the stable version beside the canary, for the comparison: docs/baseline.md). */
+export const BASELINE_ROLE = "baseline";
 /** The pod label that carries the version; promote and revert set it on the stable template. */
 export const VERSION_LABEL = "version";
 
@@ -34,18 +36,38 @@ export const STABLE_WEIGHTS_ANNOTATION = "glidepath.dev/stable-weights";
 
 const MAX_LABEL = 63;
 const CANARY_SUFFIX = "-canary";
+const BASELINE_SUFFIX = "-baseline";
 
 /**
  * `<value>-canary`, kept within 63 characters: a longer value is cut and a short hash of
  * the whole value keeps two long values that share a prefix apart.
  */
 export function withCanarySuffix(value: string): string {
-  if (value === "") return "canary";
-  const plain = `${value}${CANARY_SUFFIX}`;
+  return withSuffix(value, CANARY_SUFFIX);
+}
+
+/** `<value>-baseline`, kept within 63 characters as withCanarySuffix does. */
+export function withBaselineSuffix(value: string): string {
+  return withSuffix(value, BASELINE_SUFFIX);
+}
+
+function withSuffix(value: string, suffix: string): string {
+  if (value === "") return suffix.slice(1);
+  const plain = `${value}${suffix}`;
   if (plain.length <= MAX_LABEL) return plain;
   const hash = createHash("sha256").update(value).digest("hex").slice(0, 8);
-  const keep = MAX_LABEL - CANARY_SUFFIX.length - hash.length - 1;
-  return `${value.slice(0, keep)}-${hash}${CANARY_SUFFIX}`;
+  const keep = MAX_LABEL - suffix.length - hash.length - 1;
+  return `${value.slice(0, keep)}-${hash}${suffix}`;
+}
+
+/** The baseline Deployment of a target: `<deployment>-baseline`. */
+export function baselineDeploymentName(deployment: string): string {
+  return `${deployment}${BASELINE_SUFFIX}`;
+}
+
+/** The baseline's Service: `<service>-baseline`, within 63 characters. */
+export function baselineServiceName(service: string): string {
+  return withBaselineSuffix(service);
 }
 
 /** The canary Deployment of a target: `<deployment>-canary` (object names may be 253 long). */

@@ -69,6 +69,8 @@ export interface StatusView {
   /** Where requests go: one line. */
   traffic: string;
   metrics: MetricRow[];
+  /** Metrics compared with the baseline in the running (or last) stage: one line each (docs/baseline.md). */
+  comparisons?: string[];
   conditions: Condition[];
   people: string[];
   rollback?: NonNullable<Release["status"]>["rollback"];
@@ -215,6 +217,22 @@ export function metricRows(release: Release, metrics?: readonly Metric[]): Metri
   });
 }
 
+/** "error-rate vs baseline: pass — the canary is not worse …" for each comparison of the running (or last) stage. */
+export function comparisonLines(release: Release): string[] {
+  const status = release.status;
+  const current = status?.currentStage;
+  const record =
+    (current && status.stages.find((candidate) => candidate.name === current.name)) ?? status?.stages.at(-1);
+  return (record?.comparisons ?? []).map(
+    (comparison) => `${comparison.metric} vs baseline: ${comparison.verdict} — ${comparison.reason}`,
+  );
+}
+
+function withComparisons(release: Release): { comparisons?: string[] } {
+  const lines = comparisonLines(release);
+  return lines.length === 0 ? {} : { comparisons: lines };
+}
+
 function newestMeasurement(measurements: readonly Measurement[], metric: string): Measurement | undefined {
   return measurements
     .filter((measurement) => measurement.metric === metric)
@@ -287,6 +305,7 @@ export function statusView(
     bar: stageBar(steps),
     traffic: trafficLine(release, rolledBackLater),
     metrics: metricRows(release, hints.metrics),
+    ...withComparisons(release),
     conditions: status?.conditions ?? [],
     people: peopleLines(release),
     ...(status?.rollback === undefined ? {} : { rollback: status.rollback }),
@@ -369,6 +388,7 @@ export function renderStatus(view: StatusView, nowMs: number): string[] {
     lines.push(...indent(table));
     for (const row of view.metrics) if (row.note) lines.push(`  ${row.metric}: ${row.note}`);
   }
+  for (const line of view.comparisons ?? []) lines.push(`  ${line}`);
 
   lines.push("", "Conditions:");
   if (view.conditions.length === 0) lines.push("  none yet");

@@ -9,7 +9,11 @@ import type { AnalysedStage } from "../engine/index.ts";
 // reconcile starts a round and returns; the round's measurements land in the
 // MeasurementInbox and the Release is reconciled again to fold them into its status.
 
-/** Rounds running at once across all Releases; more wait for a free slot, in order. */
+/**
+ * Rounds running at once across all Releases; more wait for a free slot, in order. A round
+ * measured wholly by queries shared with other Releases (query-batcher.ts) takes no slot:
+ * it adds no query of its own, and waiting for a slot would keep it out of the shared query.
+ */
 export const MAX_ROUNDS_IN_FLIGHT = 8;
 
 export interface AnalysisRoundsOptions {
@@ -30,6 +34,8 @@ interface Round {
   run: RunRound;
   abort: AbortController;
   started: boolean;
+  /** Whether it counts against maxInFlight (it runs queries of its own). */
+  slot: boolean;
 }
 
 /** At most one round per Release, at most `maxInFlight` running across Releases, each cancellable. */
@@ -54,10 +60,20 @@ export class AnalysisRounds {
     return this.#rounds.get(key)?.stage;
   }
 
-  /** Starts a round for the Release unless one is already in flight; returns whether it did. */
-  start(key: string, stage: AnalysedStage, run: RunRound): boolean {
+  /**
+   * Starts a round for the Release unless one is already in flight; returns whether it did.
+   * `shared`: every query of the round is shared with other Releases' rounds, so it starts
+   * at once, without a slot.
+   */
+  start(key: string, stage: AnalysedStage, run: RunRound, options: { shared?: boolean } = {}): boolean {
     if (this.#stopped || this.#rounds.has(key)) return false;
-    this.#rounds.set(key, { stage, run, abort: new AbortController(), started: false });
+    const shared = options.shared ?? false;
+    const round: Round = { stage, run, abort: new AbortController(), started: shared, slot: !shared };
+    this.#rounds.set(key, round);
+    if (shared) {
+      void this.#run(key, round);
+      return true;
+    }
     this.#waiting.push(key);
     this.#dispatch();
     return true;
@@ -81,7 +97,7 @@ export class AnalysisRounds {
     for (const key of [...this.#rounds.keys()]) this.cancel(key, reason);
   }
 
-  /** Rounds running and waiting, for tests and logs. */
+  /** Rounds running in a slot and waiting for one, for tests and logs. */
   stats(): { running: number; waiting: number } {
     return { running: this.#running, waiting: this.#waiting.length };
   }
@@ -108,7 +124,7 @@ export class AnalysisRounds {
       if (!round.abort.signal.aborted)
         this.#options.logger.warn({ key, err: error }, `analysis round failed: ${(error as Error).message}`);
     }
-    this.#running--;
+    if (round.slot) this.#running--;
     // Cancelled (or replaced after a cancel): whoever cancelled it has moved on.
     const current = this.#rounds.get(key) === round && !round.abort.signal.aborted;
     if (current) {

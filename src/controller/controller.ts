@@ -173,6 +173,11 @@ export class Controller {
     this.#parts.queue.add(key);
   }
 
+  /** The Release caches have their first list (hooks refuse alerts until then). */
+  isSynced(): boolean {
+    return this.#parts.releases.hasSynced();
+  }
+
   /** The releases in the cache, for hooks that match alerts against them. */
   releases(): Release[] {
     return this.#parts.releases.list() as Release[];

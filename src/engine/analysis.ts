@@ -1,4 +1,5 @@
 import { addMeasurement, assessMetric, emptyTally, thresholdText } from "./assessment.ts";
+import { comparisonThresholdText, foldComparisons, withComparison } from "./baseline.ts";
 import {
   metricUnit,
   STATUS_LIMITS,
@@ -51,6 +52,7 @@ export function foldMeasurements(ctx: DecisionContext): void {
   // Plan order, so the same measurements always give the same status.
   record.tallies = ctx.plan.metrics.flatMap((metric) => tallies.get(metric.name) ?? []);
   record.measurements = [...record.measurements, ...fresh].slice(-STATUS_LIMITS.measurementsPerStage);
+  foldComparisons(ctx.status, record, ctx.plan.metrics, fresh);
   const newestMs = Math.max(...fresh.map((measurement) => Date.parse(measurement.at)));
   current.lastAnalysisAt = toTimestamp(newestMs);
 }
@@ -65,7 +67,13 @@ function withinSchemaLimits(measurement: Measurement): Measurement {
 
 export interface StageVerdict {
   /** A metric beyond its limits: roll back. */
-  failed?: { metric: Metric; reason: string; tally: MetricTally | undefined };
+  failed?: {
+    metric: Metric;
+    reason: string;
+    tally: MetricTally | undefined;
+    /** The comparison with the baseline failed it, not a threshold. */
+    byComparison?: boolean;
+  };
   /** Too little data and the metric says pause: hold for a person. */
   paused?: string;
   /** Every metric passing with enough passes (vacuously true without metrics). */
@@ -80,10 +88,16 @@ export function judgeStage(ctx: DecisionContext, minMeasurements: number): Stage
   const parts: string[] = [];
   for (const metric of ctx.plan.metrics) {
     const tally = record?.tallies.find((candidate) => candidate.metric === metric.name);
-    const assessment = assessMetric(metric, tally);
+    const thresholds = assessMetric(metric, tally);
+    const assessment = withComparison(metric, thresholds, ctx.status, record);
     switch (assessment.state) {
       case "failed":
-        verdict.failed ??= { metric, reason: assessment.reason, tally };
+        verdict.failed ??= {
+          metric,
+          reason: assessment.reason,
+          tally,
+          ...(thresholds.state === "failed" ? {} : { byComparison: true }),
+        };
         verdict.passing = false;
         parts.push(`${metric.name} failed`);
         break;
@@ -124,7 +138,10 @@ export function metricEvidence(failed: NonNullable<StageVerdict["failed"]>): {
     metric: failed.metric.name,
     ...(failed.tally?.lastValue === undefined ? {} : { value: failed.tally.lastValue }),
     unit: metricUnit(failed.metric),
-    threshold: clip(thresholdText(failed.metric), 128),
+    threshold: clip(
+      failed.byComparison === true ? comparisonThresholdText(failed.metric) : thresholdText(failed.metric),
+      128,
+    ),
   };
 }
 

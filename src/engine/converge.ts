@@ -1,3 +1,10 @@
+import {
+  baselineHolds,
+  comparingStage,
+  convergeBaseline,
+  desiredBaselineWeight,
+  usesBaseline,
+} from "./baseline.ts";
 import { isTerminal, phaseOf, type DecisionContext } from "./context.ts";
 import { imagesNotAllowed } from "./image-policy.ts";
 import { stableNeedsRevert } from "./rollback.ts";
@@ -68,6 +75,12 @@ function convergeCanary(ctx: DecisionContext): Convergence {
     else actions.push(...weightActions);
   }
 
+  // The baseline beside the canary while the stages compare (from before the first one, so it
+  // is Ready with the canary); as many pods as the canary.
+  const comparing = ctx.status.currentStage === undefined || comparingStage(ctx.status);
+  const baselineReplicas = replicas ?? canary.desiredReplicas;
+  settled = convergeBaseline(ctx, comparing ? { replicas: baselineReplicas } : undefined, actions) && settled;
+
   // At GA the canary takes all traffic while stable rolls to the new version unloaded;
   // never over someone else's edit a person has not seen.
   if (isGAStage(ctx) && !unacceptedDrift(ctx)) {
@@ -93,6 +106,7 @@ function convergePromoted(ctx: DecisionContext): Convergence {
   }
   const trafficOnStable = convergeWeight(ctx, 0, actions);
   settled = trafficOnStable && settled;
+  settled = convergeBaseline(ctx, undefined, actions) && settled;
   // Scale the canary down only once the router confirms it gets nothing, so no request is dropped.
   if (!canaryScaledDown(ctx)) {
     if (trafficOnStable) actions.push({ type: "scaleCanary", replicas: 0 });
@@ -119,13 +133,15 @@ function convergeRollback(ctx: DecisionContext): Convergence {
     actions.push({ type: "scaleCanary", replicas: 0 });
     settled = false;
   }
+  settled = convergeBaseline(ctx, undefined, actions) && settled;
   return { actions, settled };
 }
 
 /** Asks for the weight if the router holds another; true once it holds it and confirmed it. */
 function convergeWeight(ctx: DecisionContext, canaryWeight: number, actions: Action[]): boolean {
-  if (!routerHolds(ctx, canaryWeight)) {
-    actions.push({ type: "setWeight", canaryWeight });
+  const baselineWeight = desiredBaselineWeight(ctx, canaryWeight);
+  if (!routerHolds(ctx, canaryWeight) || !baselineHolds(ctx, baselineWeight)) {
+    actions.push({ type: "setWeight", canaryWeight, ...(usesBaseline(ctx) ? { baselineWeight } : {}) });
     return false;
   }
   return trafficAt(ctx, canaryWeight);

@@ -12,6 +12,14 @@ export { blockedBy, BLOCK_CLEARED_REASON } from "./record.ts";
 export { decideDeletion, DELETION_RETRY_MS } from "./deletion.ts";
 export { GLIDEPATH_FIELD_MANAGER } from "./types.ts";
 export { analysedStageOf, isSameStage, type AnalysedStage } from "./analysis.ts";
+export { comparingStage } from "./baseline.ts";
+export {
+  compareWithBaseline,
+  mannWhitney,
+  type Comparison,
+  type ComparisonSettings,
+  type MannWhitneyResult,
+} from "./mann-whitney.ts";
 export {
   addMeasurement,
   assessMetric,

@@ -1,3 +1,4 @@
+import { baselineOutstanding } from "./baseline.ts";
 import { formatDuration, type ReleaseStatus, type RollbackTrigger } from "../api/index.ts";
 import { metricEvidence, type StageVerdict } from "./analysis.ts";
 import { clip, type DecisionContext } from "./context.ts";
@@ -208,6 +209,7 @@ function rollbackOutstanding(ctx: DecisionContext, previous: VersionRef): string
   else if (!traffic.verified) outstanding.push("the router to confirm weight 0");
   if (!canaryScaledDown(ctx))
     outstanding.push(`${canaryName(ctx)} to scale to 0 (${canary.desiredReplicas} replicas)`);
+  outstanding.push(...baselineOutstanding(ctx));
   // Stable is this rollback's business only if this release changed it.
   if (!releaseTouchedStable(ctx)) return outstanding;
   if (!stableOnPrevious(ctx, previous))

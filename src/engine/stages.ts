@@ -1,3 +1,4 @@
+import { baselineOutstanding } from "./baseline.ts";
 import { formatDuration, parseDuration } from "../api/index.ts";
 import { judgeStage, minMeasurementsFor, type StageVerdict } from "./analysis.ts";
 import { phaseOf, type DecisionContext } from "./context.ts";
@@ -182,7 +183,11 @@ function stepBake(
   const bakeEndsMs = Date.parse(status.bakeStartedAt ?? ctx.now) + ctx.plan.bakeMs;
   const baked = ctx.nowMs >= bakeEndsMs && (verdict?.passing ?? true);
   const settled =
-    stableOnNewVersion(ctx) && observations.stable.ready && trafficAt(ctx, 0) && canaryScaledDown(ctx);
+    stableOnNewVersion(ctx) &&
+    observations.stable.ready &&
+    trafficAt(ctx, 0) &&
+    canaryScaledDown(ctx) &&
+    baselineOutstanding(ctx).length === 0;
   if ((baked || promote) && settled) {
     leaveCurrentStage(ctx, promote);
     const cause = promote

@@ -67,6 +67,8 @@ export interface TrafficObservation {
    * there is no weight to hold or restore. Said only while the Release is being deleted.
    */
   missing?: string;
+  /** The baseline's share the router holds (docs/baseline.md); absent or 0 when it has none. */
+  baselineWeight?: number;
 }
 
 /** The canary Service, which the Gateway API and NGINX routers send the canary's share to. */
@@ -125,6 +127,8 @@ export interface Observations {
   stable: WorkloadObservation;
   canary: WorkloadObservation;
   canaryService: ServiceObservation;
+  /** The baseline Deployment, observed only when a metric compares with it. */
+  baseline?: WorkloadObservation;
   traffic: TrafficObservation;
   /**
    * Measurements taken since status.currentStage.lastAnalysisAt (older ones are ignored).
@@ -156,8 +160,11 @@ export type Action =
   /** Create or update `<target>-canary` (and its Service) with the new images and this many replicas. */
   | { type: "ensureCanary"; images: Record<string, string>; replicas: number }
   | { type: "scaleCanary"; replicas: number }
-  /** Route this percentage to the canary, the rest to stable. */
-  | { type: "setWeight"; canaryWeight: number }
+  /** Route this percentage to the canary, the rest to stable (and, comparing, baselineWeight of it to the baseline). */
+  | { type: "setWeight"; canaryWeight: number; baselineWeight?: number }
+  /** Create or update `<target>-baseline` (and its Service): the stable version beside the canary. */
+  | { type: "ensureBaseline"; images: Record<string, string>; version?: string; replicas: number }
+  | { type: "scaleBaseline"; replicas: number }
   /** Update the stable Deployment to the new images (GA). */
   | { type: "promoteStable"; images: Record<string, string>; version: string }
   /** Put the stable Deployment back on the previous images. */

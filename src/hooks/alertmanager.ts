@@ -28,6 +28,8 @@ export interface AlertHookHost {
   isLeader(): boolean;
   /** Shutting down: alerts are refused with 503 so that Alertmanager sends them again. */
   isStopping(): boolean;
+  /** The Release cache has had its first list: until then an alert cannot be matched. */
+  isSynced(): boolean;
   /** The Releases in the informer cache. */
   releases(): Release[];
   /** Reconcile this release now. */
@@ -60,7 +62,8 @@ export type AlertOutcome =
   | "handoff_failed"
   | "unavailable"
   | "busy"
-  | "stopping";
+  | "stopping"
+  | "not_ready";
 
 export interface HookSummary {
   alerts: number;
@@ -154,6 +157,19 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
         503,
         "stopping",
         "this replica is shutting down; send again",
+        {},
+        { "retry-after": STOPPING_RETRY_AFTER_SECONDS },
+      );
+      return;
+    }
+    // A replica just started has not listed the Releases yet: an alert judged now would
+    // match nothing and be answered 200, lost. 503: Alertmanager sends it again.
+    if (!options.host.isSynced()) {
+      reject(
+        response,
+        503,
+        "not_ready",
+        "this replica has not loaded the Releases yet; send again",
         {},
         { "retry-after": STOPPING_RETRY_AFTER_SECONDS },
       );

@@ -18,6 +18,7 @@ import {
   ServerConfiguration,
 } from "@kubernetes/client-node";
 import type { ConfigurationOptions, RequestContext, ResponseContext } from "@kubernetes/client-node";
+import { observedHttpLibrary, type KubeRequestObserver } from "./request-metric.ts";
 import { timerDelay } from "./timer-delay.ts";
 
 type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
@@ -154,6 +155,8 @@ export interface KubeClientOptions {
    * replica's Lease is no longer fresh. Reads are never refused.
    */
   beforeWrite?: () => void;
+  /** Told of every request once answered (or failed): the glidepath_kube_requests_total metric. */
+  onRequest?: KubeRequestObserver;
 }
 
 /**
@@ -165,6 +168,7 @@ export function makeKubeClients(kubeConfig: KubeConfig, options: KubeClientOptio
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(currentServer(kubeConfig), {}),
     authMethods: { default: kubeConfig },
+    ...(options.onRequest ? { httpApi: observedHttpLibrary(options.onRequest) } : {}),
     middleware: [
       setHeaderMiddleware("User-Agent", USER_AGENT),
       boundedCalls({

@@ -9,6 +9,8 @@ export {
   makeKubeClients,
 } from "./client.ts";
 export type { KubeClientOptions, KubeClients, LoadKubeConfigOptions } from "./client.ts";
+export { describeKubeRequest } from "./request-metric.ts";
+export type { KubeRequestLabels, KubeRequestObserver } from "./request-metric.ts";
 export { Informer, stripManagedFields } from "./informer.ts";
 export type { InformerHandler, InformerOptions, InformerStats } from "./informer.ts";
 export { NamespacedInformers } from "./namespaced-informers.ts";

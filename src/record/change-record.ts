@@ -210,6 +210,23 @@ function renderMarkdown(record: ChangeRecord): string {
       }
       lines.push("");
     }
+    if ((stage.comparisons ?? []).length > 0) {
+      lines.push(
+        "Compared with the baseline (Mann-Whitney U):",
+        "",
+        "| metric | verdict | canary samples | baseline samples | U | p | P(canary worse) | shift |",
+        "|---|---|---|---|---|---|---|---|",
+      );
+      for (const comparison of stage.comparisons ?? []) {
+        const unit = stage.tallies.find((tally) => tally.metric === comparison.metric)?.unit;
+        const shown = (value: number | undefined) => (value === undefined ? "-" : String(value));
+        const shift = comparison.shift === undefined ? "-" : readableValue(String(comparison.shift), unit);
+        lines.push(
+          `| ${comparison.metric} | ${comparison.verdict} | ${comparison.canary.length} | ${comparison.baseline.length} | ${shown(comparison.u)} | ${shown(comparison.p)} | ${shown(comparison.effect)} | ${cell(shift)} |`,
+        );
+      }
+      lines.push("");
+    }
     if (stage.measurements.length > 0) {
       lines.push("Newest measurements:", "");
       for (const m of stage.measurements) {

@@ -17,6 +17,7 @@ export interface ControllerMetrics {
   alertToRollback: Histogram;
   notifications: Counter<"notifier" | "outcome">;
   dora: Gauge<"namespace" | "target" | "figure">;
+  kubeRequests: Counter<"verb" | "resource" | "code">;
 }
 
 /** One target's DORA figures over the last DORA_WINDOW, as /metrics exports them. */
@@ -144,6 +145,14 @@ export function createControllerMetrics(
             this.set({ ...labels, figure: "time_to_restore_seconds" }, sample.timeToRestoreSeconds);
         }
       },
+    }),
+    kubeRequests: new Counter({
+      name: "glidepath_kube_requests_total",
+      help:
+        "Requests of the controller's Kubernetes clients (the informers' lists and watches aside), by verb, resource " +
+        '(plural, with subresource) and HTTP status ("error": no answer).',
+      labelNames: ["verb", "resource", "code"],
+      registers,
     }),
     notifications: new Counter({
       name: "glidepath_notifications_total",

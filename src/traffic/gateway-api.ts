@@ -4,6 +4,7 @@ import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { z } from "zod";
 import { TargetError, apiError, isConflict, isNotFound } from "../kube/errors.ts";
 import {
+  baselineServiceName,
   STABLE_WEIGHTS_ANNOTATION,
   canaryServiceName,
   releaseKey,
@@ -78,6 +79,8 @@ export interface RouteBackends {
   namespace: string;
   stableService: string;
   canaryService: string;
+  /** The baseline's Service (docs/baseline.md): its backendRef is counted, added and removed like the canary's. */
+  baselineService?: string;
   /** Port of a canary backendRef this code adds (default: the stable backendRef's). */
   port?: number;
 }
@@ -102,6 +105,7 @@ export function rulesWithCanaryWeight(
   route: HttpRoute,
   backends: RouteBackends,
   canaryWeight: number,
+  baselineWeight = 0,
 ): HttpRouteRule[] {
   const rules = structuredClone(route.spec.rules ?? []);
   let matched = 0;
@@ -114,7 +118,7 @@ export function rulesWithCanaryWeight(
     const stableRef = refs[stableIndex];
     if (!stableRef) continue;
     matched++;
-    stableRef.weight = 100 - canaryWeight;
+    stableRef.weight = 100 - canaryWeight - baselineWeight;
     const canaryRef = refs.find((ref) => isServiceRef(ref, backends.canaryService, backends.namespace));
     if (canaryRef) {
       canaryRef.weight = canaryWeight;
@@ -130,7 +134,7 @@ export function rulesWithCanaryWeight(
       if (port !== undefined) added.port = port;
       refs.splice(stableIndex + 1, 0, added);
     }
-    rule.backendRefs = refs;
+    rule.backendRefs = withBaselineRef(refs, backends, baselineWeight);
   }
   if (matched === 0) {
     throw new TargetError(
@@ -140,6 +144,28 @@ export function rulesWithCanaryWeight(
     );
   }
   return rules;
+}
+
+/**
+ * The baseline's backendRef at `weight` right after the canary's (a copy of it), or none
+ * at weight 0: the baseline takes its share from stable's, never from the canary's.
+ */
+function withBaselineRef(refs: BackendRef[], backends: RouteBackends, weight: number): BackendRef[] {
+  const baselineService = backends.baselineService;
+  const isBaseline = (ref: BackendRef) =>
+    baselineService !== undefined && isServiceRef(ref, baselineService, backends.namespace);
+  if (weight === 0) return refs.filter((ref) => !isBaseline(ref));
+  if (baselineService === undefined) throw new Error("a baseline weight needs backends.baselineService");
+  const existing = refs.find(isBaseline);
+  if (existing) {
+    existing.weight = weight;
+    return refs;
+  }
+  const canaryIndex = refs.findIndex((ref) => isServiceRef(ref, backends.canaryService, backends.namespace));
+  const canaryRef = refs[canaryIndex];
+  if (!canaryRef) return refs;
+  const added: BackendRef = { ...structuredClone(canaryRef), name: baselineService, weight };
+  return [...refs.slice(0, canaryIndex + 1), added, ...refs.slice(canaryIndex + 1)];
 }
 
 /** Rule index → the stable backendRef's weight before the canary came (null: none was written). */
@@ -202,9 +228,12 @@ export function rulesWithoutCanary(
   const rules = structuredClone(route.spec.rules ?? []);
   rules.forEach((rule, index) => {
     const refs = rule.backendRefs ?? [];
-    const hadCanary = refs.some((ref) => isServiceRef(ref, backends.canaryService, backends.namespace));
-    if (!hadCanary) return;
-    rule.backendRefs = refs.filter((ref) => !isServiceRef(ref, backends.canaryService, backends.namespace));
+    const added = (ref: BackendRef) =>
+      isServiceRef(ref, backends.canaryService, backends.namespace) ||
+      (backends.baselineService !== undefined &&
+        isServiceRef(ref, backends.baselineService, backends.namespace));
+    if (!refs.some(added)) return;
+    rule.backendRefs = refs.filter((ref) => !added(ref));
     const stableRef = rule.backendRefs.find((ref) =>
       isServiceRef(ref, backends.stableService, backends.namespace),
     );
@@ -220,31 +249,48 @@ export function rulesWithoutCanary(
 export function readCanaryWeight(
   route: HttpRoute,
   backends: RouteBackends,
-): { canaryWeight: number; consistent: boolean; detail: string } {
+): { canaryWeight: number; baselineWeight: number; consistent: boolean; detail: string } {
   const weights: number[] = [];
+  const baselineWeights: number[] = [];
   for (const rule of route.spec.rules ?? []) {
     const refs = rule.backendRefs ?? [];
     const stableRef = refs.find((ref) => isServiceRef(ref, backends.stableService, backends.namespace));
     if (!stableRef) continue;
     const canaryRef = refs.find((ref) => isServiceRef(ref, backends.canaryService, backends.namespace));
+    const baselineService = backends.baselineService;
+    const baselineRef =
+      baselineService === undefined
+        ? undefined
+        : refs.find((ref) => isServiceRef(ref, baselineService, backends.namespace));
     const stable = stableRef.weight ?? DEFAULT_WEIGHT;
     const canary = canaryRef ? (canaryRef.weight ?? DEFAULT_WEIGHT) : 0;
-    weights.push(stable + canary === 0 ? 0 : Math.round((100 * canary) / (stable + canary)));
+    // The baseline's share is part of the whole the canary's percentage is of.
+    const total = stable + canary + (baselineRef ? (baselineRef.weight ?? DEFAULT_WEIGHT) : 0);
+    weights.push(total === 0 ? 0 : Math.round((100 * canary) / total));
+    const baseline = baselineRef ? (baselineRef.weight ?? DEFAULT_WEIGHT) : 0;
+    baselineWeights.push(total === 0 ? 0 : Math.round((100 * baseline) / total));
   }
   const first = weights[0];
   if (first === undefined) {
     return {
       canaryWeight: 0,
+      baselineWeight: 0,
       consistent: false,
       detail: `HTTPRoute ${routeName(route)} has no rule with a backendRef to Service ${backends.stableService}`,
     };
   }
-  const consistent = weights.every((weight) => weight === first);
+  const baselineWeight = baselineWeights[0] ?? 0;
+  const consistent =
+    weights.every((weight) => weight === first) &&
+    baselineWeights.every((weight) => weight === baselineWeight);
+  const toBaseline =
+    baselineWeight > 0 ? ` and ${baselineWeight}% to ${backends.baselineService ?? "?"}` : "";
   return {
     canaryWeight: first,
+    baselineWeight,
     consistent,
     detail: consistent
-      ? `${weights.length} rule(s) send ${first}% to ${backends.canaryService}`
+      ? `${weights.length} rule(s) send ${first}% to ${backends.canaryService}${toBaseline}`
       : `the rules disagree on the canary weight: ${weights.join("%, ")}%`,
   };
 }
@@ -354,6 +400,7 @@ export class GatewayApiRouter implements TrafficRouter {
       namespace: this.#namespace,
       stableService: release.spec.target.service,
       canaryService: canaryServiceName(release.spec.target.service),
+      baselineService: baselineServiceName(release.spec.target.service),
       ...(gatewayAPI.port !== undefined ? { port: gatewayAPI.port } : {}),
     };
     this.#who = `Release ${releaseKey(release)}: HTTPRoute ${this.#namespace}/${this.#routeName}`;
@@ -361,10 +408,12 @@ export class GatewayApiRouter implements TrafficRouter {
     this.#cachedRoute = options.cachedRoute;
   }
 
-  async setWeight(canaryWeight: number): Promise<void> {
+  async setWeight(canaryWeight: number, baselineWeight = 0): Promise<void> {
     assertWeight(canaryWeight, this.#who);
-    await this.#updateRoute(`setting the canary weight to ${canaryWeight}%`, (route) => ({
-      rules: rulesWithCanaryWeight(route, this.#backends, canaryWeight),
+    assertWeight(canaryWeight + baselineWeight, `${this.#who} (canary and baseline together)`);
+    const baseline = baselineWeight > 0 ? ` and the baseline's to ${baselineWeight}%` : "";
+    await this.#updateRoute(`setting the canary weight to ${canaryWeight}%${baseline}`, (route) => ({
+      rules: rulesWithCanaryWeight(route, this.#backends, canaryWeight, baselineWeight),
       // The first canary backendRef: remember the route as it was (not over an earlier memory).
       ...(routesToCanary(route, this.#backends) || rememberedStableWeights(route, this.#backends)
         ? {}
@@ -388,6 +437,7 @@ export class GatewayApiRouter implements TrafficRouter {
     return {
       canaryWeight: weight.canaryWeight,
       requestedWeight: weight.canaryWeight,
+      ...(weight.baselineWeight > 0 ? { baselineWeight: weight.baselineWeight } : {}),
       verified: weight.consistent && acceptance.verified,
       detail: `${weight.detail}; ${acceptance.detail}`,
     };

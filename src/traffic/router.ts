@@ -5,8 +5,12 @@ import type { TrafficObservation } from "../engine/types.ts";
 // nginx.ts, replicas.ts; createTrafficRouter (index.ts) picks one from spec.traffic.
 
 export interface TrafficRouter {
-  /** Sends `canaryWeight` percent (0–100, whole) to the canary and the rest to stable. */
-  setWeight(canaryWeight: number): Promise<void>;
+  /**
+   * Sends `canaryWeight` percent (0–100, whole) to the canary and the rest to stable;
+   * `baselineWeight` percent of stable's share goes to the baseline (docs/baseline.md;
+   * only the Gateway API router has one, the Release validation holds the others to 0).
+   */
+  setWeight(canaryWeight: number, baselineWeight?: number): Promise<void>;
   /** The weight the router holds now, and whether the router confirmed it. */
   observe(): Promise<RouterObservation>;
   /** Removes what the router added for the canary; afterwards all traffic goes to stable. */

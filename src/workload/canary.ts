@@ -7,6 +7,7 @@ import type {
   V1ServicePort,
 } from "@kubernetes/client-node";
 import {
+  BASELINE_ROLE,
   CANARY_ROLE,
   RELEASE_LABEL,
   ROLE_LABEL,
@@ -18,7 +19,10 @@ import {
   releaseNamespace,
   releaseOwnerReference,
   routerIsolatesCanary,
+  withBaselineSuffix,
   withCanarySuffix,
+  baselineDeploymentName,
+  baselineServiceName,
 } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
 import { TargetError } from "../kube/errors.ts";
@@ -53,11 +57,56 @@ export type LabelRewrites = Record<string, string>;
 
 export const MANAGED_BY_LABELS = { "app.kubernetes.io/managed-by": "glidepath" } as const;
 
+/**
+ * Which of the two Deployments beside stable is built: the canary (the new version), or
+ * the baseline (the stable version again, started with the canary for the comparison:
+ * docs/baseline.md). They differ in names, role label, label suffix and version.
+ */
+export interface Side {
+  role: typeof CANARY_ROLE | typeof BASELINE_ROLE;
+  deploymentName(deployment: string): string;
+  serviceName(service: string): string;
+  suffixed(value: string): string;
+}
+
+export const CANARY_SIDE: Side = {
+  role: CANARY_ROLE,
+  deploymentName: canaryDeploymentName,
+  serviceName: canaryServiceName,
+  suffixed: withCanarySuffix,
+};
+
+export const BASELINE_SIDE: Side = {
+  role: BASELINE_ROLE,
+  deploymentName: baselineDeploymentName,
+  serviceName: baselineServiceName,
+  suffixed: withBaselineSuffix,
+};
+
 export function buildCanary(input: CanaryInput): CanaryObjects {
   const rewrites = canaryLabelRewrites(input.release, input.stable, input.stableService);
   return {
     deployment: buildCanaryDeployment(input, rewrites),
     service: buildCanaryService(input.release, input.stableService, rewrites),
+  };
+}
+
+/**
+ * The baseline Deployment and Service: the stable version (`images`, `version`: what
+ * stable ran when the release started) built as the canary is, with role baseline and
+ * label values suffixed -baseline, so neither the stable nor the canary Service selects
+ * its pods and the router alone gives it its share.
+ */
+export function buildBaseline(input: CanaryInput & { version: string | undefined }): CanaryObjects {
+  const rewrites = Object.fromEntries(
+    Object.keys(canaryLabelRewrites(input.release, input.stable, input.stableService)).map((key) => [
+      key,
+      withBaselineSuffix(input.stableService.spec?.selector?.[key] ?? ""),
+    ]),
+  );
+  return {
+    deployment: buildCanaryDeployment(input, rewrites, BASELINE_SIDE, input.version),
+    service: buildCanaryService(input.release, input.stableService, rewrites, BASELINE_SIDE, input.version),
   };
 }
 
@@ -106,7 +155,13 @@ export function canaryLabelRewrites(
   return Object.fromEntries(Object.entries(selector).map(([key, value]) => [key, withCanarySuffix(value)]));
 }
 
-export function buildCanaryDeployment(input: CanaryInput, rewrites: LabelRewrites): V1Deployment {
+export function buildCanaryDeployment(
+  input: CanaryInput,
+  rewrites: LabelRewrites,
+  side: Side = CANARY_SIDE,
+  /** The pods' version label: the release's version for the canary, stable's for the baseline. */
+  version: string | undefined = input.release.spec.version,
+): V1Deployment {
   const { release, stable, images, replicas } = input;
   const stableName = objectName(stable, "Deployment");
   const template = stable.spec?.template;
@@ -125,9 +180,9 @@ export function buildCanaryDeployment(input: CanaryInput, rewrites: LabelRewrite
     ...canaryTemplate.metadata,
     labels: {
       ...applyRewrites(template.metadata?.labels ?? {}, rewrites),
-      [VERSION_LABEL]: release.spec.version,
+      ...(version === undefined ? {} : { [VERSION_LABEL]: version }),
       [RELEASE_LABEL]: release.metadata.name,
-      [ROLE_LABEL]: CANARY_ROLE,
+      [ROLE_LABEL]: side.role,
     },
   };
   canaryTemplate.spec = withImages(canaryTemplate.spec, images, `Release ${releaseKey(release)}`, stableName);
@@ -137,19 +192,19 @@ export function buildCanaryDeployment(input: CanaryInput, rewrites: LabelRewrite
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: {
-      name: canaryDeploymentName(release.spec.target.deployment),
+      name: side.deploymentName(release.spec.target.deployment),
       namespace,
-      labels: { ...MANAGED_BY_LABELS, [RELEASE_LABEL]: release.metadata.name, [ROLE_LABEL]: CANARY_ROLE },
+      labels: { ...MANAGED_BY_LABELS, [RELEASE_LABEL]: release.metadata.name, [ROLE_LABEL]: side.role },
       annotations: {
         [SOURCE_ANNOTATIONS.deployment]: stable.metadata?.name ?? "",
         [SOURCE_ANNOTATIONS.generation]: String(stable.metadata?.generation ?? ""),
-        [SOURCE_ANNOTATIONS.version]: release.spec.version,
+        [SOURCE_ANNOTATIONS.version]: version ?? "",
       },
       ownerReferences: [releaseOwnerReference(release)],
     },
     spec: {
       replicas,
-      selector: canarySelector(stableSelector, rewrites),
+      selector: canarySelector(stableSelector, rewrites, side),
       template: canaryTemplate,
       ...(spec?.strategy ? { strategy: structuredClone(spec.strategy) } : {}),
       ...(spec?.minReadySeconds !== undefined ? { minReadySeconds: spec.minReadySeconds } : {}),
@@ -167,6 +222,8 @@ export function buildCanaryService(
   release: ReleaseRef,
   stableService: V1Service,
   rewrites: LabelRewrites,
+  side: Side = CANARY_SIDE,
+  version: string | undefined = release.spec.version,
 ): V1Service {
   const serviceName = objectName(stableService, "Service");
   const ports = stableService.spec?.ports ?? [];
@@ -179,12 +236,12 @@ export function buildCanaryService(
     apiVersion: "v1",
     kind: "Service",
     metadata: {
-      name: canaryServiceName(release.spec.target.service),
+      name: side.serviceName(release.spec.target.service),
       namespace: releaseNamespace(release),
-      labels: { ...MANAGED_BY_LABELS, [RELEASE_LABEL]: release.metadata.name, [ROLE_LABEL]: CANARY_ROLE },
+      labels: { ...MANAGED_BY_LABELS, [RELEASE_LABEL]: release.metadata.name, [ROLE_LABEL]: side.role },
       annotations: {
         [SOURCE_ANNOTATIONS.service]: stableService.metadata?.name ?? "",
-        [SOURCE_ANNOTATIONS.version]: release.spec.version,
+        [SOURCE_ANNOTATIONS.version]: version ?? "",
       },
       ownerReferences: [releaseOwnerReference(release)],
     },
@@ -192,7 +249,7 @@ export function buildCanaryService(
       type: "ClusterIP",
       selector: {
         ...applyRewrites(stableService.spec?.selector ?? {}, rewrites),
-        [ROLE_LABEL]: CANARY_ROLE,
+        [ROLE_LABEL]: side.role,
       },
       ports: ports.map(copyPort),
     },
@@ -200,14 +257,18 @@ export function buildCanaryService(
 }
 
 /** The stable selector with the rewritten label values, narrowed to canary pods. */
-export function canarySelector(stableSelector: V1LabelSelector, rewrites: LabelRewrites): V1LabelSelector {
+export function canarySelector(
+  stableSelector: V1LabelSelector,
+  rewrites: LabelRewrites,
+  side: Side = CANARY_SIDE,
+): V1LabelSelector {
   const matchExpressions = stableSelector.matchExpressions?.map((expression) => {
     if (rewrites[expression.key] === undefined || !expression.values) return structuredClone(expression);
     // The canary pod's value is the stable value with the suffix, so each listed value gets it too.
-    return { ...expression, values: expression.values.map(withCanarySuffix) };
+    return { ...expression, values: expression.values.map(side.suffixed) };
   });
   return {
-    matchLabels: { ...applyRewrites(stableSelector.matchLabels ?? {}, rewrites), [ROLE_LABEL]: CANARY_ROLE },
+    matchLabels: { ...applyRewrites(stableSelector.matchLabels ?? {}, rewrites), [ROLE_LABEL]: side.role },
     ...(matchExpressions && matchExpressions.length > 0 ? { matchExpressions } : {}),
   };
 }

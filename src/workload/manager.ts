@@ -11,13 +11,15 @@ import {
   type WorkloadObservation,
 } from "../engine/types.ts";
 import { TargetError, apiError, apiStatusCode, isConflict, isNotFound } from "../kube/errors.ts";
-import { buildCanary } from "./canary.ts";
+import { buildBaseline, buildCanary } from "./canary.ts";
 import type { CanaryObjects } from "./canary.ts";
 import { MISSING_WORKLOAD, labelSelectorString, observeWorkload, ownedPods } from "./health.ts";
 import type { HealthOptions } from "./health.ts";
 import {
   RELEASE_LABEL,
   REQUESTED_WEIGHT_ANNOTATION,
+  baselineDeploymentName,
+  baselineServiceName,
   canaryDeploymentName,
   canaryServiceName,
   isOwnedByARelease,
@@ -49,7 +51,7 @@ export interface WorkloadManagerOptions extends HealthOptions {
   cachedDeployment?: (namespace: string, name: string) => V1Deployment | undefined;
 }
 
-export type WorkloadRole = "stable" | "canary";
+export type WorkloadRole = "stable" | "canary" | "baseline";
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const DEFAULT_CONFLICT_RETRIES = 5;
@@ -108,6 +110,79 @@ export class WorkloadManager {
     const deployment = await this.#applyDeployment(release, desired.deployment);
     const service = await this.#applyService(release, desired.service);
     return { deployment, service };
+  }
+
+  /**
+   * Creates or updates the baseline Deployment and Service (docs/baseline.md): the stable
+   * version as it ran when the release started (`images`, `version`), beside the canary.
+   */
+  async ensureBaseline(
+    release: ReleaseRef,
+    images: Record<string, string>,
+    version: string | undefined,
+    replicas: number,
+  ): Promise<CanaryObjects> {
+    const { stable, stableService } = await this.#readTarget(release);
+    const desired = buildBaseline({ release, stable, stableService, images, version, replicas });
+    const deployment = await this.#applyDeployment(release, desired.deployment);
+    const service = await this.#applyService(release, desired.service);
+    return { deployment, service };
+  }
+
+  /** The baseline's replicas follow the canary's; a missing baseline at zero is done already. */
+  async scaleBaseline(release: ReleaseRef, replicas: number): Promise<void> {
+    const namespace = releaseNamespace(release);
+    const name = baselineDeploymentName(release.spec.target.deployment);
+    try {
+      await this.#apps.patchNamespacedDeployment(
+        { name, namespace, body: { spec: { replicas } } },
+        mergePatch,
+      );
+    } catch (error) {
+      if (isNotFound(error) && replicas === 0) return;
+      throw apiError(
+        `Release ${releaseKey(release)}: scaling the baseline Deployment ${namespace}/${name} to ${replicas}`,
+        error,
+      );
+    }
+  }
+
+  /** Deletes the baseline Deployment and Service this Release owns (when it ends, or is deleted). */
+  async removeBaseline(release: ReleaseRef): Promise<void> {
+    await this.#removeOwned(
+      release,
+      baselineDeploymentName(release.spec.target.deployment),
+      baselineServiceName(release.spec.target.service),
+      "removing the baseline",
+    );
+  }
+
+  async #readTarget(release: ReleaseRef): Promise<{ stable: V1Deployment; stableService: V1Service }> {
+    const namespace = releaseNamespace(release);
+    const { deployment: stableName, service: serviceName } = release.spec.target;
+    const [stable, stableService] = await Promise.all([
+      this.#read(
+        () => this.#apps.readNamespacedDeployment({ name: stableName, namespace }),
+        `Release ${releaseKey(release)}: reading the stable Deployment ${namespace}/${stableName} (spec.target.deployment)`,
+      ),
+      this.#read(
+        () => this.#core.readNamespacedService({ name: serviceName, namespace }),
+        `Release ${releaseKey(release)}: reading the stable Service ${namespace}/${serviceName} (spec.target.service)`,
+      ),
+    ]);
+    if (!stable) {
+      throw new TargetError(
+        "TargetNotFound",
+        `Release ${releaseKey(release)}: the stable Deployment ${namespace}/${stableName} (spec.target.deployment) does not exist`,
+      );
+    }
+    if (!stableService) {
+      throw new TargetError(
+        "TargetNotFound",
+        `Release ${releaseKey(release)}: the stable Service ${namespace}/${serviceName} (spec.target.service) does not exist`,
+      );
+    }
+    return { stable, stableService };
   }
 
   /**
@@ -188,10 +263,17 @@ export class WorkloadManager {
    * would too, but only once the Release is gone: this way they are gone before it).
    */
   async removeCanary(release: ReleaseRef): Promise<void> {
+    await this.#removeOwned(
+      release,
+      canaryDeploymentName(release.spec.target.deployment),
+      canaryServiceName(release.spec.target.service),
+      "removing the canary",
+    );
+  }
+
+  async #removeOwned(release: ReleaseRef, deployment: string, service: string, what: string): Promise<void> {
     const namespace = releaseNamespace(release);
-    const deployment = canaryDeploymentName(release.spec.target.deployment);
-    const service = canaryServiceName(release.spec.target.service);
-    const context = `Release ${releaseKey(release)}: removing the canary`;
+    const context = `Release ${releaseKey(release)}: ${what}`;
     const [existingDeployment, existingService] = await Promise.all([
       this.#read(() => this.#apps.readNamespacedDeployment({ name: deployment, namespace }), context),
       this.#read(() => this.#core.readNamespacedService({ name: service, namespace }), context),
@@ -432,7 +514,8 @@ export class WorkloadManager {
 
 function deploymentName(release: ReleaseRef, role: WorkloadRole): string {
   const target = release.spec.target.deployment;
-  return role === "stable" ? target : canaryDeploymentName(target);
+  if (role === "stable") return target;
+  return role === "canary" ? canaryDeploymentName(target) : baselineDeploymentName(target);
 }
 
 /** The object's controller owner is this Release (by uid when the Release has one). */

@@ -120,4 +120,24 @@ describe("analysis rounds beside the reconcile", () => {
       "shop/d 2026-03-01T12:00:05.000Z",
     ]);
   });
+
+  it("starts a round measured wholly by shared queries at once, without a slot, and still one per Release", async () => {
+    const { runner, delivered, woken } = rounds(1);
+    const [own, sharedA, sharedB, again] = [heldRound(), heldRound(), heldRound(), heldRound()];
+    runner.start("shop/own", stage, own.run);
+    expect(runner.start("shop/a", stage, sharedA.run, { shared: true })).toBe(true);
+    expect(runner.start("shop/b", stage, sharedB.run, { shared: true })).toBe(true);
+    expect(runner.start("shop/a", stage, again.run, { shared: true })).toBe(false);
+    expect([own.started, sharedA.started, sharedB.started, again.started]).toEqual([true, true, true, false]);
+    expect(runner.stats()).toEqual({ running: 1, waiting: 0 });
+
+    runner.cancel("shop/b", "the release left its stage");
+    expect(sharedB.signal?.aborted).toBe(true);
+    sharedA.finish("2026-03-01T12:00:06.000Z");
+    await settle();
+    expect(delivered).toEqual(["shop/a 2026-03-01T12:00:06.000Z"]);
+    expect(woken).toEqual(["shop/a"]);
+    // The slot was never the shared rounds': the own round still holds it.
+    expect(runner.stats()).toEqual({ running: 1, waiting: 0 });
+  });
 });

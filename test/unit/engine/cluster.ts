@@ -36,6 +36,10 @@ export interface Cluster {
   canaryService: boolean;
   /** Creating the canary Service fails (no permission, the Service IP range full). */
   canaryServiceFails: boolean;
+  /** The baseline Deployment (ensureBaseline makes it), when a metric compares with it. */
+  baseline?: WorkloadObservation;
+  /** The baseline's share the route holds. */
+  baselineWeight?: number;
 }
 
 export function aCluster(stable: WorkloadObservation = aStable()): Cluster {
@@ -53,6 +57,8 @@ export function aCluster(stable: WorkloadObservation = aStable()): Cluster {
 }
 
 export type VerdictFor = (metric: string) => Verdict;
+/** One metric's measurement of a round taken at `atMs`, when a test wants its own values. */
+export type MeasureFor = (metric: string, atMs: number) => Measurement;
 
 export function carryOut(
   cluster: Cluster,
@@ -60,6 +66,7 @@ export function carryOut(
   plan: ReleasePlan,
   nowMs: number,
   verdictFor: VerdictFor,
+  measureFor?: MeasureFor,
 ): Cluster {
   let next: Cluster = { ...cluster };
   for (const action of actions) {
@@ -70,6 +77,27 @@ export function carryOut(
           canary: canaryPods(next, action.images, action.replicas),
           canaryService: next.canaryService || !next.canaryServiceFails,
         };
+        break;
+      case "ensureBaseline":
+        next = {
+          ...next,
+          baseline: {
+            exists: true,
+            images: action.images,
+            ...(action.version === undefined ? {} : { version: action.version }),
+            desiredReplicas: action.replicas,
+            readyReplicas: action.replicas,
+            ready: true,
+            progressDeadlineExceeded: false,
+          },
+        };
+        break;
+      case "scaleBaseline":
+        if (next.baseline)
+          next = {
+            ...next,
+            baseline: { ...next.baseline, desiredReplicas: action.replicas, readyReplicas: action.replicas },
+          };
         break;
       case "removeCanary":
         next = { ...next, canary: noCanary(), canaryService: false };
@@ -90,7 +118,7 @@ export function carryOut(
                 canaryReplicasForWeight(action.canaryWeight, next.stable.desiredReplicas),
               ),
             }
-          : { ...next, canaryWeight: action.canaryWeight };
+          : { ...next, canaryWeight: action.canaryWeight, baselineWeight: action.baselineWeight ?? 0 };
         break;
       case "promoteStable":
         next = { ...next, stable: freshStablePods(next.stable, action.images, action.version) };
@@ -101,7 +129,9 @@ export function carryOut(
       case "runAnalysis": {
         // Taken just after the request, so later than the `now` that asked for it.
         const taken = plan.metrics.map((metric) =>
-          aMeasurement(metric.name, verdictFor(metric.name), nowMs + 1),
+          measureFor
+            ? measureFor(metric.name, nowMs + 1)
+            : aMeasurement(metric.name, verdictFor(metric.name), nowMs + 1),
         );
         next = { ...next, measurements: [...next.measurements, ...taken].slice(-40) };
         break;
@@ -214,7 +244,12 @@ export function observe(cluster: Cluster, nowMs: number, extras: WorldExtras = {
           ...(cluster.requestedWeight === undefined ? {} : { requestedWeight: cluster.requestedWeight }),
           verified: true,
         }
-      : { canaryWeight: cluster.canaryWeight, verified: true },
+      : {
+          canaryWeight: cluster.canaryWeight,
+          verified: true,
+          ...(cluster.baselineWeight ? { baselineWeight: cluster.baselineWeight } : {}),
+        },
+    ...(cluster.baseline === undefined ? {} : { baseline: cluster.baseline }),
     measurements: cluster.measurements,
     alerts: extras.alerts ?? [],
     changeWindow: extras.changeWindow ?? { open: true, frozen: false, note: "weekday window" },
@@ -252,6 +287,8 @@ export interface Tick {
   /** How far the clock moves before this reconcile. */
   advanceMs?: number;
   verdictFor?: VerdictFor;
+  /** Instead of verdictFor: each metric's whole measurement (values, the baseline's value). */
+  measureFor?: MeasureFor;
   control?: Release["spec"]["control"];
   extras?: WorldExtras;
   cluster?: Partial<Cluster>;
@@ -273,7 +310,14 @@ export function tick(sim: Simulation, input: Tick = {}): Simulation {
   return {
     release: { ...release, status: result.status },
     plan: sim.plan,
-    cluster: carryOut(cluster, result.actions, sim.plan, nowMs, input.verdictFor ?? (() => "pass")),
+    cluster: carryOut(
+      cluster,
+      result.actions,
+      sim.plan,
+      nowMs,
+      input.verdictFor ?? (() => "pass"),
+      input.measureFor,
+    ),
     nowMs,
     history: [...sim.history, { observations, result }],
   };

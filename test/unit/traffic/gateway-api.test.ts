@@ -135,6 +135,7 @@ describe("reading the weight back", () => {
     expect(readCanaryWeight(split, backends)).toEqual({
       canaryWeight: 10,
       consistent: false,
+      baselineWeight: 0,
       detail: "the rules disagree on the canary weight: 10%, 1%",
     });
   });
@@ -189,6 +190,50 @@ describe("cleanup", () => {
     expect(rememberedStableWeights(remembering("not json"), backends)).toBeUndefined();
     expect(rememberedStableWeights(remembering('{"checkout":{"first":1}}'), backends)).toBeUndefined();
     expect(rememberedStableWeights(route(), backends)).toBeUndefined();
+  });
+});
+
+describe("a baseline beside the canary (issue 17 item 5)", () => {
+  const withBaseline: RouteBackends = { ...backends, baselineService: "checkout-baseline" };
+
+  it("gives the baseline the canary's share out of stable's, right after the canary, and reads the canary's share back", () => {
+    let current = route();
+    for (const weight of [1, 10, 50]) {
+      current = {
+        ...current,
+        spec: { ...current.spec, rules: rulesWithCanaryWeight(current, withBaseline, weight, weight) },
+      };
+      expect(current.spec.rules?.[0]?.backendRefs).toEqual([
+        { group: "", kind: "Service", name: "checkout", port: 8080, weight: 100 - 2 * weight },
+        { group: "", kind: "Service", name: "checkout-canary", port: 8080, weight },
+        { group: "", kind: "Service", name: "checkout-baseline", port: 8080, weight },
+      ]);
+      expect(readCanaryWeight(current, withBaseline)).toMatchObject({
+        canaryWeight: weight,
+        consistent: true,
+      });
+      expect(current.spec.rules?.[1]).toEqual(route().spec.rules?.[1]);
+    }
+  });
+
+  it("removes the baseline's backendRef at baseline weight 0 (a stage above 50%, a rollback)", () => {
+    const current = route();
+    current.spec.rules = rulesWithCanaryWeight(current, withBaseline, 10, 10);
+    for (const weight of [100, 0]) {
+      const rules = rulesWithCanaryWeight({ ...current, spec: { ...current.spec } }, withBaseline, weight, 0);
+      expect(rules[0]?.backendRefs?.map((ref) => [ref.name, ref.weight])).toEqual([
+        ["checkout", 100 - weight],
+        ["checkout-canary", weight],
+      ]);
+    }
+  });
+
+  it("cleanup removes the baseline's backendRef with the canary's", () => {
+    const current = route();
+    current.spec.rules = rulesWithCanaryWeight(current, withBaseline, 10, 10);
+    expect(rulesWithoutCanary(current, withBaseline)[0]?.backendRefs).toEqual([
+      { group: "", kind: "Service", name: "checkout", port: 8080, weight: 100 },
+    ]);
   });
 });
 
