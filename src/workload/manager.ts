@@ -1,5 +1,5 @@
 // Over 400 lines on purpose, for now: every write to the target's Deployments and Services goes through this one class (field ownership, conflicts, health); the router work on it (issue 14.2) comes first.
-import { setTimeout as sleep } from "node:timers/promises";
+import { sleep } from "../kube/interruptible-sleep.ts";
 import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { AppsV1Api, CoreV1Api, V1Deployment, V1Service } from "@kubernetes/client-node";
