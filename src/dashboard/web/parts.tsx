@@ -1,4 +1,4 @@
-// Small pieces both pages use: the phase badge and the stage bar.
+// Small pieces both pages use: the phase badge, the stage bar and a table's column headings.
 import type { StepSummary } from "../protocol.ts";
 
 const PHASE_TONE: Record<string, string> = {
@@ -57,5 +57,18 @@ export function StageBar({ steps }: { steps: StepSummary[] }) {
         );
       })}
     </ol>
+  );
+}
+
+/** A table's header row: a column heading a name. */
+export function ColumnHeads({ names }: { names: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {names.map((name) => (
+          <th scope="col">{name}</th>
+        ))}
+      </tr>
+    </thead>
   );
 }

@@ -8,7 +8,7 @@ import { fetchDetail } from "./api.ts";
 import { MetricChart } from "./chart.tsx";
 import { age, clockTime, dateTime, humanDuration } from "./format.ts";
 import { historyHref } from "./history.tsx";
-import { PhaseBadge, StageBar } from "./parts.tsx";
+import { ColumnHeads, PhaseBadge, StageBar } from "./parts.tsx";
 import { Link } from "./router.tsx";
 
 const RELOAD_AFTER_MS = 250;
@@ -86,16 +86,7 @@ function Detail(props: { detail: ReleaseDetail; nowMs: number; reload: () => voi
         <div class="table-scroll">
           <table class="timeline">
             <caption>Stage timeline: planned and actual durations</caption>
-            <thead>
-              <tr>
-                <th scope="col">Stage</th>
-                <th scope="col">Weight</th>
-                <th scope="col">Planned</th>
-                <th scope="col">Actual</th>
-                <th scope="col">Entered</th>
-                <th scope="col">Outcome</th>
-              </tr>
-            </thead>
+            <ColumnHeads names={["Stage", "Weight", "Planned", "Actual", "Entered", "Outcome"]} />
             <tbody>
               {detail.timeline.map((stage) => (
                 <tr data-stage-row={stage.name} class={`row-${stage.state}`}>
@@ -273,15 +264,7 @@ function Detail(props: { detail: ReleaseDetail; nowMs: number; reload: () => voi
         <h2 id="conditions">Conditions</h2>
         <div class="table-scroll">
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Type</th>
-                <th scope="col">Status</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Since</th>
-                <th scope="col">Message</th>
-              </tr>
-            </thead>
+            <ColumnHeads names={["Type", "Status", "Reason", "Since", "Message"]} />
             <tbody>
               {detail.conditions.map((condition) => (
                 <tr data-condition={condition.type}>
@@ -302,15 +285,7 @@ function Detail(props: { detail: ReleaseDetail; nowMs: number; reload: () => voi
         {detail.eventsProblem ? <p class="problem">{detail.eventsProblem}</p> : null}
         <div class="table-scroll">
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Type</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Count</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Message</th>
-              </tr>
-            </thead>
+            <ColumnHeads names={["Type", "Reason", "Count", "Last seen", "Message"]} />
             <tbody>
               {detail.events.map((event) => (
                 <tr data-event={event.reason}>
