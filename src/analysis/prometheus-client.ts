@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import axios, { isAxiosError, type AxiosInstance } from "axios";
 import { backoffDelayMs } from "../kube/backoff.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./backoff.ts";
@@ -10,6 +9,7 @@ import {
   type QueryOptions,
   type QueryResult,
 } from "./provider.ts";
+import { sleep } from "../kube/interruptible-sleep.ts";
 import { timerDelay } from "../kube/timer-delay.ts";
 
 // The MetricsProvider for Prometheus (and API-compatible backends: Thanos, Mimir,
@@ -85,9 +85,7 @@ export class PrometheusClient implements MetricsProvider {
         if (!isRetryableFailure(lastFailure) || attempt === this.#retry.attempts) break;
         const delayMs = backoffDelayMs(attempt - 1, this.#retry, Math.random());
         if (Date.now() + delayMs >= deadline) break;
-        try {
-          await sleep(timerDelay(delayMs), undefined, { signal: options.signal });
-        } catch {
+        if (!(await sleep(delayMs, options.signal))) {
           throw new MetricsQueryError({
             kind: "cancelled",
             message: "the query was cancelled",

@@ -604,6 +604,8 @@ const versionRefSchema = z.object({
   version: z.string().max(128).optional(),
   images: z.record(z.string(), z.string()),
 });
+/** A version as a Deployment runs it: its `version` label, when it has one, and images by container. */
+export type VersionRef = z.infer<typeof versionRefSchema>;
 
 /** stable's pod template apart from its images and version label, hashed (src/workload/stable-template.ts). */
 const templateHashSchema = z.string().max(64);

@@ -1,10 +1,16 @@
 // rollback: abort the active release or create one that restores an earlier version,
 // then (--wait) follow it and verify the restored version in Prometheus.
-import { parseDuration, type Metric, type Release, type StrategyFile } from "../api/index.ts";
+import {
+  parseDuration,
+  type Metric,
+  type Release,
+  type StrategyFile,
+  type VersionRef,
+} from "../api/index.ts";
 import { createPrometheusProvider, templateVariablesFor } from "../analysis/index.ts";
 import type { CliCommand } from "./command-line.ts";
 import { CliError, EXIT } from "./exit-codes.ts";
-import { buildRollbackRelease, planRollback, type VersionRef } from "./rollback-plan.ts";
+import { buildRollbackRelease, planRollback, type KnownVersion } from "./rollback-plan.ts";
 import { observeStable, verifyRollback } from "./verify.ts";
 import {
   followUntilFinished,
@@ -127,9 +133,7 @@ interface WaitTarget {
   successPhase: "RolledBack" | "Succeeded";
   /** The release whose metrics judge the restored version. */
   source: Release;
-  restored: (
-    finished: Release,
-  ) => VersionRef | { version?: string; images: Record<string, string> } | undefined;
+  restored: (finished: Release) => VersionRef | undefined;
   /** When the restored version began serving again, if its series may hold older samples. */
   servingSince: (finished: Release) => string | undefined;
 }
@@ -173,7 +177,7 @@ async function waitAndVerify(
       `release ${target.release} does not say which version it restored: cannot verify`,
     );
   }
-  const restoredRef: VersionRef = { version: restored.version, images: restored.images };
+  const restoredRef: KnownVersion = { version: restored.version, images: restored.images };
   const { metrics, from } = verificationMetrics(target.source, strategy);
   if (metrics.length === 0)
     warn(

@@ -2,15 +2,14 @@
 // which earlier version to restore and the emergency Release that restores it. Pure:
 // the Releases of the namespace and the stable Deployment as observed come in, a plan
 // comes out, so every choice is tested with plain values.
-import type { Release } from "../api/index.ts";
+import type { Release, VersionRef } from "../api/index.ts";
+import { versionMismatches } from "../engine/index.ts";
 import { ACTIONS_ANNOTATION, ROLLBACK_OF_LABEL, withAction } from "./audit.ts";
 import { EXIT, type ExitCode } from "./exit-codes.ts";
 import { isActive, newestFirst } from "./views.ts";
 
-export interface VersionRef {
-  version: string;
-  images: Record<string, string>;
-}
+/** A version on record to go back to: its version is known, it becomes the rollback Release's. */
+export type KnownVersion = VersionRef & { version: string };
 
 export interface RollbackRequest {
   target: string;
@@ -26,11 +25,11 @@ export interface StableObservation {
 
 export type RollbackPlan =
   /** Mid-release: abort the release in flight; the controller restores what it replaced. */
-  | { kind: "abort"; release: Release; restores: VersionRef | undefined; alsoAbort: Release[] }
+  | { kind: "abort"; release: Release; restores: KnownVersion | undefined; alsoAbort: Release[] }
   /** After GA: release `to` straight to GA, undoing `undo` (the newest Succeeded Release). */
   | {
       kind: "restore";
-      to: VersionRef;
+      to: KnownVersion;
       /** Where `to` comes from, for people: "release checkout-2-0-0" or "what checkout-3-0-0 replaced". */
       source: string;
       undo: Release | undefined;
@@ -93,7 +92,7 @@ export function planRollback(
 
   const succeeded = ofTarget.filter((release) => release.status?.phase === "Succeeded");
   const newestSucceeded = succeeded[0];
-  let to: VersionRef;
+  let to: KnownVersion;
   let source: string;
   let alreadyUndone: string | undefined;
   const undone = request.version === "previous" ? newestUndone(ofTarget) : undefined;
@@ -128,7 +127,7 @@ export function planRollback(
     source = found.source;
   }
 
-  if (stable.version === to.version && runsImages(stable, to.images)) {
+  if (versionMismatches(stable, to).length === 0) {
     const further = alreadyUndone
       ? `; ${alreadyUndone}. To go further back, name the version: --version=VERSION (glidepath history ${request.target} lists them)`
       : "";
@@ -151,7 +150,7 @@ export function planRollback(
  */
 function newestUndone(
   ofTarget: readonly Release[],
-): { restored: VersionRef; source: string; explanation: string } | undefined {
+): { restored: KnownVersion; source: string; explanation: string } | undefined {
   const newestFinished = ofTarget.find(
     (release) =>
       release.status?.startedAt !== undefined &&
@@ -182,7 +181,7 @@ function newestUndone(
 function findVersion(
   ofTarget: readonly Release[],
   version: string,
-): { kind: "found"; to: VersionRef; source: string } | Extract<RollbackPlan, { kind: "refuse" }> {
+): { kind: "found"; to: KnownVersion; source: string } | Extract<RollbackPlan, { kind: "refuse" }> {
   const released = ofTarget.find(
     (release) => release.spec.version === version && release.status?.phase === "Succeeded",
   );
@@ -223,10 +222,6 @@ function findVersion(
 
 function refuse(exitCode: ExitCode, message: string): Extract<RollbackPlan, { kind: "refuse" }> {
   return { kind: "refuse", exitCode, message };
-}
-
-function runsImages(stable: StableObservation, images: Record<string, string>): boolean {
-  return Object.entries(images).every(([container, image]) => stable.images[container] === image);
 }
 
 export interface RollbackReleaseInput {

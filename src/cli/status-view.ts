@@ -4,6 +4,7 @@
 // against their thresholds, the conditions. Pure: a Release (and its plan, when the
 // strategy file is at hand) in, a view model out; text rendering takes the clock.
 import {
+  BAKE_STAGE_NAME,
   formatMetricValue,
   metricUnit,
   parseDuration,
@@ -22,8 +23,6 @@ import { thresholdText } from "../engine/index.ts";
 import type { LaterRollback } from "../record/change-record.ts";
 import { recordedActions, type CliAction } from "./audit.ts";
 import { age, humanDuration, renderTable } from "./table.ts";
-
-export const BAKE_STEP = "bake";
 
 export type StepState = "done" | "current" | "failed" | "pending" | "skipped";
 
@@ -96,7 +95,7 @@ export function stageSteps(
 ): StageStep[] {
   const status = release.status;
   const records = status?.stages ?? [];
-  const recordedStages = records.filter((record) => record.name !== BAKE_STEP);
+  const recordedStages = records.filter((record) => record.name !== BAKE_STAGE_NAME);
   const plan = (release.spec.stages ?? planned ?? []).map(({ name, weight }) => ({ name, weight }));
   const planCoversRecords = recordedStages.every((record) =>
     plan.some((stage) => stage.name === record.name),
@@ -113,7 +112,7 @@ export function stageSteps(
     const base = weight === undefined ? { name } : { name, weight };
     if (!record) return { ...base, state: finished || phase === "RollingBack" ? "skipped" : "pending" };
     const reached =
-      record.reachedWeight !== undefined && record.reachedWeight !== record.weight && name !== BAKE_STEP
+      record.reachedWeight !== undefined && record.reachedWeight !== record.weight && name !== BAKE_STAGE_NAME
         ? { reachedWeight: record.reachedWeight }
         : {};
     if (record.outcome) {
@@ -126,7 +125,7 @@ export function stageSteps(
     }
     return { ...base, ...reached, state: finished ? "skipped" : "current" };
   };
-  return [...stages.map((stage) => stepOf(stage.name, stage.weight)), stepOf(BAKE_STEP, undefined)];
+  return [...stages.map((stage) => stepOf(stage.name, stage.weight)), stepOf(BAKE_STAGE_NAME, undefined)];
 }
 
 const STEP_MARK: Record<StepState, string> = {
@@ -346,7 +345,7 @@ export function renderStatus(view: StatusView, nowMs: number): string[] {
         ? `, for ${humanDuration(running)}${holdMs ? ` of ${humanDuration(holdMs)} hold` : ""}`
         : "";
     const count = view.steps.length - 1;
-    const position = view.stage.name === BAKE_STEP ? "after GA" : `${view.stage.index + 1} of ${count}`;
+    const position = view.stage.name === BAKE_STAGE_NAME ? "after GA" : `${view.stage.index + 1} of ${count}`;
     field("Stage", `${view.stage.name} (${position}), ${view.stage.weight}% on ${view.version}${forHow}`);
   }
   field("Traffic", view.traffic);

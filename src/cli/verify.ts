@@ -2,15 +2,20 @@
 // and every metric of the release back within its threshold for that version in
 // Prometheus. judgeVerification is the pure decision; verifyRollback polls until it
 // passes or the time is up.
-import { setTimeout as sleep } from "node:timers/promises";
-import { formatMetricValue, metricUnit, parseDuration, type Measurement, type Metric } from "../api/index.ts";
+import {
+  formatMetricValue,
+  metricUnit,
+  parseDuration,
+  type Measurement,
+  type Metric,
+  type VersionRef,
+} from "../api/index.ts";
 import { runAnalysis, type MetricsProvider, type TemplateVariables } from "../analysis/index.ts";
-import { thresholdText } from "../engine/index.ts";
+import { thresholdText, versionMismatches } from "../engine/index.ts";
 import type { WorkloadObservation } from "../engine/types.ts";
 import { abortWith, type KubeClients } from "../kube/index.ts";
 import { labelSelectorString, observeWorkload, ownedPods } from "../workload/index.ts";
-import type { VersionRef } from "./rollback-plan.ts";
-import { timerDelay } from "../kube/timer-delay.ts";
+import { sleep } from "../kube/interruptible-sleep.ts";
 
 export interface VerificationResult {
   ok: boolean;
@@ -49,15 +54,13 @@ export function judgeVerification(
   if (!workload.exists) {
     problems.push(`deployment ${deployment} does not exist`);
   } else {
-    if (workload.version !== restored.version)
+    // The engine's test for a finished rollback, each difference said.
+    for (const mismatch of versionMismatches(workload, restored))
       problems.push(
-        `deployment ${deployment} runs version ${workload.version ?? "(no version label)"}, not ${restored.version}`,
+        mismatch.kind === "version"
+          ? `deployment ${deployment} runs version ${mismatch.running ?? "(no version label)"}, not ${mismatch.wanted}`
+          : `container ${mismatch.container} runs ${mismatch.running ?? "nothing"}, not ${mismatch.wanted}`,
       );
-    for (const [container, image] of Object.entries(restored.images)) {
-      const running = workload.images[container];
-      if (running !== image)
-        problems.push(`container ${container} runs ${running ?? "nothing"}, not ${image}`);
-    }
     if (workload.unhealthy) {
       const problem = workload.unhealthy;
       problems.push(
@@ -169,11 +172,7 @@ export async function verifyRollback(
     );
     options.onRound?.(last);
     if (last.ok || Date.now() + (options.intervalMs ?? 5_000) > deadline) return last;
-    try {
-      await sleep(timerDelay(options.intervalMs ?? 5_000), undefined, { signal: options.signal });
-    } catch {
-      return undefined;
-    }
+    if (!(await sleep(options.intervalMs ?? 5_000, options.signal))) return undefined;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Release, ReleaseRecord } from "../api/index.ts";
+import type { NotificationEvent, Release, ReleaseRecord } from "../api/index.ts";
 import type { AlertObservation } from "../engine/index.ts";
 
 // What the reconciler needs from the outside world, as small interfaces. The
@@ -11,7 +11,7 @@ export interface ReleaseEventPublisher {
 }
 
 export interface Notification {
-  event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused" | "deleted" | "freeze";
+  event: NotificationEvent;
   message: string;
   release: Release;
 }

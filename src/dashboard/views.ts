@@ -3,6 +3,7 @@
 // so the page and `glidepath status` never disagree.
 import type { CoreV1Event } from "@kubernetes/client-node";
 import {
+  BAKE_STAGE_NAME,
   metricUnit,
   parseDuration,
   terminalPhases,
@@ -12,7 +13,7 @@ import {
 } from "../api/index.ts";
 import { thresholdText } from "../engine/index.ts";
 import { recordedActions } from "../cli/audit.ts";
-import { BAKE_STEP, peopleLines, stageSteps, trafficLine } from "../cli/status-view.ts";
+import { peopleLines, stageSteps, trafficLine } from "../cli/status-view.ts";
 import { trafficColumns, type HistoryEntry } from "../cli/views.ts";
 import type { DoraFigures } from "../record/dora.ts";
 import type {
@@ -66,7 +67,7 @@ export function timeline(release: Release, plan: DetailPlan, nowMs: number): Tim
     const record = records.find((candidate) => candidate.name === step.name);
     const stage = planned?.find((candidate) => candidate.name === step.name);
     const plannedMs =
-      step.name === BAKE_STEP
+      step.name === BAKE_STAGE_NAME
         ? (plan.bakeMs ?? (release.spec.bake ? parseDuration(release.spec.bake) : undefined))
         : stage?.hold === undefined
           ? undefined

@@ -11,6 +11,7 @@ export {
 export { blockedBy, BLOCK_CLEARED_REASON } from "./record.ts";
 export { decideDeletion, DELETION_RETRY_MS } from "./deletion.ts";
 export { GLIDEPATH_FIELD_MANAGER } from "./types.ts";
+export { runsVersion, versionMismatches, type VersionMismatch } from "./running-version.ts";
 export { analysedStageOf, isSameStage, type AnalysedStage } from "./analysis.ts";
 export { comparingStage } from "./baseline.ts";
 export {

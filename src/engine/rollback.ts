@@ -1,5 +1,5 @@
 import { baselineOutstanding } from "./baseline.ts";
-import { formatDuration, type ReleaseStatus, type RollbackTrigger } from "../api/index.ts";
+import { formatDuration, type ReleaseStatus, type RollbackTrigger, type VersionRef } from "../api/index.ts";
 import { metricEvidence, type StageVerdict } from "./analysis.ts";
 import { clip, type DecisionContext } from "./context.ts";
 import { exitCurrentStage, setMessage, transition } from "./record.ts";
@@ -18,7 +18,6 @@ import {
   stableOnNewImages,
   stableOnPrevious,
   workloadNotReady,
-  type VersionRef,
 } from "./world.ts";
 
 // Rollback: what triggers it (a person, an alert, the new pods' health, a

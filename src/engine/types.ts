@@ -1,6 +1,7 @@
 import type {
   IdentityObservation,
   Measurement,
+  NotificationEvent,
   Release,
   ReleasePlan,
   ReleaseStatus,
@@ -178,7 +179,7 @@ export type Action =
   | {
       type: "notify";
       /** freeze: a change freeze began while the release is in flight. */
-      event: "rolledBack" | "failed" | "awaitingApproval" | "succeeded" | "paused" | "deleted" | "freeze";
+      event: NotificationEvent;
       message: string;
     }
   | { type: "emitEvent"; eventType: "Normal" | "Warning"; reason: string; message: string };

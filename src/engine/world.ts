@@ -1,12 +1,11 @@
-import type { ReleaseStatus } from "../api/index.ts";
+import type { VersionRef } from "../api/index.ts";
 import { canaryDeploymentName, routerIsolatesCanary } from "../api/workload-names.ts";
 import { isTerminal, phaseOf, qualifiedName, type DecisionContext } from "./context.ts";
 import { gaIndex, isBaking, isGAStage } from "./position.ts";
+import { runsVersion } from "./running-version.ts";
 import type { WorkloadObservation } from "./types.ts";
 
 // Questions about the observed cluster, asked in the terms of this release.
-
-export type VersionRef = NonNullable<ReleaseStatus["previous"]>;
 
 export function canaryName(ctx: DecisionContext): string {
   return canaryDeploymentName(ctx.release.spec.target.deployment);
@@ -18,10 +17,7 @@ export function stableName(ctx: DecisionContext): string {
 
 /** Every named container runs the named image (other containers may run anything). */
 export function runsImages(workload: WorkloadObservation, images: Record<string, string>): boolean {
-  return (
-    workload.exists &&
-    Object.entries(images).every(([container, image]) => workload.images[container] === image)
-  );
+  return runsVersion(workload, { images });
 }
 
 /**
@@ -137,11 +133,7 @@ export function describeImages(images: Record<string, string>): string {
 }
 
 export function stableOnPrevious(ctx: DecisionContext, previous: VersionRef): boolean {
-  const stable = ctx.observations.stable;
-  return (
-    runsImages(stable, previous.images) &&
-    (previous.version === undefined || stable.version === previous.version)
-  );
+  return runsVersion(ctx.observations.stable, previous);
 }
 
 /** The router holds this weight and confirmed it. */

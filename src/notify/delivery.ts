@@ -1,6 +1,7 @@
 import axios, { isAxiosError, type AxiosInstance } from "axios";
 import type { Logger } from "pino";
 import { backoffDelayMs, type BackoffPolicy } from "../kube/backoff.ts";
+import { sleep } from "../kube/interruptible-sleep.ts";
 import { timerDelay } from "../kube/timer-delay.ts";
 
 // Delivery of one notification to one endpoint, in the background: a few attempts with
@@ -104,16 +105,4 @@ export async function deliver(
     const delay = result.retryAfterMs ?? backoffDelayMs(attemptNumber - 1, policy.backoff, Math.random());
     await sleep(delay, signal);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, timerDelay(ms));
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -1,5 +1,5 @@
 // Over 400 lines on purpose, for now: every write to the target's Deployments and Services goes through this one class (field ownership, conflicts, health); the router work on it (issue 14.2) comes first.
-import { setTimeout as sleep } from "node:timers/promises";
+import { sleep } from "../kube/interruptible-sleep.ts";
 import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { AppsV1Api, CoreV1Api, V1Deployment, V1Service } from "@kubernetes/client-node";
@@ -82,30 +82,7 @@ export class WorkloadManager {
     images: Record<string, string>,
     replicas: number,
   ): Promise<CanaryObjects> {
-    const namespace = releaseNamespace(release);
-    const { deployment: stableName, service: serviceName } = release.spec.target;
-    const [stable, stableService] = await Promise.all([
-      this.#read(
-        () => this.#apps.readNamespacedDeployment({ name: stableName, namespace }),
-        `Release ${releaseKey(release)}: reading the stable Deployment ${namespace}/${stableName} (spec.target.deployment)`,
-      ),
-      this.#read(
-        () => this.#core.readNamespacedService({ name: serviceName, namespace }),
-        `Release ${releaseKey(release)}: reading the stable Service ${namespace}/${serviceName} (spec.target.service)`,
-      ),
-    ]);
-    if (!stable) {
-      throw new TargetError(
-        "TargetNotFound",
-        `Release ${releaseKey(release)}: the stable Deployment ${namespace}/${stableName} (spec.target.deployment) does not exist`,
-      );
-    }
-    if (!stableService) {
-      throw new TargetError(
-        "TargetNotFound",
-        `Release ${releaseKey(release)}: the stable Service ${namespace}/${serviceName} (spec.target.service) does not exist`,
-      );
-    }
+    const { stable, stableService } = await this.#readTarget(release);
     const desired = buildCanary({ release, stable, stableService, images, replicas });
     const deployment = await this.#applyDeployment(release, desired.deployment);
     const service = await this.#applyService(release, desired.service);
@@ -131,20 +108,7 @@ export class WorkloadManager {
 
   /** The baseline's replicas follow the canary's; a missing baseline at zero is done already. */
   async scaleBaseline(release: ReleaseRef, replicas: number): Promise<void> {
-    const namespace = releaseNamespace(release);
-    const name = baselineDeploymentName(release.spec.target.deployment);
-    try {
-      await this.#apps.patchNamespacedDeployment(
-        { name, namespace, body: { spec: { replicas } } },
-        mergePatch,
-      );
-    } catch (error) {
-      if (isNotFound(error) && replicas === 0) return;
-      throw apiError(
-        `Release ${releaseKey(release)}: scaling the baseline Deployment ${namespace}/${name} to ${replicas}`,
-        error,
-      );
-    }
+    await this.#scale(release, "baseline", baselineDeploymentName(release.spec.target.deployment), replicas);
   }
 
   /** Deletes the baseline Deployment and Service this Release owns (when it ends, or is deleted). */
@@ -197,8 +161,24 @@ export class WorkloadManager {
         `Release ${releaseKey(release)}: canary replicas must be a whole number ≥ 0, not ${replicas}`,
       );
     }
+    await this.#scale(
+      release,
+      "canary",
+      canaryDeploymentName(release.spec.target.deployment),
+      replicas,
+      requestedWeight,
+    );
+  }
+
+  /** Scaling a Deployment of the release's that does not exist to zero is done already. */
+  async #scale(
+    release: ReleaseRef,
+    role: "canary" | "baseline",
+    name: string,
+    replicas: number,
+    requestedWeight?: number,
+  ): Promise<void> {
     const namespace = releaseNamespace(release);
-    const name = canaryDeploymentName(release.spec.target.deployment);
     try {
       await this.#apps.patchNamespacedDeployment(
         {
@@ -216,7 +196,7 @@ export class WorkloadManager {
     } catch (error) {
       if (isNotFound(error) && replicas === 0) return;
       throw apiError(
-        `Release ${releaseKey(release)}: scaling the canary Deployment ${namespace}/${name} to ${replicas}`,
+        `Release ${releaseKey(release)}: scaling the ${role} Deployment ${namespace}/${name} to ${replicas}`,
         error,
       );
     }

@@ -12,6 +12,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   RbacAuthorizationV1Api,
+  type V1MutatingWebhookConfiguration,
 } from "@kubernetes/client-node";
 import { loadKubeConfig, signCertificate, writeKubeconfig } from "./control-plane.ts";
 import { freePort } from "./processes.ts";
@@ -75,6 +76,45 @@ export async function prepareAdmission(
 }
 
 /**
+ * The webhook on Release writes as the chart configures it (failurePolicy Fail), but reached
+ * by a `url` on 127.0.0.1:`port` and covering only namespaces labelled
+ * ADMISSION_NAMESPACE_LABEL=`covers`; without `caBundle` until the controller writes its own.
+ */
+export function releaseWebhookConfiguration(options: {
+  name: string;
+  port: number;
+  covers: string;
+  caBundle?: string;
+}): V1MutatingWebhookConfiguration {
+  return {
+    metadata: { name: options.name },
+    webhooks: [
+      {
+        name: "releases.glidepath.dev",
+        admissionReviewVersions: ["v1"],
+        sideEffects: "None",
+        failurePolicy: "Fail",
+        timeoutSeconds: 10,
+        clientConfig: {
+          url: `https://127.0.0.1:${options.port}/admission/releases`,
+          ...(options.caBundle === undefined ? {} : { caBundle: options.caBundle }),
+        },
+        rules: [
+          {
+            apiGroups: ["glidepath.dev"],
+            apiVersions: ["v1alpha1"],
+            operations: ["CREATE", "UPDATE"],
+            resources: ["releases"],
+            scope: "Namespaced",
+          },
+        ],
+        namespaceSelector: { matchLabels: { [ADMISSION_NAMESPACE_LABEL]: options.covers } },
+      },
+    ],
+  };
+}
+
+/**
  * Registers the webhook with the API server (failurePolicy Fail) and waits until a dry-run
  * Release in a covered namespace comes back stamped. Returns how to remove it again.
  */
@@ -91,32 +131,12 @@ export async function registerAdmissionWebhook(options: {
   const { name, port } = options.admission;
   const configName = admissionConfigurationName(name);
   await registration.createMutatingWebhookConfiguration({
-    body: {
-      metadata: { name: configName },
-      webhooks: [
-        {
-          name: "releases.glidepath.dev",
-          admissionReviewVersions: ["v1"],
-          sideEffects: "None",
-          failurePolicy: "Fail",
-          timeoutSeconds: 10,
-          clientConfig: {
-            url: `https://127.0.0.1:${port}/admission/releases`,
-            caBundle: Buffer.from(readFileSync(options.caCertPath)).toString("base64"),
-          },
-          rules: [
-            {
-              apiGroups: ["glidepath.dev"],
-              apiVersions: ["v1alpha1"],
-              operations: ["CREATE", "UPDATE"],
-              resources: ["releases"],
-              scope: "Namespaced",
-            },
-          ],
-          namespaceSelector: { matchLabels: { [ADMISSION_NAMESPACE_LABEL]: name } },
-        },
-      ],
-    },
+    body: releaseWebhookConfiguration({
+      name: configName,
+      port,
+      covers: name,
+      caBundle: Buffer.from(readFileSync(options.caCertPath)).toString("base64"),
+    }),
   });
   // The controller reads its webhook configuration to know where stamps count; the installed
   // RBAC names the installed one (glidepath-controller), so grant it this one by name too.

@@ -1,16 +1,15 @@
 // One target's history and DORA figures: the four figures over a window (computed on the
 // server by the same code as `glidepath dora`), its releases over time as a chart, and
 // each release — from its Release, or its ReleaseRecord once the Release is gone.
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback } from "preact/hooks";
 import { percent } from "../../cli/dora-view.ts";
 import { DORA_WINDOWS, type DoraFigures, type TargetHistory } from "../protocol.ts";
 import { fetchHistory } from "./api.ts";
 import { dateTime, humanDuration } from "./format.ts";
 import { HistoryChart } from "./history-chart.tsx";
-import { PhaseBadge } from "./parts.tsx";
+import { DataTable, PhaseBadge } from "./parts.tsx";
+import { useReloading } from "./reloading.ts";
 import { Link, navigate } from "./router.tsx";
-
-const RELOAD_AFTER_MS = 250;
 
 export function historyHref(namespace: string, target: string, window?: string): string {
   const path = `/history/${encodeURIComponent(namespace)}/${encodeURIComponent(target)}`;
@@ -18,21 +17,12 @@ export function historyHref(namespace: string, target: string, window?: string):
 }
 
 export function HistoryPage(props: { namespace: string; target: string; window: string; version: number }) {
-  const [history, setHistory] = useState<TargetHistory | undefined>();
-  const [problem, setProblem] = useState<string | undefined>();
-  const load = useCallback(() => {
-    fetchHistory(props.namespace, props.target, props.window)
-      .then((loaded) => {
-        setHistory(loaded);
-        setProblem(undefined);
-      })
-      .catch((error: Error) => setProblem(error.message));
-  }, [props.namespace, props.target, props.window]);
+  const fetch = useCallback(
+    () => fetchHistory(props.namespace, props.target, props.window),
+    [props.namespace, props.target, props.window],
+  );
   // `version` moves when the event stream reports a change of one of this target's Releases.
-  useEffect(() => {
-    const timer = setTimeout(load, props.version === 0 ? 0 : RELOAD_AFTER_MS);
-    return () => clearTimeout(timer);
-  }, [load, props.version]);
+  const { loaded: history, problem } = useReloading(fetch, props.version);
 
   return (
     <main id="main">
@@ -98,72 +88,57 @@ function History({ history }: { history: TargetHistory }) {
         {history.releases.length === 0 ? (
           <p class="empty">No releases of {history.target} yet.</p>
         ) : (
-          <div class="table-scroll">
-            <table class="history">
-              <caption>
-                Releases of {history.target}, newest first ({history.releases.length})
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Release</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Change</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Duration</th>
-                  <th scope="col">Approvals</th>
-                </tr>
-              </thead>
-              <tbody>
-                {history.releases.map((release) => (
-                  <tr data-history-release={release.name} data-phase={release.phase}>
-                    <th scope="row">
-                      {release.live ? (
-                        <Link
-                          href={`/releases/${encodeURIComponent(history.namespace)}/${encodeURIComponent(release.name)}`}
-                        >
-                          {release.name}
-                        </Link>
-                      ) : (
-                        <span title="The Release is gone: this row is from its ReleaseRecord">
-                          {release.name} <span class="record-mark">(record)</span>
+          <DataTable
+            class="history"
+            caption={`Releases of ${history.target}, newest first (${history.releases.length})`}
+            columns={["Release", "Version", "Outcome", "Type", "Change", "Started", "Duration", "Approvals"]}
+          >
+            {history.releases.map((release) => (
+              <tr data-history-release={release.name} data-phase={release.phase}>
+                <th scope="row">
+                  {release.live ? (
+                    <Link
+                      href={`/releases/${encodeURIComponent(history.namespace)}/${encodeURIComponent(release.name)}`}
+                    >
+                      {release.name}
+                    </Link>
+                  ) : (
+                    <span title="The Release is gone: this row is from its ReleaseRecord">
+                      {release.name} <span class="record-mark">(record)</span>
+                    </span>
+                  )}
+                </th>
+                <td>{release.version}</td>
+                <td>
+                  <PhaseBadge phase={release.phase} /> <span class="outcome">{release.outcome}</span>
+                </td>
+                <td>{release.changeType}</td>
+                <td>{release.changeId}</td>
+                <td class="nowrap">{dateTime(release.startedAt)}</td>
+                <td class="nowrap">
+                  {release.durationMs === undefined
+                    ? release.finishedAt
+                      ? "—"
+                      : "running"
+                    : humanDuration(release.durationMs)}
+                </td>
+                <td>
+                  {release.approvals.length === 0
+                    ? "—"
+                    : release.approvals.map((approval) => (
+                        <span class="approval" data-approval={approval.by}>
+                          {approval.by}{" "}
+                          {approval.counts
+                            ? "(verified)"
+                            : approval.verified
+                              ? "(does not count)"
+                              : "(unverified)"}
                         </span>
-                      )}
-                    </th>
-                    <td>{release.version}</td>
-                    <td>
-                      <PhaseBadge phase={release.phase} /> <span class="outcome">{release.outcome}</span>
-                    </td>
-                    <td>{release.changeType}</td>
-                    <td>{release.changeId}</td>
-                    <td class="nowrap">{dateTime(release.startedAt)}</td>
-                    <td class="nowrap">
-                      {release.durationMs === undefined
-                        ? release.finishedAt
-                          ? "—"
-                          : "running"
-                        : humanDuration(release.durationMs)}
-                    </td>
-                    <td>
-                      {release.approvals.length === 0
-                        ? "—"
-                        : release.approvals.map((approval) => (
-                            <span class="approval" data-approval={approval.by}>
-                              {approval.by}{" "}
-                              {approval.counts
-                                ? "(verified)"
-                                : approval.verified
-                                  ? "(does not count)"
-                                  : "(unverified)"}
-                            </span>
-                          ))}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                      ))}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
     </>

@@ -1,4 +1,5 @@
-// Small pieces both pages use: the phase badge and the stage bar.
+// Small pieces both pages use: the phase badge, the stage bar and a data table.
+import type { ComponentChildren } from "preact";
 import type { StepSummary } from "../protocol.ts";
 
 const PHASE_TONE: Record<string, string> = {
@@ -57,5 +58,29 @@ export function StageBar({ steps }: { steps: StepSummary[] }) {
         );
       })}
     </ol>
+  );
+}
+
+/** A table that scrolls sideways on a narrow screen: a caption, a header row, then `children` as rows. */
+export function DataTable(props: {
+  class?: string;
+  caption?: string;
+  columns: string[];
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="table-scroll">
+      <table class={props.class}>
+        {props.caption === undefined ? null : <caption>{props.caption}</caption>}
+        <thead>
+          <tr>
+            {props.columns.map((column) => (
+              <th scope="col">{column}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
   );
 }

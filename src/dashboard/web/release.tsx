@@ -1,35 +1,21 @@
 // One release: where it is (timeline with planned and actual durations, weights), what
 // the metrics say (a chart each, counters against limits, the query as sent), who did
 // what (approvals, change request, rollback, conditions, Events), and the buttons.
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback } from "preact/hooks";
 import type { MetricChart as Chart, ReleaseDetail } from "../protocol.ts";
 import { ActionBar } from "./actions.tsx";
 import { fetchDetail } from "./api.ts";
 import { MetricChart } from "./chart.tsx";
 import { age, clockTime, dateTime, humanDuration } from "./format.ts";
 import { historyHref } from "./history.tsx";
-import { PhaseBadge, StageBar } from "./parts.tsx";
+import { DataTable, PhaseBadge, StageBar } from "./parts.tsx";
+import { useReloading } from "./reloading.ts";
 import { Link } from "./router.tsx";
 
-const RELOAD_AFTER_MS = 250;
-
 export function ReleasePage(props: { namespace: string; name: string; version: number; nowMs: number }) {
-  const [detail, setDetail] = useState<ReleaseDetail | undefined>();
-  const [problem, setProblem] = useState<string | undefined>();
-  const load = useCallback(() => {
-    fetchDetail(props.namespace, props.name)
-      .then((loaded) => {
-        setDetail(loaded);
-        setProblem(undefined);
-      })
-      .catch((error: Error) => setProblem(error.message));
-  }, [props.namespace, props.name]);
-  // `version` moves each time the event stream reports a change of this release; a burst
-  // of changes (an analysis round writes status, then Events) costs one reload.
-  useEffect(() => {
-    const timer = setTimeout(load, props.version === 0 ? 0 : RELOAD_AFTER_MS);
-    return () => clearTimeout(timer);
-  }, [load, props.version]);
+  const fetch = useCallback(() => fetchDetail(props.namespace, props.name), [props.namespace, props.name]);
+  // `version` moves each time the event stream reports a change of this release.
+  const { loaded: detail, problem, reload: load } = useReloading(fetch, props.version);
 
   return (
     <main id="main">
@@ -83,46 +69,35 @@ function Detail(props: { detail: ReleaseDetail; nowMs: number; reload: () => voi
           reached by the router:{" "}
           <strong>{detail.weights.actual === undefined ? "—" : `${detail.weights.actual}%`}</strong>
         </p>
-        <div class="table-scroll">
-          <table class="timeline">
-            <caption>Stage timeline: planned and actual durations</caption>
-            <thead>
-              <tr>
-                <th scope="col">Stage</th>
-                <th scope="col">Weight</th>
-                <th scope="col">Planned</th>
-                <th scope="col">Actual</th>
-                <th scope="col">Entered</th>
-                <th scope="col">Outcome</th>
-              </tr>
-            </thead>
-            <tbody>
-              {detail.timeline.map((stage) => (
-                <tr data-stage-row={stage.name} class={`row-${stage.state}`}>
-                  <th scope="row">{stage.name}</th>
-                  <td>
-                    {stage.weight === undefined ? "—" : `${stage.weight}%`}
-                    {stage.reachedWeight !== undefined ? ` (reached ${stage.reachedWeight}%)` : ""}
-                  </td>
-                  <td>{stage.plannedMs === undefined ? "—" : humanDuration(stage.plannedMs)}</td>
-                  <td>
-                    {stage.actualMs === undefined ? "—" : humanDuration(stage.actualMs)}
-                    {stage.state === "current" ? " so far" : ""}
-                  </td>
-                  <td>{clockTime(stage.enteredAt)}</td>
-                  <td>
-                    {stage.outcome ??
-                      (stage.state === "current"
-                        ? "running"
-                        : stage.state === "pending"
-                          ? "to come"
-                          : stage.state)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          class="timeline"
+          caption="Stage timeline: planned and actual durations"
+          columns={["Stage", "Weight", "Planned", "Actual", "Entered", "Outcome"]}
+        >
+          {detail.timeline.map((stage) => (
+            <tr data-stage-row={stage.name} class={`row-${stage.state}`}>
+              <th scope="row">{stage.name}</th>
+              <td>
+                {stage.weight === undefined ? "—" : `${stage.weight}%`}
+                {stage.reachedWeight !== undefined ? ` (reached ${stage.reachedWeight}%)` : ""}
+              </td>
+              <td>{stage.plannedMs === undefined ? "—" : humanDuration(stage.plannedMs)}</td>
+              <td>
+                {stage.actualMs === undefined ? "—" : humanDuration(stage.actualMs)}
+                {stage.state === "current" ? " so far" : ""}
+              </td>
+              <td>{clockTime(stage.enteredAt)}</td>
+              <td>
+                {stage.outcome ??
+                  (stage.state === "current"
+                    ? "running"
+                    : stage.state === "pending"
+                      ? "to come"
+                      : stage.state)}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       </section>
 
       <section aria-labelledby="metrics">
@@ -271,59 +246,33 @@ function Detail(props: { detail: ReleaseDetail; nowMs: number; reload: () => voi
 
       <section aria-labelledby="conditions">
         <h2 id="conditions">Conditions</h2>
-        <div class="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Type</th>
-                <th scope="col">Status</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Since</th>
-                <th scope="col">Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {detail.conditions.map((condition) => (
-                <tr data-condition={condition.type}>
-                  <th scope="row">{condition.type}</th>
-                  <td>{condition.status}</td>
-                  <td>{condition.reason}</td>
-                  <td>{age(condition.lastTransitionTime, nowMs)}</td>
-                  <td class="long">{condition.message}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["Type", "Status", "Reason", "Since", "Message"]}>
+          {detail.conditions.map((condition) => (
+            <tr data-condition={condition.type}>
+              <th scope="row">{condition.type}</th>
+              <td>{condition.status}</td>
+              <td>{condition.reason}</td>
+              <td>{age(condition.lastTransitionTime, nowMs)}</td>
+              <td class="long">{condition.message}</td>
+            </tr>
+          ))}
+        </DataTable>
       </section>
 
       <section aria-labelledby="events">
         <h2 id="events">Events</h2>
         {detail.eventsProblem ? <p class="problem">{detail.eventsProblem}</p> : null}
-        <div class="table-scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Type</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Count</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {detail.events.map((event) => (
-                <tr data-event={event.reason}>
-                  <td>{event.type}</td>
-                  <td>{event.reason}</td>
-                  <td>{event.count}</td>
-                  <td>{clockTime(event.lastSeen)}</td>
-                  <td class="long">{event.message}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={["Type", "Reason", "Count", "Last seen", "Message"]}>
+          {detail.events.map((event) => (
+            <tr data-event={event.reason}>
+              <td>{event.type}</td>
+              <td>{event.reason}</td>
+              <td>{event.count}</td>
+              <td>{clockTime(event.lastSeen)}</td>
+              <td class="long">{event.message}</td>
+            </tr>
+          ))}
+        </DataTable>
       </section>
 
       {detail.actions.length > 0 ? (

@@ -291,6 +291,8 @@ export interface ServiceScenario {
   ): Promise<Release>;
   /** When: a person steers the release, as the CLI does (a merge patch of spec.control); `as` them, or the admin. */
   control(name: string, control: Record<string, unknown>, as?: KubeConfig): Promise<void>;
+  /** When: someone writes straight into the Release (a merge patch of `body`); `as` them, or the admin. */
+  patch(name: string, body: Record<string, unknown>, as?: KubeConfig): Promise<void>;
   /** The HTTPRoute's backend weights by backend name. */
   routeWeights(): Promise<Record<string, number>>;
   /** The HTTPRoute's metadata.generation: one more for each change of its spec. */
@@ -434,6 +436,12 @@ export async function givenService(prefix: string, options: ServiceOptions = {})
   const read = async (name: string) =>
     (await custom.getNamespacedCustomObject({ group, version, namespace, plural, name })) as Release;
   const clientFor = (as?: KubeConfig) => (as ? as.makeApiClient(CustomObjectsApi) : custom);
+  const patch = async (name: string, body: Record<string, unknown>, as?: KubeConfig): Promise<void> => {
+    await clientFor(as).patchNamespacedCustomObject(
+      { group, version, namespace, plural, name, body },
+      mergePatch,
+    );
+  };
   const create = (name: string, spec: Record<string, unknown>, as?: KubeConfig) =>
     clientFor(as).createNamespacedCustomObject({
       group,
@@ -523,12 +531,8 @@ export async function givenService(prefix: string, options: ServiceOptions = {})
       });
       return release;
     },
-    async control(name, control, as) {
-      await clientFor(as).patchNamespacedCustomObject(
-        { group, version, namespace, plural, name, body: { spec: { control } } },
-        mergePatch,
-      );
-    },
+    control: (name, control, as) => patch(name, { spec: { control } }, as),
+    patch,
     async routeWeights() {
       const route = (await custom.getNamespacedCustomObject(routeRef)) as {
         spec: { rules: { backendRefs?: { name: string; weight?: number }[] }[] };

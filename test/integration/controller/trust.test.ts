@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import {
   CONTROL_STAMPS_ANNOTATION,
@@ -7,7 +8,7 @@ import {
   type Release,
 } from "../../../src/api/index.ts";
 import type { SignOffRow } from "../../../src/record/sign-off.ts";
-import { kubeClients, mergePatch, stackInfo } from "../../harness/context.ts";
+import { stackInfo } from "../../harness/context.ts";
 import { runCommand, type CommandResult } from "../../harness/processes.ts";
 import {
   FINISHED,
@@ -15,44 +16,16 @@ import {
   givenUser,
   grantDeployer,
   grantRole,
-  quickStages,
   withService,
   type ServiceScenario,
 } from "./scenario.ts";
+import { approvalCondition, needsApproval, refusal } from "./trust-scenario.ts";
 
 // Trust (issue 12): approvals are bound to the user the API server authenticated. The
 // controller serves the admission webhook; alice, bob and carol are real users (client
 // certificates signed by the cluster CA) held to real RBAC.
 
 givenControllerForFile({ admission: true });
-
-/** The API server's refusal of a write: its HTTP status and the message people read. */
-async function refusal(write: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await write;
-  } catch (error) {
-    const { code, body } = error as { code?: number; body?: unknown };
-    const text = typeof body === "string" ? body : JSON.stringify(body);
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { message?: string }).message ?? text;
-    } catch {
-      // not JSON: keep the text
-    }
-    return { code: code ?? 0, message };
-  }
-  throw new Error("the write was accepted, but it should have been refused");
-}
-
-const approvalCondition = (release: Release) =>
-  release.status?.conditions.find((condition) => condition.type === "Approved");
-
-/** A release that stops before GA until someone other than alice approves it. */
-const needsApproval = {
-  stages: quickStages(),
-  bake: "2s",
-  changeRequest: { requiresApproval: true, requestedBy: "alice" },
-};
 
 describe("approvals bound to the authenticated user", () => {
   let genuine: Release | undefined;
@@ -101,12 +74,10 @@ describe("approvals bound to the authenticated user", () => {
 
       // Nobody rewrites who created it.
       const forgedCreator = await refusal(
-        kubeClients(alice.kubeConfig).custom.patchNamespacedCustomObject(
-          {
-            ...releaseRef(scenario, name),
-            body: { metadata: { annotations: { [CREATED_BY_ANNOTATION]: '{"user":"bob"}' } } },
-          },
-          mergePatch,
+        scenario.patch(
+          name,
+          { metadata: { annotations: { [CREATED_BY_ANNOTATION]: '{"user":"bob"}' } } },
+          alice.kubeConfig,
         ),
       );
       expect(forgedCreator.message).toContain("written by the Glidepath admission webhook only");
@@ -256,21 +227,15 @@ describe("approvals bound to the authenticated user", () => {
         mac: "f".repeat(64),
       };
       const genuineStamps = JSON.parse(genuine?.metadata.annotations?.[CONTROL_STAMPS_ANNOTATION] ?? "[]");
-      await kubeClients().custom.patchNamespacedCustomObject(
-        {
-          ...releaseRef(scenario, name),
-          body: {
-            metadata: {
-              annotations: {
-                [CREATED_BY_ANNOTATION]: genuine?.metadata.annotations?.[CREATED_BY_ANNOTATION] ?? "",
-                [CONTROL_STAMPS_ANNOTATION]: JSON.stringify([...genuineStamps, handMade]),
-              },
-            },
-            spec: { control: { approvals: [copied, forgedEntry] } },
+      await scenario.patch(name, {
+        metadata: {
+          annotations: {
+            [CREATED_BY_ANNOTATION]: genuine?.metadata.annotations?.[CREATED_BY_ANNOTATION] ?? "",
+            [CONTROL_STAMPS_ANNOTATION]: JSON.stringify([...genuineStamps, handMade]),
           },
         },
-        mergePatch,
-      );
+        spec: { control: { approvals: [copied, forgedEntry] } },
+      });
       const judged = await scenario.waitForRelease(
         name,
         "both approvals judged",
@@ -306,20 +271,14 @@ describe("approvals bound to the authenticated user", () => {
         at: new Date().toISOString(),
         mac: "e".repeat(64),
       };
-      await kubeClients().custom.patchNamespacedCustomObject(
-        {
-          ...releaseRef(scenario, name),
-          body: {
-            metadata: {
-              annotations: {
-                [CONTROL_STAMPS_ANNOTATION]: JSON.stringify([...genuineStamps, handMade, forgedPause]),
-              },
-            },
-            spec: { control: { paused: true } },
+      await scenario.patch(name, {
+        metadata: {
+          annotations: {
+            [CONTROL_STAMPS_ANNOTATION]: JSON.stringify([...genuineStamps, handMade, forgedPause]),
           },
         },
-        mergePatch,
-      );
+        spec: { control: { paused: true } },
+      });
       await scenario.waitForRelease(name, "the forged pause recorded", (release) =>
         (release.status?.signOff?.actions ?? []).some((action) => action.by === "mallory"),
       );
@@ -359,20 +318,10 @@ function expectExit(result: CommandResult, code: number): void {
   expect(result.code, `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`).toBe(code);
 }
 
-function releaseRef(scenario: ServiceScenario, name: string) {
-  return {
-    group: "glidepath.dev",
-    version: "v1alpha1",
-    namespace: scenario.namespace,
-    plural: "releases",
-    name,
-  };
-}
-
 /** A Release created by `as`, with spec.control as given (the scenario's spec otherwise). */
 async function createWith(
   scenario: ServiceScenario,
-  as: Parameters<typeof kubeClients>[0],
+  as: KubeConfig,
   name: string,
   control: Record<string, unknown>,
 ): Promise<void> {

@@ -12,7 +12,7 @@ import { connect } from "node:tls";
 import { AdmissionregistrationV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CREATED_BY_ANNOTATION } from "../../../src/api/index.ts";
-import { ADMISSION_NAMESPACE_LABEL, coverNamespace } from "../../harness/admission.ts";
+import { coverNamespace, releaseWebhookConfiguration } from "../../harness/admission.ts";
 import type { ControllerProcess } from "../../harness/controller.ts";
 import { freePort } from "../../harness/processes.ts";
 import {
@@ -26,6 +26,7 @@ import {
 } from "../../harness/context.ts";
 import { exampleRelease } from "../../fixtures/releases.ts";
 import { givenController } from "./scenario.ts";
+import { refusal } from "./trust-scenario.ts";
 
 // The names manifests/install/rbac.yaml lets the controller's ServiceAccount write.
 const SECRET = { namespace: "glidepath-system", name: "glidepath-webhook-tls" };
@@ -64,24 +65,6 @@ function presentedCertificate(port: number): Promise<string> {
     });
     socket.on("error", reject);
   });
-}
-
-/** The API server's refusal of a write: its HTTP status and the message people read. */
-async function refusal(write: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await write;
-  } catch (error) {
-    const { code, body } = error as { code?: number; body?: unknown };
-    const text = typeof body === "string" ? body : JSON.stringify(body);
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { message?: string }).message ?? text;
-    } catch {
-      // not JSON: keep the text
-    }
-    return { code: code ?? 0, message };
-  }
-  throw new Error("the write was accepted, but it should have been refused");
 }
 
 describe("the webhook's self-managed certificate and failurePolicy Fail on the real API server", () => {
@@ -133,29 +116,7 @@ describe("the webhook's self-managed certificate and failurePolicy Fail on the r
       .catch(() => undefined);
     // As the chart makes it, but with a url: no caBundle until the controller writes one.
     await registration().createMutatingWebhookConfiguration({
-      body: {
-        metadata: { name: CONFIGURATION },
-        webhooks: [
-          {
-            name: "releases.glidepath.dev",
-            admissionReviewVersions: ["v1"],
-            sideEffects: "None",
-            failurePolicy: "Fail",
-            timeoutSeconds: 10,
-            clientConfig: { url: `https://127.0.0.1:${port}/admission/releases` },
-            rules: [
-              {
-                apiGroups: ["glidepath.dev"],
-                apiVersions: ["v1alpha1"],
-                operations: ["CREATE", "UPDATE"],
-                resources: ["releases"],
-                scope: "Namespaced",
-              },
-            ],
-            namespaceSelector: { matchLabels: { [ADMISSION_NAMESPACE_LABEL]: name } },
-          },
-        ],
-      },
+      body: releaseWebhookConfiguration({ name: CONFIGURATION, port, covers: name }),
     });
     namespace = await createNamespace("self-cert");
     await coverNamespace(stackInfo().kubeconfigPath, namespace, name);

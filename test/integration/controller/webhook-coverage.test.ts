@@ -3,17 +3,16 @@ import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { describe, expect, it } from "vitest";
 import { CONTROL_STAMPS_ANNOTATION, CREATED_BY_ANNOTATION, type Release } from "../../../src/api/index.ts";
-import { kubeClients, mergePatch, stackInfo } from "../../harness/context.ts";
+import { stackInfo } from "../../harness/context.ts";
 import {
   admissionWebhookUrl,
   FINISHED,
   givenControllerForFile,
   givenUser,
   grantRole,
-  quickStages,
   withService,
-  type ServiceScenario,
 } from "./scenario.ts";
+import { approvalCondition, needsApproval } from "./trust-scenario.ts";
 
 // Issue 12, the webhook's port answers anyone: whoever reaches it can POST a made-up
 // AdmissionReview, name any user in userInfo, and get validly signed stamps back. Where the
@@ -23,15 +22,6 @@ import {
 // stamps only where the webhook covers the Release.
 
 givenControllerForFile({ admission: true });
-
-const needsApproval = {
-  stages: quickStages(),
-  bake: "2s",
-  changeRequest: { requiresApproval: true, requestedBy: "alice" },
-};
-
-const approvalCondition = (release: Release) =>
-  release.status?.conditions.find((condition) => condition.type === "Approved");
 
 /** POSTs an AdmissionReview straight to the webhook, as an attacker on the network could (no client certificate needed). */
 async function postReview(review: unknown): Promise<{ allowed: boolean; patch?: string; status?: unknown }> {
@@ -105,16 +95,6 @@ function annotationsOf(patch: string | undefined): Record<string, string> {
   return annotations;
 }
 
-function releaseRef(scenario: ServiceScenario, name: string) {
-  return {
-    group: "glidepath.dev",
-    version: "v1alpha1",
-    namespace: scenario.namespace,
-    plural: "releases",
-    name,
-  };
-}
-
 describe("stamps count only where the admission webhook guards writes", () => {
   it("stamps forged through the webhook's port for a namespace the webhook does not cover open nothing, and status says why", () =>
     withService("uncovered", { admission: false }, async (scenario) => {
@@ -165,18 +145,12 @@ describe("stamps count only where the admission webhook guards writes", () => {
       ]);
 
       // 3. Written onto the Release where no webhook looks (the admin stands in for anyone with patch).
-      await kubeClients().custom.patchNamespacedCustomObject(
-        {
-          ...releaseRef(scenario, name),
-          body: {
-            metadata: {
-              annotations: { [CREATED_BY_ANNOTATION]: creator!, [CONTROL_STAMPS_ANNOTATION]: controlStamps! },
-            },
-            spec: { control: { approvals: [approval] } },
-          },
+      await scenario.patch(name, {
+        metadata: {
+          annotations: { [CREATED_BY_ANNOTATION]: creator!, [CONTROL_STAMPS_ANNOTATION]: controlStamps! },
         },
-        mergePatch,
-      );
+        spec: { control: { approvals: [approval] } },
+      });
 
       const judged = await scenario.waitForRelease(
         name,
