@@ -27,7 +27,7 @@ import { rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { createRunDir } from "../test/harness/processes.ts";
 import type { FakeKubelet } from "../test/harness/fake-kubelet.ts";
-import { auditLogFlags } from "./lib/audit-log.ts";
+import { auditLogFlags, usersAuditRules } from "./lib/audit-log.ts";
 import { targetAt } from "./lib/fixtures.ts";
 import { round, seconds } from "./lib/format.ts";
 import { describeMachine, loadAverage, writeResults } from "./lib/results.ts";
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
       `load average ${loadBefore.join(" ")} on ${cpus().length} cores`,
   );
   const runDir = createRunDir("scale");
-  const audit = auditLogFlags(runDir, [CONTROLLER_USER]);
+  const audit = auditLogFlags(runDir, usersAuditRules([CONTROLLER_USER]));
   const stackStarted = Date.now();
   const entry = controllerEntry(runDir);
   entry.catch(() => undefined);

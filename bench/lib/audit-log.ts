@@ -2,7 +2,7 @@
 // kube-apiserver 1.20's apiserver_request_total has no user or user-agent label, so the
 // apiserver is asked to log (at level Metadata, one line per finished request) the
 // requests of the controller's ServiceAccount and nothing else.
-import { statSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -21,8 +21,14 @@ export interface AuditEvent {
   latencyMs: number;
 }
 
-/** kube-apiserver flags that log `users`' requests to `<dir>/audit.log`. */
-export function auditLogFlags(dir: string, users: string[]): { flags: Record<string, string>; path: string } {
+/** The audit policy that logs only `users`' requests, one Metadata line each. */
+export function usersAuditRules(users: string[]): object[] {
+  return [{ level: "Metadata", users }, { level: "None" }];
+}
+
+/** kube-apiserver flags that log the requests the policy `rules` select to `<dir>/audit.log`. */
+export function auditLogFlags(dir: string, rules: object[]): { flags: Record<string, string>; path: string } {
+  mkdirSync(dir, { recursive: true });
   const policyPath = join(dir, "audit-policy.yaml");
   const path = join(dir, "audit.log");
   writeFileSync(
@@ -32,7 +38,7 @@ export function auditLogFlags(dir: string, users: string[]): { flags: Record<str
       kind: "Policy",
       // One event per request, when it is finished (a watch: when it ends).
       omitStages: ["RequestReceived", "ResponseStarted"],
-      rules: [{ level: "Metadata", users }, { level: "None" }],
+      rules,
     }),
   );
   writeFileSync(path, "");

@@ -8,10 +8,10 @@
 // in flight took to be written again after each fault. Prints the figures table; exits 1
 // if any invariant failed. CHAOS_SCENARIOS=name,name runs some of them.
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { auditLogFlags } from "../../bench/lib/audit-log.ts";
 import { markdownTable } from "../../bench/lib/table.ts";
 import { httpsGet } from "../harness/control-plane.ts";
 import { createRunDir, type ManagedProcess } from "../harness/processes.ts";
@@ -67,42 +67,22 @@ interface ScenarioResult {
 }
 
 /** Writes the audit policy: the replicas' writes, with the stored object for routes and Release status. */
-function auditFlags(dir: string): { flags: Record<string, string>; path: string } {
-  mkdirSync(dir, { recursive: true });
-  const policyPath = join(dir, "audit-policy.yaml");
-  const path = join(dir, "audit.log");
+/** Every write of a replica; the stored object for HTTPRoutes and Release status (the judge reads them). */
+function replicaWriteRules(): object[] {
   const writes = ["create", "update", "patch", "delete"];
-  writeFileSync(
-    policyPath,
-    stringify({
-      apiVersion: "audit.k8s.io/v1",
-      kind: "Policy",
-      omitStages: ["RequestReceived", "ResponseStarted"],
-      rules: [
-        {
-          level: "RequestResponse",
-          userGroups: [REPLICAS_GROUP],
-          verbs: writes,
-          resources: [
-            { group: "gateway.networking.k8s.io", resources: ["httproutes"] },
-            { group: "glidepath.dev", resources: ["releases/status"] },
-          ],
-        },
-        { level: "Metadata", userGroups: [REPLICAS_GROUP], verbs: writes },
-        { level: "None" },
+  return [
+    {
+      level: "RequestResponse",
+      userGroups: [REPLICAS_GROUP],
+      verbs: writes,
+      resources: [
+        { group: "gateway.networking.k8s.io", resources: ["httproutes"] },
+        { group: "glidepath.dev", resources: ["releases/status"] },
       ],
-    }),
-  );
-  writeFileSync(path, "");
-  return {
-    path,
-    flags: {
-      "audit-policy-file": policyPath,
-      "audit-log-path": path,
-      "audit-log-format": "json",
-      "audit-log-maxsize": "100000",
     },
-  };
+    { level: "Metadata", userGroups: [REPLICAS_GROUP], verbs: writes },
+    { level: "None" },
+  ];
 }
 
 function readActions(path: string, from: number): ActionEvent[] {
@@ -127,7 +107,7 @@ async function main(): Promise<number> {
   if (scenarios.length === 0) throw new Error(`no scenario named ${selected?.join(", ")}`);
   const started = Date.now();
   const runDir = createRunDir("chaos");
-  const audit = auditFlags(join(runDir, "audit"));
+  const audit = auditLogFlags(join(runDir, "audit"), replicaWriteRules());
   say(
     `chaos suite: ${scenarios.map((scenario) => scenario.name).join(", ")}; starting the stack in ${runDir}`,
   );
