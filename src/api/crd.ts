@@ -39,13 +39,26 @@ function openApiOf(schema: z.ZodType): JsonSchema {
   return toStructural(generated) as JsonSchema;
 }
 
+interface PrinterColumn {
+  name: string;
+  type: "string" | "integer" | "date";
+  jsonPath: string;
+}
+
+/** `kubectl get`'s extra columns, in order, by name: a column is a string unless it says otherwise. */
+function printerColumns(columns: Record<string, string | Omit<PrinterColumn, "name">>): PrinterColumn[] {
+  return Object.entries(columns).map(([name, column]) =>
+    typeof column === "string" ? { name, type: "string", jsonPath: column } : { name, ...column },
+  );
+}
+
 interface CrdShape {
   kind: string;
   plural: string;
   singular: string;
   shortNames: string[];
   description: string;
-  printerColumns: { name: string; type: "string" | "integer" | "date"; jsonPath: string }[];
+  printerColumns: PrinterColumn[];
   spec: z.ZodType;
   /** With a status subresource and its schema; without, the object is spec only. */
   status?: z.ZodType;
@@ -105,15 +118,15 @@ export function releaseCrd(): JsonSchema {
     singular: "release",
     shortNames: ["rel"],
     description: "A progressive release of a new version of a Deployment, with its change request.",
-    printerColumns: [
-      { name: "Target", type: "string", jsonPath: ".spec.target.deployment" },
-      { name: "Version", type: "string", jsonPath: ".spec.version" },
-      { name: "Phase", type: "string", jsonPath: ".status.phase" },
-      { name: "Stage", type: "string", jsonPath: ".status.currentStage.name" },
-      { name: "Weight", type: "integer", jsonPath: ".status.currentStage.weight" },
-      { name: "Change", type: "string", jsonPath: ".spec.changeRequest.id" },
-      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
-    ],
+    printerColumns: printerColumns({
+      Target: ".spec.target.deployment",
+      Version: ".spec.version",
+      Phase: ".status.phase",
+      Stage: ".status.currentStage.name",
+      Weight: { type: "integer", jsonPath: ".status.currentStage.weight" },
+      Change: ".spec.changeRequest.id",
+      Age: { type: "date", jsonPath: ".metadata.creationTimestamp" },
+    }),
     spec: releaseSpecSchema,
     status: releaseStatusSchema,
   });
@@ -132,15 +145,15 @@ export function releaseRecordCrd(): JsonSchema {
     shortNames: ["relrec"],
     description:
       "The durable change record of one finished Release, written once by the controller; it outlives the Release.",
-    printerColumns: [
-      { name: "Target", type: "string", jsonPath: ".spec.target" },
-      { name: "Version", type: "string", jsonPath: ".spec.version" },
-      { name: "Outcome", type: "string", jsonPath: ".spec.outcome" },
-      { name: "Type", type: "string", jsonPath: ".spec.changeType" },
-      { name: "Change", type: "string", jsonPath: ".spec.changeId" },
-      { name: "Started", type: "date", jsonPath: ".spec.startedAt" },
-      { name: "Duration", type: "string", jsonPath: ".spec.duration" },
-    ],
+    printerColumns: printerColumns({
+      Target: ".spec.target",
+      Version: ".spec.version",
+      Outcome: ".spec.outcome",
+      Type: ".spec.changeType",
+      Change: ".spec.changeId",
+      Started: { type: "date", jsonPath: ".spec.startedAt" },
+      Duration: ".spec.duration",
+    }),
     spec: releaseRecordSpecSchema,
   });
 }
