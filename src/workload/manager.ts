@@ -113,12 +113,7 @@ export class WorkloadManager {
 
   /** Deletes the baseline Deployment and Service this Release owns (when it ends, or is deleted). */
   async removeBaseline(release: ReleaseRef): Promise<void> {
-    await this.#removeOwned(
-      release,
-      baselineDeploymentName(release.spec.target.deployment),
-      baselineServiceName(release.spec.target.service),
-      "removing the baseline",
-    );
+    await this.#removeCompanion(release, "baseline");
   }
 
   async #readTarget(release: ReleaseRef): Promise<{ stable: V1Deployment; stableService: V1Service }> {
@@ -243,17 +238,16 @@ export class WorkloadManager {
    * would too, but only once the Release is gone: this way they are gone before it).
    */
   async removeCanary(release: ReleaseRef): Promise<void> {
-    await this.#removeOwned(
-      release,
-      canaryDeploymentName(release.spec.target.deployment),
-      canaryServiceName(release.spec.target.service),
-      "removing the canary",
-    );
+    await this.#removeCompanion(release, "canary");
   }
 
-  async #removeOwned(release: ReleaseRef, deployment: string, service: string, what: string): Promise<void> {
+  /** Deletes the canary's or the baseline's Deployment and Service, each only if this Release owns it. */
+  async #removeCompanion(release: ReleaseRef, role: "canary" | "baseline"): Promise<void> {
     const namespace = releaseNamespace(release);
-    const context = `Release ${releaseKey(release)}: ${what}`;
+    const deployment = deploymentName(release, role);
+    const { service: stable } = release.spec.target;
+    const service = role === "canary" ? canaryServiceName(stable) : baselineServiceName(stable);
+    const context = `Release ${releaseKey(release)}: removing the ${role}`;
     const [existingDeployment, existingService] = await Promise.all([
       this.#read(() => this.#apps.readNamespacedDeployment({ name: deployment, namespace }), context),
       this.#read(() => this.#core.readNamespacedService({ name: service, namespace }), context),
