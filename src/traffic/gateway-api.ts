@@ -11,8 +11,8 @@ import {
   releaseNamespace,
 } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
-import { assertWeight } from "./router.ts";
-import type { RouterObservation, TrafficRouter } from "./router.ts";
+import { assertWeight, routerSpec } from "./router.ts";
+import type { ObjectRouterOptions, RouterObservation, TrafficRouter } from "./router.ts";
 
 // Gateway API HTTPRoute (gateway.networking.k8s.io/v1): in every rule that sends to
 // the stable Service, the stable backendRef gets weight 100-w and a canary backendRef
@@ -364,16 +364,8 @@ function describeRules(rules: HttpRouteRule[]): string {
     .join("; ");
 }
 
-export interface GatewayApiRouterOptions {
-  /** Writes retried after a 409 with a fresh read. Default 5. */
-  conflictRetries?: number;
-  /**
-   * The controller's HTTPRoute cache (RouteWatch): observe reads the route from it and
-   * asks the API server only on a miss. Writes always read the route fresh, since they
-   * compare-and-swap on its resourceVersion.
-   */
-  cachedRoute?: (namespace: string, name: string) => unknown;
-}
+/** `cached`: the controller's HTTPRoute cache; its routes are parsed like the ones read. */
+export type GatewayApiRouterOptions = ObjectRouterOptions<unknown>;
 
 /** What a write does to the route: its new rules, and the annotation's new value (null: it goes). */
 interface RouteChange {
@@ -388,11 +380,10 @@ export class GatewayApiRouter implements TrafficRouter {
   readonly #backends: RouteBackends;
   readonly #who: string;
   readonly #attempts: number;
-  readonly #cachedRoute: GatewayApiRouterOptions["cachedRoute"];
+  readonly #cachedRoute: GatewayApiRouterOptions["cached"];
 
   constructor(custom: CustomObjectsApi, release: ReleaseRef, options: GatewayApiRouterOptions = {}) {
-    const gatewayAPI = release.spec.traffic.gatewayAPI;
-    if (!gatewayAPI) throw new Error(`Release ${releaseKey(release)} has no spec.traffic.gatewayAPI`);
+    const gatewayAPI = routerSpec(release, "gatewayAPI");
     this.#custom = custom;
     this.#namespace = releaseNamespace(release);
     this.#routeName = gatewayAPI.httpRoute;
@@ -405,7 +396,7 @@ export class GatewayApiRouter implements TrafficRouter {
     };
     this.#who = `Release ${releaseKey(release)}: HTTPRoute ${this.#namespace}/${this.#routeName}`;
     this.#attempts = 1 + (options.conflictRetries ?? 5);
-    this.#cachedRoute = options.cachedRoute;
+    this.#cachedRoute = options.cached;
   }
 
   async setWeight(canaryWeight: number, baselineWeight = 0): Promise<void> {

@@ -84,12 +84,12 @@ const ROUTERS = {
   gatewayAPI: (release, clients, options) =>
     new GatewayApiRouter(clients.custom, release, {
       ...options.gatewayAPI,
-      ...(clients.cached ? { cachedRoute: clients.cached.httpRoute } : {}),
+      ...(clients.cached ? { cached: clients.cached.httpRoute } : {}),
     }),
   nginx: (release, clients, options) =>
     new NginxRouter(clients.networking, release, {
       ...options.nginx,
-      ...(clients.cached ? { cachedIngress: clients.cached.ingress } : {}),
+      ...(clients.cached ? { cached: clients.cached.ingress } : {}),
     }),
   replicas: (release, clients, options) => new ReplicasRouter(clients.workloads, release, options.replicas),
 } satisfies Record<keyof ReleaseSpec["traffic"], RouterFactory>;

@@ -21,8 +21,8 @@ import {
   releaseOwnerReference,
 } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
-import { assertWeight } from "./router.ts";
-import type { RouterObservation, TrafficRouter } from "./router.ts";
+import { assertWeight, routerSpec } from "./router.ts";
+import type { ObjectRouterOptions, RouterObservation, TrafficRouter } from "./router.ts";
 
 // NGINX Ingress (networking.k8s.io/v1): a canary Ingress `<ingress>-canary` beside the
 // stable one, with the same hosts and paths pointing at the canary Service, and
@@ -162,16 +162,8 @@ function parseWholeNumber(text: string | undefined): number | undefined {
   return Number(text.trim());
 }
 
-export interface NginxRouterOptions {
-  /** Writes retried after a 409 with a fresh read. Default 5. */
-  conflictRetries?: number;
-  /**
-   * The controller's Ingress cache (RouteWatch): observe reads the canary Ingress from it
-   * and asks the API server only on a miss. Writes read fresh (they replace with the
-   * resourceVersion read).
-   */
-  cachedIngress?: (namespace: string, name: string) => V1Ingress | undefined;
-}
+/** `cached`: the controller's Ingress cache; observe reads the canary Ingress from it. */
+export type NginxRouterOptions = ObjectRouterOptions<V1Ingress>;
 
 export class NginxRouter implements TrafficRouter {
   readonly #networking: NetworkingV1Api;
@@ -181,11 +173,10 @@ export class NginxRouter implements TrafficRouter {
   readonly #canaryName: string;
   readonly #who: string;
   readonly #attempts: number;
-  readonly #cachedIngress: NginxRouterOptions["cachedIngress"];
+  readonly #cachedIngress: NginxRouterOptions["cached"];
 
   constructor(networking: NetworkingV1Api, release: ReleaseRef, options: NginxRouterOptions = {}) {
-    const nginx = release.spec.traffic.nginx;
-    if (!nginx) throw new Error(`Release ${releaseKey(release)} has no spec.traffic.nginx`);
+    const nginx = routerSpec(release, "nginx");
     this.#networking = networking;
     this.#release = release;
     this.#namespace = releaseNamespace(release);
@@ -193,7 +184,7 @@ export class NginxRouter implements TrafficRouter {
     this.#canaryName = canaryIngressName(nginx.ingress);
     this.#who = `Release ${releaseKey(release)}: canary Ingress ${this.#namespace}/${this.#canaryName}`;
     this.#attempts = 1 + (options.conflictRetries ?? 5);
-    this.#cachedIngress = options.cachedIngress;
+    this.#cachedIngress = options.cached;
   }
 
   async setWeight(canaryWeight: number): Promise<void> {

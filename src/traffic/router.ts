@@ -1,3 +1,5 @@
+import { releaseKey } from "../api/workload-names.ts";
+import type { ReleaseRef } from "../api/workload-names.ts";
 import type { TrafficObservation } from "../engine/types.ts";
 
 // The one plug-in point for traffic: every router sets a canary weight, reads back the
@@ -31,4 +33,28 @@ export function assertWeight(canaryWeight: number, who: string): void {
   if (!Number.isInteger(canaryWeight) || canaryWeight < 0 || canaryWeight > 100) {
     throw new Error(`${who}: a canary weight is a whole percentage from 0 to 100, not ${canaryWeight}`);
   }
+}
+
+/** What a router that writes a Kubernetes object takes besides its client (gateway-api.ts, nginx.ts). */
+export interface ObjectRouterOptions<Cached> {
+  /** Writes retried after a 409 with a fresh read. Default 5. */
+  conflictRetries?: number;
+  /**
+   * The controller's cache of the router's objects (RouteWatch): observe reads from it and
+   * asks the API server only on a miss. Writes always read fresh, since they compare-and-swap
+   * on the resourceVersion they read.
+   */
+  cached?: (namespace: string, name: string) => Cached | undefined;
+}
+
+type TrafficSpec = ReleaseRef["spec"]["traffic"];
+
+/** The field of spec.traffic that chose the router (createTrafficRouter builds a router only for the one set). */
+export function routerSpec<Field extends keyof TrafficSpec>(
+  release: ReleaseRef,
+  field: Field,
+): NonNullable<TrafficSpec[Field]> {
+  const spec = release.spec.traffic[field];
+  if (spec === undefined) throw new Error(`Release ${releaseKey(release)} has no spec.traffic.${field}`);
+  return spec;
 }
