@@ -10,6 +10,8 @@ import { nearestRank } from "./statistics.ts";
 
 export interface AuditEvent {
   verb: string;
+  /** Who made the request ("system:serviceaccount:<namespace>:<name>"), when logged. */
+  user?: string;
   /** "releases", "releases/status", "deployments", … */
   resource: string;
   code: number;
@@ -19,6 +21,8 @@ export interface AuditEvent {
   at: number;
   /** From received to finished, as the apiserver saw it. */
   latencyMs: number;
+  /** The object as stored after the request, when the policy logs it (level RequestResponse). */
+  object?: unknown;
 }
 
 /** The audit policy that logs only `users`' requests, one Metadata line each. */
@@ -104,8 +108,10 @@ export function parseAuditLine(line: string): AuditEvent | undefined {
   if (!line.startsWith("{")) return undefined;
   let raw: {
     verb?: string;
+    user?: { username?: string };
     objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
     responseStatus?: { code?: number };
+    responseObject?: unknown;
     requestReceivedTimestamp?: string;
     stageTimestamp?: string;
   };
@@ -119,12 +125,14 @@ export function parseAuditLine(line: string): AuditEvent | undefined {
   const resource = raw.objectRef?.resource ?? "(none)";
   return {
     verb: raw.verb ?? "?",
+    ...(raw.user?.username ? { user: raw.user.username } : {}),
     resource: raw.objectRef?.subresource ? `${resource}/${raw.objectRef.subresource}` : resource,
     code: raw.responseStatus?.code ?? 0,
     ...(raw.objectRef?.namespace ? { namespace: raw.objectRef.namespace } : {}),
     ...(raw.objectRef?.name ? { name: raw.objectRef.name } : {}),
     at,
     latencyMs: at - Date.parse(raw.requestReceivedTimestamp ?? raw.stageTimestamp ?? ""),
+    ...(raw.responseObject ? { object: raw.responseObject } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
 // its replica), checked against the invariants of issue 13 — every stage reached once and
 // in order, no promotion on missing data, every triggered rollback completed, no two
 // replicas acting at once — and the time each fault took to recover from.
+import { parseAuditLine, type AuditEvent } from "../../bench/lib/audit-log.ts";
 import { nearestRank } from "../../bench/lib/statistics.ts";
 
 /** One finished write by a controller replica, as the audit log recorded it. */
@@ -50,35 +51,17 @@ export const ACTION_RESOURCES = [
 
 const WRITE_VERBS = new Set(["create", "update", "patch", "delete"]);
 
+/** A replica's write, from an event of the audit log; undefined for anything else (reads). */
+export function actionOf(event: AuditEvent): ActionEvent | undefined {
+  if (!WRITE_VERBS.has(event.verb)) return undefined;
+  const { latencyMs: _latency, user, object, ...write } = event;
+  return { ...write, user: user ?? "?", ...(object ? { object: object as StoredObject } : {}) };
+}
+
 /** One line of the JSON audit log as an ActionEvent; undefined for anything else (reads, partial lines). */
 export function parseActionLine(line: string): ActionEvent | undefined {
-  if (!line.startsWith("{")) return undefined;
-  let raw: {
-    verb?: string;
-    user?: { username?: string };
-    objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
-    responseStatus?: { code?: number };
-    responseObject?: StoredObject;
-    stageTimestamp?: string;
-  };
-  try {
-    raw = JSON.parse(line) as typeof raw;
-  } catch {
-    return undefined;
-  }
-  const at = Date.parse(raw.stageTimestamp ?? "");
-  if (Number.isNaN(at) || !raw.verb || !WRITE_VERBS.has(raw.verb)) return undefined;
-  const resource = raw.objectRef?.resource ?? "(none)";
-  return {
-    at,
-    user: raw.user?.username ?? "?",
-    verb: raw.verb,
-    resource: raw.objectRef?.subresource ? `${resource}/${raw.objectRef.subresource}` : resource,
-    code: raw.responseStatus?.code ?? 0,
-    ...(raw.objectRef?.namespace ? { namespace: raw.objectRef.namespace } : {}),
-    ...(raw.objectRef?.name ? { name: raw.objectRef.name } : {}),
-    ...(raw.responseObject ? { object: raw.responseObject } : {}),
-  };
+  const event = parseAuditLine(line);
+  return event && actionOf(event);
 }
 
 const succeeded = (event: ActionEvent): boolean => event.code >= 200 && event.code < 300;

@@ -8,19 +8,19 @@
 // in flight took to be written again after each fault. Prints the figures table; exits 1
 // if any invariant failed. CHAOS_SCENARIOS=name,name runs some of them.
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { join } from "node:path";
-import { auditLogFlags } from "../../bench/lib/audit-log.ts";
+import { AuditLog, auditLogFlags } from "../../bench/lib/audit-log.ts";
 import { markdownTable } from "../../bench/lib/table.ts";
 import { httpsGet } from "../harness/control-plane.ts";
 import { createRunDir, type ManagedProcess } from "../harness/processes.ts";
 import { startStack } from "../harness/stack.ts";
 import { SCENARIOS, type Fault, type Scenario } from "./faults.ts";
 import {
+  actionOf,
   canaryWeights,
   finishedAt,
-  parseActionLine,
   percentiles,
   promotionsOnMissingData,
   recoveryMs,
@@ -85,20 +85,10 @@ function replicaWriteRules(): object[] {
   ];
 }
 
-function readActions(path: string, from: number): ActionEvent[] {
-  const end = statSync(path).size;
-  const buffer = Buffer.alloc(end - from);
-  const fd = openSync(path, "r");
-  try {
-    readSync(fd, buffer, 0, buffer.length, from);
-  } finally {
-    closeSync(fd);
-  }
-  return buffer
-    .toString("utf8")
-    .split("\n")
-    .map(parseActionLine)
-    .filter((event): event is ActionEvent => event !== undefined);
+/** The replicas' writes the audit log holds from `offset` on. */
+async function readActions(auditLog: AuditLog, offset: number): Promise<ActionEvent[]> {
+  const { events } = await auditLog.read(offset);
+  return events.flatMap((event) => actionOf(event) ?? []);
 }
 
 async function main(): Promise<number> {
@@ -218,7 +208,8 @@ async function runScenario(
 ): Promise<ScenarioResult> {
   const { stack } = context;
   const kubeConfig = stack.kubeConfig();
-  const auditOffset = statSync(auditPath).size;
+  const auditLog = new AuditLog(auditPath);
+  const auditOffset = auditLog.offset();
   const releases: ChaosRelease[] = [];
   say(`\n${scenario.name}: ${scenario.fault}`);
   const slots = Array.from({ length: IN_FLIGHT }, (_, index) => `chaos-${scenario.name}-${index + 1}`);
@@ -269,7 +260,7 @@ async function runScenario(
   for (const end of ends) if (end.status === "rejected") failure ??= String(end.reason);
   // The audit log is written when a request finishes: give the last ones a moment.
   await sleep(1_000);
-  const events = readActions(auditPath, auditOffset);
+  const events = await readActions(auditLog, auditOffset);
   return judge(context.proxy.realAnswers, scenario, faults, releases, events, failure);
 }
 

@@ -1,18 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { parseAuditLine, summariseRequests, type AuditEvent } from "../../../bench/lib/audit-log.ts";
 
+const CONTROLLER = "system:serviceaccount:glidepath-system:glidepath-controller";
+
 const line = (event: Record<string, unknown>) =>
   JSON.stringify({
     kind: "Event",
     apiVersion: "audit.k8s.io/v1",
     level: "Metadata",
     stage: "ResponseComplete",
-    user: { username: "system:serviceaccount:glidepath-system:glidepath-controller" },
+    user: { username: CONTROLLER },
     ...event,
   });
 
 describe("a line of the kube-apiserver audit log", () => {
-  it("gives the verb, the resource with its subresource, the object, the code and the apiserver's latency", () => {
+  it("gives the verb, the user, the resource with its subresource, the object, the code and the apiserver's latency", () => {
     expect(
       parseAuditLine(
         line({
@@ -31,6 +33,7 @@ describe("a line of the kube-apiserver audit log", () => {
       ),
     ).toEqual({
       verb: "update",
+      user: CONTROLLER,
       resource: "releases/status",
       code: 200,
       namespace: "scale-000",
@@ -53,6 +56,7 @@ describe("a line of the kube-apiserver audit log", () => {
       ),
     ).toEqual({
       verb: "list",
+      user: CONTROLLER,
       resource: "deployments",
       code: 200,
       at: Date.parse("2026-12-06T13:00:01.002Z"),
