@@ -18,8 +18,7 @@ import {
 } from "../../src/analysis/index.ts";
 import { prometheus, serveMetrics, waitFor } from "../harness/context.ts";
 import type { MetricsServer } from "../harness/http-fixtures.ts";
-import { startTrafficSimulator, type TrafficSimulator } from "../harness/traffic-simulator.ts";
-import { TrafficSimulatorClient } from "../harness/traffic-simulator-client.ts";
+import { simulatedServices } from "./simulated-services.ts";
 
 const NAMESPACE = "batched-it";
 const STABLE = "3.0.0";
@@ -43,6 +42,16 @@ const scenarios = {
   // Every canary request about 30 s: the p99 lies above the top bucket (10 s).
   "pay-slow": { canaryWeight: 50, canaryErrors: 0, canaryLatencyMs: 30_000 },
 };
+
+const simulated = simulatedServices({
+  namespace: NAMESPACE,
+  job: JOB,
+  window: WINDOW,
+  stable: { version: STABLE, errorRatio: 0.01 },
+  canaryVersion: CANARY,
+  scenarios,
+});
+const { simulators, variablesFor } = simulated;
 type Service = keyof typeof scenarios | "pay-unknown" | "pay-no5xx";
 
 /**
@@ -53,7 +62,6 @@ type Service = keyof typeof scenarios | "pay-unknown" | "pay-no5xx";
 let no5xx: MetricsServer;
 const no5xxStarted = Date.now();
 
-const simulators = new Map<string, { simulator: TrafficSimulator; client: TrafficSimulatorClient }>();
 let prometheusProvider: MetricsProvider;
 /** The queries Prometheus received through `counted`, as sent. */
 const sent: string[] = [];
@@ -65,21 +73,6 @@ const counted: MetricsProvider = {
   },
   isOnline: () => prometheusProvider.isOnline(),
 };
-
-function variablesFor(service: Service, overrides: TemplateVariables = {}): TemplateVariables {
-  return {
-    namespace: NAMESPACE,
-    service,
-    target: service,
-    canary: `${service}-canary`,
-    canaryService: `${service}-canary`,
-    analysedService: `${service}-canary`,
-    version: CANARY,
-    stableVersion: STABLE,
-    interval: WINDOW,
-    ...overrides,
-  };
-}
 
 /** Each Release's round on its own, and all of them together through one batcher, at one evaluation time. */
 async function bothWays(
@@ -109,17 +102,6 @@ async function bothWays(
 
 beforeAll(async () => {
   prometheusProvider = createPrometheusProvider({ url: prometheus().url, requestTimeoutMs: 5_000 });
-  for (const [service, scenario] of Object.entries(scenarios)) {
-    const simulator = await startTrafficSimulator({
-      namespace: NAMESPACE,
-      service,
-      requestsPerSecond: 200,
-      canaryWeight: scenario.canaryWeight,
-      stable: { version: STABLE, errorRatio: 0.01 },
-      canary: { version: CANARY, errorRatio: scenario.canaryErrors, latencyMs: scenario.canaryLatencyMs },
-    });
-    simulators.set(service, { simulator, client: new TrafficSimulatorClient(simulator.url) });
-  }
   no5xx = await serveMetrics(() => {
     const requests = Math.floor((Date.now() - no5xxStarted) / 10);
     return (
@@ -127,9 +109,7 @@ beforeAll(async () => {
       `http_requests_total{namespace="${NAMESPACE}",service="pay-no5xx",version="${CANARY}",code="200"} ${requests}\n`
     );
   });
-  const targets = [...[...simulators.values()].map(({ client }) => client.target), no5xx.target];
-  prometheus().setScrapeTargets(JOB, targets);
-  for (const target of targets) await prometheus().waitForTarget(JOB, target, { timeoutMs: 30_000 });
+  await simulated.start([no5xx.target]);
   // A whole window scraped for every canary with traffic, so no ratio reads an early 0.
   await prometheus().waitForQuery(
     `min(count_over_time(http_requests_total{job="${JOB}", version="${CANARY}", code="500"}[${WINDOW}])) >= 9`,
@@ -144,8 +124,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  prometheus().removeScrapeTargets(JOB);
-  await Promise.all([...simulators.values()].map(({ simulator }) => simulator.stop()));
+  await simulated.stop();
   await no5xx?.close();
 });
 

@@ -19,7 +19,6 @@ import {
   type AnalysisRound,
   type MetricsProvider,
   type RunAnalysisInput,
-  type TemplateVariables,
 } from "../../src/analysis/index.ts";
 import {
   createNamespace,
@@ -32,8 +31,8 @@ import {
   waitFor,
 } from "../harness/context.ts";
 import { ProcessSupervisor } from "../harness/processes.ts";
-import { startTrafficSimulator, type TrafficSimulator } from "../harness/traffic-simulator.ts";
-import { spawnTrafficSimulator, TrafficSimulatorClient } from "../harness/traffic-simulator-client.ts";
+import { spawnTrafficSimulator } from "../harness/traffic-simulator-client.ts";
+import { simulatedServices } from "./simulated-services.ts";
 
 const INJECTION = 'a"} or vector(1) #';
 const NAMESPACE = "analysis-it";
@@ -45,22 +44,23 @@ const JOB = "analysis-simulators";
 
 const errorRate: Metric = metricSchema.parse({ name: "error-rate", template: "http-error-ratio", max: 0.05 });
 
-/** Variables for one simulated service, as templateVariablesFor would give them. */
-function variablesFor(service: string): TemplateVariables {
-  return {
-    namespace: NAMESPACE,
-    service,
-    target: service,
-    canary: `${service}-canary`,
-    canaryService: `${service}-canary`,
-    analysedService: `${service}-canary`,
-    version: CANARY,
-    stableVersion: STABLE,
-    interval: WINDOW,
-  };
-}
-
-const simulators = new Map<string, { simulator: TrafficSimulator; client: TrafficSimulatorClient }>();
+const simulated = simulatedServices({
+  namespace: NAMESPACE,
+  job: JOB,
+  window: WINDOW,
+  stable: { version: STABLE, errorRatio: 0 },
+  canaryVersion: CANARY,
+  scenarios: {
+    "checkout-bad": { canaryWeight: 50, canaryErrors: 0.08 },
+    "checkout-good": { canaryWeight: 50, canaryErrors: 0.01 },
+    "checkout-idle": { canaryWeight: 0, canaryErrors: 0 },
+    // Every canary request takes about 30 s: far above the simulator's top bucket (10 s).
+    "checkout-slow": { canaryWeight: 50, canaryErrors: 0, canaryLatencyMs: 30_000 },
+    "checkout-stops": { canaryWeight: 50, canaryErrors: 0.01 },
+    [INJECTION]: { canaryWeight: 50, canaryErrors: 0.08 },
+  },
+});
+const { simulators, variablesFor } = simulated;
 /** Round durations, by whether every measurement had an answer from Prometheus. */
 const roundTrips: { ms: number; answered: boolean }[] = [];
 let provider: MetricsProvider;
@@ -102,33 +102,7 @@ async function measureWithData(
 
 beforeAll(async () => {
   provider = createPrometheusProvider({ url: prometheus().url, requestTimeoutMs: 5_000 });
-  const scenarios = {
-    "checkout-bad": { canaryWeight: 50, canaryErrors: 0.08 },
-    "checkout-good": { canaryWeight: 50, canaryErrors: 0.01 },
-    "checkout-idle": { canaryWeight: 0, canaryErrors: 0 },
-    // Every canary request takes about 30 s: far above the simulator's top bucket (10 s).
-    "checkout-slow": { canaryWeight: 50, canaryErrors: 0, canaryLatencyMs: 30_000 },
-    "checkout-stops": { canaryWeight: 50, canaryErrors: 0.01 },
-    [INJECTION]: { canaryWeight: 50, canaryErrors: 0.08 },
-  };
-  for (const [service, scenario] of Object.entries(scenarios)) {
-    const simulator = await startTrafficSimulator({
-      namespace: NAMESPACE,
-      service,
-      requestsPerSecond: 200,
-      canaryWeight: scenario.canaryWeight,
-      stable: { version: STABLE, errorRatio: 0 },
-      canary: {
-        version: CANARY,
-        errorRatio: scenario.canaryErrors,
-        latencyMs: "canaryLatencyMs" in scenario ? scenario.canaryLatencyMs : 80,
-      },
-    });
-    simulators.set(service, { simulator, client: new TrafficSimulatorClient(simulator.url) });
-  }
-  const targets = [...simulators.values()].map(({ client }) => client.target);
-  prometheus().setScrapeTargets(JOB, targets);
-  for (const target of targets) await prometheus().waitForTarget(JOB, target, { timeoutMs: 30_000 });
+  await simulated.start();
   // Until a whole window is scraped, a rare 5xx series may not be in it yet and a ratio reads 0.
   await prometheus().waitForQuery(
     `min(count_over_time(http_requests_total{job="${JOB}", code="500"}[${WINDOW}])) >= 9`,
@@ -140,8 +114,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  prometheus().removeScrapeTargets(JOB);
-  await Promise.all([...simulators.values()].map(({ simulator }) => simulator.stop()));
+  await simulated.stop();
   for (const answered of [true, false]) {
     const times = roundTrips.filter((trip) => trip.answered === answered).map((trip) => trip.ms);
     if (times.length === 0) continue;
