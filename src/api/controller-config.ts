@@ -95,14 +95,15 @@ export const alertmanagerHookSchema = z.object({
 });
 export type AlertmanagerHookConfig = z.infer<typeof alertmanagerHookSchema>;
 
+/**
+ * What a notifier can be told of: entering one of five phases (camelCase here, as in the
+ * notifier configuration and payloads), and two that are no phase of the Release: `deleted`
+ * once a Release deleted mid-release has its traffic back on stable, `freeze` when a
+ * change freeze begins while it is in flight.
+ */
 export const notificationEvents = [
-  "rolledBack",
-  "failed",
-  "awaitingApproval",
-  "succeeded",
-  "paused",
-  "deleted",
-  "freeze",
+  ...(["rolledBack", "failed", "awaitingApproval", "succeeded", "paused"] as const),
+  ...(["deleted", "freeze"] as const),
 ] as const;
 export type NotificationEvent = (typeof notificationEvents)[number];
 
