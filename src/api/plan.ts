@@ -1,7 +1,15 @@
 import { parseDuration } from "./duration.ts";
 import type { AllowedImagesList } from "./image-policy.ts";
 import { comparedMetrics } from "./baseline.ts";
-import { BASELINE_ROUTER_MESSAGE, releaseSchema, type Metric, type Release, type Stage } from "./release.ts";
+import { blueGreenPlan, blueGreenStages, type BlueGreenPlan } from "./blue-green.ts";
+import {
+  BASELINE_ROUTER_MESSAGE,
+  BLUE_GREEN_BASELINE_MESSAGE,
+  releaseSchema,
+  type Metric,
+  type Release,
+  type Stage,
+} from "./release.ts";
 import type { StrategyFile } from "./strategy.ts";
 import { formatIssues, type ValidationIssue } from "./validation.ts";
 
@@ -22,6 +30,8 @@ export interface ReleasePlan {
   approval: { required: number; separationOfDuties: boolean };
   /** The allowedImages lists that apply (global, change type's preset, stages' preset); every image must satisfy each. */
   allowedImages: AllowedImagesList[];
+  /** A blue/green release (spec.blueGreen): `stages` are its preview, switch and promote (src/api/blue-green.ts). */
+  blueGreen?: BlueGreenPlan;
 }
 
 export type ReleaseValidation =
@@ -63,11 +73,13 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
   if (issues.length > 0) return { ok: false, issues };
 
   const baseStages = spec.stages ?? preset?.stages ?? [];
-  const stages = baseStages.map((stage) =>
-    stage.weight === 100 && spec.changeRequest.requiresApproval
-      ? { ...stage, requiresApproval: true }
-      : stage,
-  );
+  const stages = spec.blueGreen
+    ? blueGreenStages(spec.blueGreen, spec.changeRequest.requiresApproval)
+    : baseStages.map((stage) =>
+        stage.weight === 100 && spec.changeRequest.requiresApproval
+          ? { ...stage, requiresApproval: true }
+          : stage,
+      );
   const defaults = strategy.defaults;
   const plan: ReleasePlan = {
     preset: presetName,
@@ -82,10 +94,13 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
     requiresKnownPrevious: policy?.requiresKnownPrevious ?? false,
     approval: approvalPolicy(spec, strategy),
     allowedImages: imagePolicy(spec, strategy),
+    ...(spec.blueGreen ? { blueGreen: blueGreenPlan(spec.blueGreen) } : {}),
   };
   // The strategy file's default metrics may compare too; the schema sees only inline ones.
   if (comparedMetrics(plan.metrics).length > 0 && spec.traffic.gatewayAPI === undefined)
     return { ok: false, issues: [{ path: "$.spec.traffic", message: BASELINE_ROUTER_MESSAGE }] };
+  if (comparedMetrics(plan.metrics).length > 0 && spec.blueGreen !== undefined)
+    return { ok: false, issues: [{ path: "$.spec.blueGreen", message: BLUE_GREEN_BASELINE_MESSAGE }] };
   return { ok: true, release, plan };
 }
 

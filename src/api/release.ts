@@ -323,6 +323,41 @@ export const trafficSchema = z
     }),
   );
 
+/** A blue/green release (docs/blue-green.md): its own plan instead of weighted stages. */
+export const blueGreenSchema = z
+  .object({
+    preview: boundedDuration(
+      "preview",
+      DURATION_LIMITS.hold,
+      "How long the new version, at stable's size behind the preview Service (the canary Service) with no user " +
+        "traffic, is held and analysed before the switch (default 1m).",
+    ).optional(),
+    scaleDownDelay: boundedDuration(
+      "scaleDownDelay",
+      DURATION_LIMITS.hold,
+      "After the switch, how long the old version stays scaled and untouched, so a rollback is one write of " +
+        "the route; analysis goes on meanwhile (default 30s).",
+    ).optional(),
+    requiresApproval: z
+      .boolean()
+      .optional()
+      .describe("Stop after the preview until a person approves the switch."),
+    minMeasurements: z
+      .int()
+      .min(0)
+      .max(1000)
+      .optional()
+      .describe(
+        "Passing analysis rounds the preview and the switched version each need (default 1 with metrics).",
+      ),
+  })
+  .describe(
+    "Blue/green: the new version comes up at full size behind the preview Service, analysed with no user traffic, " +
+      "then takes 100% at once.",
+  );
+
+export type BlueGreen = z.infer<typeof blueGreenSchema>;
+
 export const changeRequestSchema = z
   .object({
     id: z
@@ -427,6 +462,9 @@ export const releaseSpecSchema = z
       .describe("A preset from rollout-strategy.json (default: the change type's preset)."),
     stages: stagesSchema.optional().describe("Inline stages instead of a preset."),
     traffic: trafficSchema,
+    blueGreen: blueGreenSchema
+      .optional()
+      .describe("A blue/green release instead of weighted stages (docs/blue-green.md)."),
     analysis: analysisSchema.optional(),
     progressDeadline: boundedDuration(
       "progressDeadline",
@@ -445,12 +483,27 @@ export const releaseSpecSchema = z
     if (spec.strategy !== undefined && spec.stages !== undefined) {
       ctx.addIssue({ code: "custom", path: ["stages"], message: "set `strategy` or `stages`, not both" });
     }
+    if (spec.blueGreen !== undefined) {
+      for (const field of ["strategy", "stages"] as const) {
+        if (spec[field] !== undefined)
+          ctx.addIssue({ code: "custom", path: [field], message: BLUE_GREEN_STAGES_MESSAGE });
+      }
+      if (spec.traffic.replicas !== undefined)
+        ctx.addIssue({ code: "custom", path: ["traffic", "replicas"], message: BLUE_GREEN_ROUTER_MESSAGE });
+    }
     const compared = (spec.analysis?.metrics ?? []).findIndex((metric) => metric.compare !== undefined);
     if (compared >= 0 && spec.traffic.gatewayAPI === undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["analysis", "metrics", compared, "compare"],
         message: BASELINE_ROUTER_MESSAGE,
+      });
+    }
+    if (compared >= 0 && spec.blueGreen !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["analysis", "metrics", compared, "compare"],
+        message: BLUE_GREEN_BASELINE_MESSAGE,
       });
     }
   })
@@ -463,8 +516,41 @@ export const releaseSpecSchema = z
           "self.analysis.metrics.all(m, !has(m.compare))",
         message: "a comparison with the baseline needs the Gateway API router (spec.traffic.gatewayAPI)",
       },
+      {
+        rule: "!has(self.blueGreen) || (!has(self.strategy) && !has(self.stages))",
+        message: "a blue/green release has its own plan: set blueGreen or strategy/stages, not both",
+      },
+      {
+        rule: "!has(self.blueGreen) || !has(self.traffic.replicas)",
+        message:
+          "blue/green needs a router with a preview Service: spec.traffic.gatewayAPI or spec.traffic.nginx",
+      },
+      {
+        rule:
+          "!has(self.blueGreen) || !has(self.analysis) || !has(self.analysis.metrics) || " +
+          "self.analysis.metrics.all(m, !has(m.compare))",
+        message:
+          "a blue/green preview has no traffic share for a baseline to match: no compare with blueGreen",
+      },
     ),
   );
+
+/** Blue/green makes its own stages (src/api/blue-green.ts). */
+export const BLUE_GREEN_STAGES_MESSAGE =
+  "a blue/green release has its own plan (preview, switch, promote): set blueGreen or strategy/stages, not both";
+
+/**
+ * The replica split has no preview: the canary's pods sit behind the stable Service, so they get user
+ * traffic as soon as they are Ready, and the split can only move pod by pod, never 100% at once.
+ */
+export const BLUE_GREEN_ROUTER_MESSAGE =
+  "blue/green needs a router with a preview Service (spec.traffic.gatewayAPI or spec.traffic.nginx): with " +
+  "the replica split the new pods sit behind the stable Service, so they take user traffic as soon as they " +
+  "are Ready and traffic moves pod by pod, never 100% at once";
+
+/** The baseline matches the canary's share, and a blue/green preview has none (docs/blue-green.md). */
+export const BLUE_GREEN_BASELINE_MESSAGE =
+  "a blue/green preview has no traffic share for a baseline to match: a metric with compare needs weighted stages";
 
 /** Only the Gateway API router can give a baseline its own share (docs/baseline.md). */
 export const BASELINE_ROUTER_MESSAGE =

@@ -227,7 +227,7 @@ export function updateConditions(ctx: DecisionContext): void {
           type: "Valid",
           status: "True",
           reason: "Resolved",
-          message: `${plan.preset ? `preset ${plan.preset}` : "inline stages"}: ${stagesText}`,
+          message: `${plan.blueGreen ? "blue/green" : plan.preset ? `preset ${plan.preset}` : "inline stages"}: ${stagesText}`,
         },
     block
       ? { type: "Progressing", status: "False", reason: block.reason, message: block.message }

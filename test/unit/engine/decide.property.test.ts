@@ -149,6 +149,30 @@ const releaseArb: fc.Arbitrary<Release> = fc.oneof(
   fc
     .record({ type: fc.constantFrom("standard", "expedited", "emergency"), requiresApproval: fc.boolean() })
     .map(({ type, requiresApproval }) => aRelease({ changeRequest: { type, requiresApproval } })),
+  // Blue/green (issue 17.1): a preview at 0%, the switch at 100%, then the promotion.
+  fc
+    .record({
+      preview: fc.constantFrom("0s", "30s", "3m"),
+      scaleDownDelay: fc.constantFrom("0s", "1m", "5m"),
+      requiresApproval: fc.boolean(),
+      metrics: fc.subarray([...metricPool]),
+      router: fc.constantFrom("gatewayAPI", "nginx"),
+    })
+    .map((shape) =>
+      aRelease({
+        blueGreen: {
+          preview: shape.preview,
+          scaleDownDelay: shape.scaleDownDelay,
+          requiresApproval: shape.requiresApproval,
+        },
+        traffic:
+          shape.router === "nginx"
+            ? { nginx: { ingress: "checkout" } }
+            : { gatewayAPI: { httpRoute: "checkout" } },
+        analysis: { interval: "30s", metrics: shape.metrics.map((metric) => ({ ...metric })) },
+        bake: "1m",
+      }),
+    ),
 );
 
 // ---- driving one reconcile, with every invariant checked ----
