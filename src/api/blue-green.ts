@@ -1,5 +1,6 @@
 import { parseDuration } from "./duration.ts";
 import type { BlueGreen, Stage } from "./release.ts";
+import { canaryServiceName } from "./workload-names.ts";
 
 // A blue/green release (docs/blue-green.md) as the stages the engine already walks:
 //   preview  weight 0:   the new version at stable's size behind the preview Service (the
@@ -53,3 +54,31 @@ export function blueGreenStages(blueGreen: BlueGreen, approvalBeforeGA: boolean)
     { name: BLUE_GREEN_STAGES.promote, weight: 100, hold: "0s" },
   ];
 }
+
+/** What the record and `glidepath status` say of the shape: one line, or undefined for a weighted canary. */
+export function describeBlueGreen(spec: {
+  blueGreen?: BlueGreen | undefined;
+  target: { service: string };
+  changeRequest: { requiresApproval: boolean };
+}): string | undefined {
+  const blueGreen = spec.blueGreen;
+  if (!blueGreen) return undefined;
+  const approval = blueGreen.requiresApproval === true || spec.changeRequest.requiresApproval;
+  return (
+    `blue/green: the new version at full size behind the preview Service ${canaryServiceName(spec.target.service)} ` +
+    `with no user traffic for ${blueGreen.preview ?? BLUE_GREEN_DEFAULTS.preview}` +
+    `${approval ? ", then a person's approval" : ""}, then 100% at once; the old version kept as it was for ` +
+    `${blueGreen.scaleDownDelay ?? BLUE_GREEN_DEFAULTS.scaleDownDelay} after the switch (a rollback is one route write), then promoted`
+  );
+}
+
+/** What each blue/green step does, for the record's stage headings. */
+export const BLUE_GREEN_STEP_NOTES: Record<string, string> = {
+  [BLUE_GREEN_STAGES.preview]:
+    "The new version at stable's size behind the preview Service, no user traffic; analysed there.",
+  [BLUE_GREEN_STAGES.switch]:
+    "All traffic on the new version at once; the old version (stable) kept as it was for scaleDownDelay, " +
+    "so a rollback is one route write.",
+  [BLUE_GREEN_STAGES.promote]:
+    "stable gets the new version (the old version's pods go); traffic stays on the preview until stable is Ready.",
+};

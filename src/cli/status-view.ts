@@ -5,6 +5,9 @@
 // strategy file is at hand) in, a view model out; text rendering takes the clock.
 import {
   BAKE_STAGE_NAME,
+  BLUE_GREEN_STAGES,
+  blueGreenStages,
+  describeBlueGreen,
   formatMetricValue,
   metricUnit,
   parseDuration,
@@ -63,6 +66,8 @@ export interface StatusView {
   message?: string;
   change: { id: string; type: string; risk: string; title: string; requestedBy: string };
   stage?: { index: number; name: string; weight: number; startedAt: string; hold?: string };
+  /** A blue/green release: its shape in one line (docs/blue-green.md). */
+  shape?: string;
   steps: StageStep[];
   bar: string;
   /** Where requests go: one line. */
@@ -136,10 +141,13 @@ const STEP_MARK: Record<StepState, string> = {
   skipped: "·",
 };
 
-/** "✔ 1% → ✔ 10% → ▶ 50% → ○ 100% → ○ bake". */
-export function stageBar(steps: readonly StageStep[]): string {
+/** "✔ 1% → ✔ 10% → ▶ 50% → ○ 100% → ○ bake"; by name ("✔ preview → ▶ switch → …") where weights repeat. */
+export function stageBar(steps: readonly StageStep[], byName = false): string {
   return steps
-    .map((step) => `${STEP_MARK[step.state]} ${step.weight === undefined ? step.name : `${step.weight}%`}`)
+    .map(
+      (step) =>
+        `${STEP_MARK[step.state]} ${step.weight === undefined || byName ? step.name : `${step.weight}%`}`,
+    )
     .join(" → ");
 }
 
@@ -173,8 +181,13 @@ export function trafficLine(release: Release, rolledBackLater: readonly LaterRol
     default:
       break;
   }
-  if (!stage) return `stable 100% on ${previous}; starting the canary`;
+  if (!stage)
+    return `stable 100% on ${previous}; starting the ${release.spec.blueGreen ? "preview" : "canary"}`;
   if (status.bakeStartedAt !== undefined) return `stable 100% on ${version} (promoted; baking)`;
+  if (release.spec.blueGreen && stage.name === BLUE_GREEN_STAGES.preview)
+    return `stable 100% on ${previous} · preview on ${version} at full size, no user traffic`;
+  if (release.spec.blueGreen && stage.name === BLUE_GREEN_STAGES.switch)
+    return `switched: 100% on ${version} (preview) · stable kept on ${previous} for a one-write rollback`;
   const reached = status.stages.find((record) => record.name === stage.name)?.reachedWeight;
   const canary = `canary ${stage.weight}% on ${version}`;
   const note = reached !== undefined && reached !== stage.weight ? ` (router reached ${reached}%)` : "";
@@ -276,8 +289,14 @@ export function statusView(
 ): StatusView {
   const status = release.status;
   const cr = release.spec.changeRequest;
-  const planned = release.spec.stages ?? hints.stages;
+  const planned =
+    release.spec.stages ??
+    hints.stages ??
+    (release.spec.blueGreen
+      ? blueGreenStages(release.spec.blueGreen, release.spec.changeRequest.requiresApproval)
+      : undefined);
   const steps = stageSteps(release, planned);
+  const shape = describeBlueGreen(release.spec);
   const current = status?.currentStage;
   const hold = current && planned?.find((stage) => stage.name === current.name)?.hold;
   return {
@@ -300,8 +319,9 @@ export function statusView(
           },
         }
       : {}),
+    ...(shape === undefined ? {} : { shape }),
     steps,
-    bar: stageBar(steps),
+    bar: stageBar(steps, shape !== undefined),
     traffic: trafficLine(release, rolledBackLater),
     metrics: metricRows(release, hints.metrics),
     ...withComparisons(release),
@@ -336,6 +356,7 @@ export function renderStatus(view: StatusView, nowMs: number): string[] {
   );
   if (view.message) field("Message", view.message);
   if (view.waitingFor) field("Waiting", `for release ${view.waitingFor} of the same target`);
+  if (view.shape) field("Shape", view.shape);
   field("Stages", view.bar);
   if (view.stage) {
     const running = nowMs - Date.parse(view.stage.startedAt);

@@ -1,5 +1,12 @@
 import { stringify } from "yaml";
-import { formatMetricValue, type MetricUnit, type Release, type SignOff } from "../api/index.ts";
+import {
+  BLUE_GREEN_STEP_NOTES,
+  describeBlueGreen,
+  formatMetricValue,
+  type MetricUnit,
+  type Release,
+  type SignOff,
+} from "../api/index.ts";
 import { SIGN_OFF_ROLE_LABELS, signOffRows, type SignOffRow } from "./sign-off.ts";
 
 // The change record of a release, in the shape of a change-request document:
@@ -30,6 +37,8 @@ export interface LaterRollback {
 export interface ChangeRecord {
   release: { namespace?: string; name: string; target: string; version: string; created?: string };
   changeRequest: Release["spec"]["changeRequest"];
+  /** A blue/green release: its shape, and what each of its steps does (docs/blue-green.md). */
+  shape?: { kind: "blueGreen"; description: string; blueGreen: NonNullable<Release["spec"]["blueGreen"]> };
   outcome: {
     phase: string;
     message?: string;
@@ -71,6 +80,7 @@ export function changeRecord(release: Release, rolledBackLater: readonly LaterRo
       ...(release.metadata.creationTimestamp ? { created: release.metadata.creationTimestamp } : {}),
     },
     changeRequest: release.spec.changeRequest,
+    ...blueGreenShape(release),
     outcome: {
       phase: status?.phase ?? "Pending",
       ...(status?.message === undefined ? {} : { message: status.message }),
@@ -89,6 +99,14 @@ export function changeRecord(release: Release, rolledBackLater: readonly LaterRo
     ...(rolledBackLater.length === 0 ? {} : { rolledBackLater: [...rolledBackLater] }),
     transitions: status?.transitions ?? [],
   };
+}
+
+function blueGreenShape(release: Release): Pick<ChangeRecord, "shape"> {
+  const description = describeBlueGreen(release.spec);
+  const blueGreen = release.spec.blueGreen;
+  return description === undefined || blueGreen === undefined
+    ? {}
+    : { shape: { kind: "blueGreen", description, blueGreen } };
 }
 
 export function renderChangeRecord(
@@ -122,6 +140,7 @@ function renderMarkdown(record: ChangeRecord): string {
   lines.push(
     `| Outcome | **${record.outcome.phase}**${record.outcome.message ? ` — ${cell(record.outcome.message)}` : ""} |`,
   );
+  if (record.shape) lines.push(`| Shape | ${cell(record.shape.description)} |`);
   if (record.outcome.startedAt) lines.push(`| Started | ${record.outcome.startedAt} |`);
   if (record.outcome.finishedAt) lines.push(`| Finished | ${record.outcome.finishedAt} |`);
   if (record.outcome.previous) {
@@ -201,6 +220,8 @@ function renderMarkdown(record: ChangeRecord): string {
       `Entered ${stage.enteredAt}${stage.exitedAt ? `, left ${stage.exitedAt}` : ""}.`,
       "",
     );
+    const note = record.shape ? BLUE_GREEN_STEP_NOTES[stage.name] : undefined;
+    if (note) lines.push(note, "");
     if (stage.tallies.length > 0) {
       lines.push("| metric | pass | fail | no data | error | last value |", "|---|---|---|---|---|---|");
       for (const tally of stage.tallies) {
