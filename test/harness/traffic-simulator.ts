@@ -41,6 +41,11 @@ const versionPatchSchema = z
 export const configPatchSchema = z
   .object({
     requestsPerSecond: z.number().min(0).max(20_000).optional(),
+    /**
+     * Requests a smoke test sends straight to the preview (the canary Service), outside the
+     * route, while the canary Deployment has pods: what a blue/green preview is analysed on.
+     */
+    previewRequestsPerSecond: z.number().min(0).max(20_000).optional(),
     /** Percent of requests to the canary, 0–100; switches weightsFrom to "manual". */
     canaryWeight: z.number().min(0).max(100).optional(),
     /** "route" (needs a route configured at start) or "manual". */
@@ -108,6 +113,8 @@ export interface SimulatorState {
   namespace: string;
   service: string;
   requestsPerSecond: number;
+  /** Requests straight to the preview while the canary Deployment has pods (read with the route's deployment). */
+  previewRequestsPerSecond: number;
   weightsFrom: "route" | "manual";
   /** The canary's share of requests now, in percent. */
   canaryWeight: number;
@@ -137,6 +144,7 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     namespace: options.namespace,
     service: options.service,
     requestsPerSecond: options.requestsPerSecond ?? 20,
+    previewRequestsPerSecond: 0,
     weightsFrom: options.route ? "route" : "manual",
     // With a route, no traffic reaches the canary until the route has been read.
     canaryWeight: options.route ? 0 : (options.canaryWeight ?? 0),
@@ -165,11 +173,14 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
   });
 
   // Fractions of requests and errors carried from one tick to the next.
-  const carry = { requests: 0, canary: 0, errors: { stable: 0, canary: 0 } };
+  const carry = { requests: 0, canary: 0, preview: 0, errors: { stable: 0, canary: 0 } };
+  /** The canary Deployment has pods (spec.replicas > 0): only then does the preview answer. */
+  let previewUp = false;
   let lastTick = performance.now();
   const tick = (): void => {
     const now = performance.now();
-    carry.requests += (state.requestsPerSecond * (now - lastTick)) / 1000;
+    const elapsedMs = now - lastTick;
+    carry.requests += (state.requestsPerSecond * elapsedMs) / 1000;
     lastTick = now;
     const total = Math.floor(carry.requests);
     carry.requests -= total;
@@ -178,6 +189,10 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     carry.canary -= toCanary;
     serve("stable", total - toCanary);
     serve("canary", toCanary);
+    carry.preview += previewUp ? (state.previewRequestsPerSecond * elapsedMs) / 1000 : 0;
+    const toPreview = Math.floor(carry.preview);
+    carry.preview -= toPreview;
+    serve("canary", toPreview);
   };
   const initialised = new Set<string>();
   const serve = (role: Role, count: number): void => {
@@ -231,7 +246,9 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
           const object = await apps.readNamespacedDeployment({ name, namespace: options.namespace });
           const version = object.spec?.template.metadata?.labels?.version;
           if (version) state[role].version = version;
+          if (role === "canary") previewUp = (object.spec?.replicas ?? 1) > 0;
         } catch {
+          if (role === "canary") previewUp = false;
           // No such Deployment (yet): the role keeps the version it has.
         }
       }
@@ -261,6 +278,8 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
       throw new Error("weightsFrom route needs a route: start the simulator with --route");
     }
     if (patch.requestsPerSecond !== undefined) state.requestsPerSecond = patch.requestsPerSecond;
+    if (patch.previewRequestsPerSecond !== undefined)
+      state.previewRequestsPerSecond = patch.previewRequestsPerSecond;
     if (patch.stable) Object.assign(state.stable, definedOnly(patch.stable));
     if (patch.canary) Object.assign(state.canary, definedOnly(patch.canary));
     for (const [version, behaviour] of Object.entries(patch.versions ?? {})) {
