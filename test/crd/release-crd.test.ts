@@ -142,6 +142,24 @@ describe("a valid Release", () => {
     expect(applied.stdout.trim()).toBe(`release.glidepath.dev/${name} serverside-applied`);
   });
 
+  it("is accepted as blue/green on each router with a preview Service (issue 17.1)", async () => {
+    for (const [index, traffic] of [
+      { gatewayAPI: { httpRoute: "checkout" } },
+      { nginx: { ingress: "checkout" } },
+    ].entries()) {
+      const release = releaseNamed(`checkout-blue-green-${index}`);
+      const spec = release.spec as Record<string, unknown>;
+      delete spec.strategy;
+      spec.traffic = traffic;
+      spec.blueGreen = { preview: "5m", scaleDownDelay: "10m", requiresApproval: true };
+      const applied = await kubectl(["apply", "--server-side", "-f", "-"], stringify(release));
+      expect(applied.stderr).toBe("");
+      expect(applied.stdout.trim()).toBe(
+        `release.glidepath.dev/checkout-blue-green-${index} serverside-applied`,
+      );
+    }
+  });
+
   it("takes its status only through the status subresource", async () => {
     const currentStage = { index: 0, name: "canary", weight: 1, startedAt: "2026-12-06T14:00:00Z" };
     const status = { status: { phase: "Progressing", currentStage } };
