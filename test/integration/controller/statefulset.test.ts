@@ -1,0 +1,248 @@
+import { performance } from "node:perf_hooks";
+import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { createNamespace, deleteNamespace, kubeClients, mergePatch, waitFor } from "../../harness/context.ts";
+import type { Release } from "../../../src/api/index.ts";
+import { FINISHED, givenControllerForFile, imageOf, STABLE_VERSION } from "./scenario.ts";
+
+// A StatefulSet as the release target (issue 17 item 6, docs/statefulsets.md): no canary
+// Deployment; the release sets the new template on the StatefulSet and its update partition,
+// and kube-controller-manager's StatefulSet controller moves the highest ordinals over.
+
+givenControllerForFile();
+
+const group = "glidepath.dev";
+const version = "v1alpha1";
+const plural = "releases";
+const NAME = "ledger";
+const REPLICAS = 4;
+
+interface StatefulSetScenario {
+  namespace: string;
+  statefulSet(): Promise<V1StatefulSet>;
+  pods(): Promise<V1Pod[]>;
+  release(name: string, newVersion: string, stages: unknown[]): Promise<void>;
+  read(name: string): Promise<Release>;
+  waitFor(name: string, description: string, check: (release: Release) => boolean): Promise<Release>;
+  control(name: string, control: Record<string, unknown>): Promise<void>;
+}
+
+async function withStatefulSet(prefix: string, test: (scenario: StatefulSetScenario) => Promise<void>) {
+  const { apps, core, custom } = kubeClients();
+  const namespace = await createNamespace(prefix);
+  try {
+    const labels = { app: NAME };
+    await core.createNamespacedService({
+      namespace,
+      body: { metadata: { name: NAME }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
+    });
+    await apps.createNamespacedStatefulSet({
+      namespace,
+      body: {
+        metadata: { name: NAME, labels },
+        spec: {
+          replicas: REPLICAS,
+          serviceName: NAME,
+          selector: { matchLabels: labels },
+          podManagementPolicy: "Parallel",
+          updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
+          template: {
+            metadata: { labels: { ...labels, version: STABLE_VERSION } },
+            spec: { containers: [{ name: NAME, image: imageOf(STABLE_VERSION) }] },
+          },
+        },
+      },
+    });
+    const read = async (name: string) =>
+      (await custom.getNamespacedCustomObject({ group, version, namespace, plural, name })) as Release;
+    const scenario: StatefulSetScenario = {
+      namespace,
+      statefulSet: () => apps.readNamespacedStatefulSet({ name: NAME, namespace }),
+      pods: async () => (await core.listNamespacedPod({ namespace, labelSelector: `app=${NAME}` })).items,
+      async release(name, newVersion, stages) {
+        await custom.createNamespacedCustomObject({
+          group,
+          version,
+          namespace,
+          plural,
+          body: {
+            apiVersion: `${group}/${version}`,
+            kind: "Release",
+            metadata: { name },
+            spec: {
+              target: { kind: "StatefulSet", deployment: NAME, service: NAME },
+              version: newVersion,
+              images: { [NAME]: imageOf(newVersion) },
+              stages,
+              traffic: { replicas: {} },
+              // Stages are judged on a metric; this one always passes (the rollback test aborts by hand).
+              analysis: { interval: "1s", metrics: [{ name: "always-fine", query: "vector(0)", max: 0.05 }] },
+              progressDeadline: "90s",
+              bake: "2s",
+              changeRequest: {
+                id: `CHG-${name}`,
+                type: "standard",
+                title: `Release ${newVersion}`,
+                why: "integration test",
+                risk: "low",
+                requestedBy: "integration-test",
+                rollbackPlan: `Revert to ${STABLE_VERSION}`,
+              },
+            },
+          },
+        });
+      },
+      read,
+      waitFor: (name, description, check) =>
+        waitFor(
+          async () => {
+            const release = await read(name);
+            if (check(release)) return release;
+            if (FINISHED.includes(release.status?.phase ?? "Pending"))
+              throw new Error(`Release ${name} finished (${release.status?.message}) before ${description}`);
+            return undefined;
+          },
+          { timeoutMs: 240_000, intervalMs: 200, description: `Release ${name}: ${description}` },
+        ),
+      control: async (name, control) => {
+        await custom.patchNamespacedCustomObject(
+          { group, version, namespace, plural, name, body: { spec: { control } } },
+          mergePatch,
+        );
+      },
+    };
+    await waitFor(
+      async () => {
+        const statefulSet = await scenario.statefulSet();
+        return statefulSet.status?.readyReplicas === REPLICAS ? statefulSet : undefined;
+      },
+      { timeoutMs: 120_000, description: `StatefulSet ${NAME} Ready with ${REPLICAS} pods` },
+    );
+    await test(scenario);
+  } finally {
+    await deleteNamespace(namespace);
+  }
+}
+
+/** What a release may change on the StatefulSet, compared field by field. */
+function releasedFields(statefulSet: V1StatefulSet) {
+  return JSON.parse(
+    JSON.stringify({
+      annotations: statefulSet.metadata?.annotations ?? {},
+      replicas: statefulSet.spec?.replicas,
+      updateStrategy: statefulSet.spec?.updateStrategy,
+      template: statefulSet.spec?.template,
+    }),
+  ) as unknown;
+}
+
+/** Pods by revision: "old" on `revision`, "new" on any other. */
+function podsOn(pods: V1Pod[], revision: string | undefined) {
+  const live = pods.filter((pod) => !pod.metadata?.deletionTimestamp);
+  const ready = (pod: V1Pod) =>
+    pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+  const old = live.filter((pod) => pod.metadata?.labels?.["controller-revision-hash"] === revision);
+  return { old: old.length, oldReady: old.filter(ready).length, other: live.length - old.length };
+}
+
+describe.concurrent("a StatefulSet as the release target", () => {
+  it("releases through its stages with the replica split, each stage's partition recorded, and ends with the user's updateStrategy", () =>
+    withStatefulSet("sts-success", async (scenario) => {
+      const before = await scenario.statefulSet();
+      const name = "ledger-2-0-0";
+      await scenario.release(name, "2.0.0", [
+        { name: "canary", weight: 25, hold: "3s" },
+        { name: "half", weight: 50, hold: "3s" },
+        { name: "ga", weight: 100, hold: "0s" },
+      ]);
+      const release = await waitFor(
+        async () => {
+          const current = await scenario.read(name);
+          return FINISHED.includes(current.status?.phase ?? "Pending") ? current : undefined;
+        },
+        { timeoutMs: 300_000, intervalMs: 500, description: `Release ${name} finished` },
+      );
+      expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+      // 4 pods: 1 on the new revision is 25% (partition 3), 2 are 50% (partition 2), all at GA.
+      expect(release.status?.stages.map((s) => [s.name, s.weight, s.reachedWeight, s.partition])).toEqual([
+        ["canary", 25, 25, 3],
+        ["half", 50, 50, 2],
+        ["ga", 100, 100, 0],
+        ["bake", 100, undefined, undefined],
+      ]);
+      expect(release.status?.previous).toMatchObject({
+        version: STABLE_VERSION,
+        images: { [NAME]: imageOf(STABLE_VERSION) },
+      });
+
+      const after = await scenario.statefulSet();
+      expect(after.spec?.template.spec?.containers[0]?.image).toBe(imageOf("2.0.0"));
+      expect(after.spec?.template.metadata?.labels?.version).toBe("2.0.0");
+      // The user's updateStrategy and replicas as they were, no annotation of the release left.
+      expect(after.spec?.updateStrategy).toEqual(before.spec?.updateStrategy);
+      expect(after.spec?.replicas).toBe(REPLICAS);
+      expect(after.metadata?.annotations?.["glidepath.dev/statefulset-split"]).toBeUndefined();
+      const pods = podsOn(await scenario.pods(), after.status?.updateRevision);
+      expect(pods).toEqual({ old: REPLICAS, oldReady: REPLICAS, other: 0 });
+    }));
+
+  it("rolls back mid-stage: every pod back on the old revision and the StatefulSet as it was, field by field", () =>
+    withStatefulSet("sts-rollback", async (scenario) => {
+      const before = await scenario.statefulSet();
+      const oldRevision = before.status?.updateRevision;
+      const name = "ledger-3-0-0";
+      await scenario.release(name, "3.0.0", [
+        { name: "canary", weight: 50, hold: "600s" },
+        { name: "ga", weight: 100, hold: "0s" },
+      ]);
+      // Given: mid-stage, 2 of the 4 pods on the new revision (partition 2).
+      await scenario.waitFor(
+        name,
+        "the canary stage at 50%",
+        (release) => release.status?.stages[0]?.reachedWeight === 50,
+      );
+      const split = await scenario.statefulSet();
+      expect(split.spec?.updateStrategy).toEqual({ type: "RollingUpdate", rollingUpdate: { partition: 2 } });
+      expect(split.spec?.template.spec?.containers[0]?.image).toBe(imageOf("3.0.0"));
+      expect(podsOn(await scenario.pods(), oldRevision)).toEqual({ old: 2, oldReady: 2, other: 2 });
+
+      // When: a person aborts.
+      const abortedAt = performance.now();
+      await scenario.control(name, {
+        abort: { by: "integration-test", at: new Date().toISOString(), reason: "StatefulSet rollback test" },
+      });
+      // Timed: the abort written → every pod Ready on the old revision (all traffic on it).
+      await waitFor(
+        async () => {
+          const pods = podsOn(await scenario.pods(), oldRevision);
+          return pods.oldReady === REPLICAS && pods.other === 0;
+        },
+        { timeoutMs: 180_000, intervalMs: 50, description: "every pod Ready on the old revision" },
+      );
+      const podsBackMs = performance.now() - abortedAt;
+      const release = await waitFor(
+        async () => {
+          const current = await scenario.read(name);
+          return FINISHED.includes(current.status?.phase ?? "Pending") ? current : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 200, description: `Release ${name} finished` },
+      );
+      expect(release.status?.phase, release.status?.message).toBe("RolledBack");
+      expect(release.status?.rollback).toMatchObject({ trigger: "manual", verified: true });
+      const rollback = release.status?.rollback;
+      const statusMs =
+        rollback?.completedAt && rollback.at
+          ? Date.parse(rollback.completedAt) - Date.parse(rollback.at)
+          : NaN;
+      console.log(
+        `StatefulSet rollback: abort to all ${REPLICAS} pods Ready on the old revision in ${Math.round(podsBackMs)} ms ` +
+          `(2 pods replaced; status rollback.at → completedAt ${statusMs} ms)`,
+      );
+
+      // The StatefulSet field by field as before: template, updateStrategy, partition, replicas, annotations.
+      const after = await scenario.statefulSet();
+      expect(releasedFields(after)).toEqual(releasedFields(before));
+      expect(after.status?.updateRevision).toBe(oldRevision);
+      expect(after.status?.currentRevision).toBe(oldRevision);
+    }));
+});
