@@ -44,7 +44,8 @@ async function withStatefulSet(prefix: string, test: (scenario: StatefulSetScena
           replicas: REPLICAS,
           serviceName: NAME,
           selector: { matchLabels: labels },
-          podManagementPolicy: "Parallel",
+          // The default OrderedReady: the policy under which a StatefulSet never replaces a
+          // pod that is not Ready (the Kubernetes docs' "forced rollback").
           updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
           template: {
             metadata: { labels: { ...labels, version: STABLE_VERSION } },
@@ -244,5 +245,34 @@ describe.concurrent("a StatefulSet as the release target", () => {
       expect(releasedFields(after)).toEqual(releasedFields(before));
       expect(after.status?.updateRevision).toBe(oldRevision);
       expect(after.status?.currentRevision).toBe(oldRevision);
+    }));
+
+  it("rolls back a crash-looping canary pod, which the StatefulSet controller alone would never replace", () =>
+    withStatefulSet("sts-crash", async (scenario) => {
+      const before = await scenario.statefulSet();
+      const oldRevision = before.status?.updateRevision;
+      const name = "ledger-4-0-0";
+      // The fake kubelet crash-loops a container whose image tag ends in -crash-loop.
+      await scenario.release(name, "4.0.0-crash-loop", [
+        { name: "canary", weight: 25, hold: "600s" },
+        { name: "ga", weight: 100, hold: "0s" },
+      ]);
+      const release = await waitFor(
+        async () => {
+          const current = await scenario.read(name);
+          return FINISHED.includes(current.status?.phase ?? "Pending") ? current : undefined;
+        },
+        { timeoutMs: 240_000, intervalMs: 200, description: `Release ${name} finished` },
+      );
+      expect(release.status?.phase, release.status?.message).toBe("RolledBack");
+      expect(release.status?.rollback?.trigger).toBe("health");
+      expect(release.status?.rollback?.reason).toContain("CrashLoopBackOff");
+      // Its pod never became Ready, so the StatefulSet controller would wait on it forever
+      // ("forced rollback" in the Kubernetes docs): the release deleted it, and it came back old.
+      const pods = podsOn(await scenario.pods(), oldRevision);
+      expect(pods).toEqual({ old: REPLICAS, oldReady: REPLICAS, other: 0 });
+      const after = await scenario.statefulSet();
+      expect(releasedFields(after)).toEqual(releasedFields(before));
+      expect(after.status?.updateRevision).toBe(oldRevision);
     }));
 });
