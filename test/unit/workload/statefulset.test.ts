@@ -264,6 +264,7 @@ describe("the canary split of a StatefulSet", () => {
       ...restoring,
       status: {
         ...restoring.status,
+        replicas: 4,
         observedGeneration: restoring.metadata?.generation,
         updateRevision: revisionOf(restoring),
       },
