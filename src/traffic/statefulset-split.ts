@@ -70,13 +70,20 @@ export class StatefulSetSplitRouter implements TrafficRouter {
     }
     const state = view.split?.state;
     // In a canary split (or a promotion) the new version is on the update revision; outside
-    // one, and while a rollback restores the template, what is left off it is the release's.
+    // one, what is left off it is the release's. While a rollback restores the template,
+    // every pod still on the release's revision counts, Ready or not, so the restore is
+    // asked for (and a stuck pod deleted) until none is left.
     const forward = state === "canary" || state === "promoted";
-    const canaryReady = forward ? view.onUpdateReady : view.offUpdateReady;
+    const restoring = state === "restoring";
+    const canaryReady = forward ? view.onUpdateReady : restoring ? view.offUpdate : view.offUpdateReady;
     const stableReady = forward ? view.offUpdateReady : view.onUpdateReady;
     const canaryWeight = reachedCanaryWeight(stableReady, canaryReady);
-    const requestedWeight = forward ? (view.split?.requestedWeight ?? canaryWeight) : 0;
-    const verified = splitSettled(view) && state !== "restoring";
+    const requestedWeight = forward
+      ? (view.split?.requestedWeight ?? canaryWeight)
+      : restoring
+        ? canaryWeight
+        : 0;
+    const verified = splitSettled(view) && (!restoring || view.offUpdate === 0);
     return {
       canaryWeight,
       requestedWeight,

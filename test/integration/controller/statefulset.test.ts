@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { isDeepStrictEqual } from "node:util";
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { createNamespace, deleteNamespace, kubeClients, mergePatch, waitFor } from "../../harness/context.ts";
@@ -25,6 +26,7 @@ interface StatefulSetScenario {
   read(name: string): Promise<Release>;
   waitFor(name: string, description: string, check: (release: Release) => boolean): Promise<Release>;
   control(name: string, control: Record<string, unknown>): Promise<void>;
+  remove(name: string): Promise<void>;
 }
 
 async function withStatefulSet(prefix: string, test: (scenario: StatefulSetScenario) => Promise<void>) {
@@ -105,6 +107,9 @@ async function withStatefulSet(prefix: string, test: (scenario: StatefulSetScena
           },
           { timeoutMs: 240_000, intervalMs: 200, description: `Release ${name}: ${description}` },
         ),
+      remove: async (name) => {
+        await custom.deleteNamespacedCustomObject({ group, version, namespace, plural, name });
+      },
       control: async (name, control) => {
         await custom.patchNamespacedCustomObject(
           { group, version, namespace, plural, name, body: { spec: { control } } },
@@ -245,6 +250,48 @@ describe.concurrent("a StatefulSet as the release target", () => {
       expect(releasedFields(after)).toEqual(releasedFields(before));
       expect(after.status?.updateRevision).toBe(oldRevision);
       expect(after.status?.currentRevision).toBe(oldRevision);
+    }));
+
+  it("a Release deleted mid-stage puts the StatefulSet back as it was before it goes", () =>
+    withStatefulSet("sts-delete", async (scenario) => {
+      const before = await scenario.statefulSet();
+      const oldRevision = before.status?.updateRevision;
+      const name = "ledger-5-0-0";
+      await scenario.release(name, "5.0.0", [
+        { name: "canary", weight: 25, hold: "600s" },
+        { name: "ga", weight: 100, hold: "0s" },
+      ]);
+      await scenario.waitFor(
+        name,
+        "the canary stage at 25%",
+        (release) => release.status?.stages[0]?.reachedWeight === 25,
+      );
+      await scenario.remove(name);
+      // The finalizer holds the Release until the pods are back; then it goes.
+      await waitFor(
+        async () => {
+          try {
+            await scenario.read(name);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        { timeoutMs: 180_000, intervalMs: 200, description: `Release ${name} gone` },
+      );
+      const after = await waitFor(
+        async () => {
+          const current = await scenario.statefulSet();
+          return isDeepStrictEqual(releasedFields(current), releasedFields(before)) ? current : undefined;
+        },
+        { timeoutMs: 60_000, description: "the StatefulSet as before the release" },
+      );
+      expect(releasedFields(after)).toEqual(releasedFields(before));
+      expect(podsOn(await scenario.pods(), oldRevision)).toEqual({
+        old: REPLICAS,
+        oldReady: REPLICAS,
+        other: 0,
+      });
     }));
 
   it("rolls back a crash-looping canary pod, which the StatefulSet controller alone would never replace", () =>
