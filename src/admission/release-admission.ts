@@ -73,7 +73,10 @@ const admittedSchema = z
           .optional(),
         control: controlSchema.nullish(),
         images: z.record(z.string(), z.string()).optional(),
-        target: z.object({ deployment: z.string().optional() }).loose().optional(),
+        target: z
+          .object({ deployment: z.string().optional(), kind: z.string().optional() })
+          .loose()
+          .optional(),
         traffic: z
           .object({
             gatewayAPI: z.object({ httpRoute: z.string().optional() }).loose().optional(),
@@ -142,7 +145,9 @@ export function accessNeeded(
   }
   const needed: AccessNeeded[] = [];
   const deployment = spec.target?.deployment;
-  if (deployment) needed.push({ group: "apps", resource: "deployments", verb: "update", name: deployment });
+  // A StatefulSet target (docs/statefulsets.md) is updated in place: the writer must be allowed that.
+  const resource = spec.target?.kind === "StatefulSet" ? "statefulsets" : "deployments";
+  if (deployment) needed.push({ group: "apps", resource, verb: "update", name: deployment });
   const route = spec.traffic?.gatewayAPI?.httpRoute;
   if (route)
     needed.push({ group: "gateway.networking.k8s.io", resource: "httproutes", verb: "patch", name: route });

@@ -445,10 +445,23 @@ export const controlSchema = z
   })
   .describe("Commands from people, written by the glidepath CLI.");
 
+/** What spec.target.deployment may name (docs/statefulsets.md). */
+export const targetKinds = ["Deployment", "StatefulSet"] as const;
+export type TargetKind = (typeof targetKinds)[number];
+
 export const releaseSpecSchema = z
   .object({
     target: z.object({
-      deployment: dnsLabelSchema.describe("The stable Deployment."),
+      kind: z
+        .enum(targetKinds)
+        .optional()
+        .describe(
+          "What `deployment` names: a Deployment (the default), or a StatefulSet released by its " +
+            "update partition (docs/statefulsets.md; replica split only).",
+        ),
+      deployment: dnsLabelSchema.describe(
+        "The stable Deployment (or the StatefulSet, when kind is StatefulSet).",
+      ),
       service: dnsLabelSchema.describe("The stable Service."),
     }),
     version: labelValueSchema.min(1).describe("The new version; becomes the pods' `version` label."),
@@ -491,6 +504,9 @@ export const releaseSpecSchema = z
       if (spec.traffic.replicas !== undefined)
         ctx.addIssue({ code: "custom", path: ["traffic", "replicas"], message: BLUE_GREEN_ROUTER_MESSAGE });
     }
+    if (spec.target.kind === "StatefulSet" && spec.traffic.replicas === undefined) {
+      ctx.addIssue({ code: "custom", path: ["traffic"], message: STATEFULSET_ROUTER_MESSAGE });
+    }
     const compared = (spec.analysis?.metrics ?? []).findIndex((metric) => metric.compare !== undefined);
     if (compared >= 0 && spec.traffic.gatewayAPI === undefined) {
       ctx.addIssue({
@@ -532,6 +548,10 @@ export const releaseSpecSchema = z
         message:
           "a blue/green preview has no traffic share for a baseline to match: no compare with blueGreen",
       },
+      {
+        rule: "!has(self.target.kind) || self.target.kind != 'StatefulSet' || has(self.traffic.replicas)",
+        message: "a StatefulSet target needs the replica split (spec.traffic.replicas)",
+      },
     ),
   );
 
@@ -551,6 +571,15 @@ export const BLUE_GREEN_ROUTER_MESSAGE =
 /** The baseline matches the canary's share, and a blue/green preview has none (docs/blue-green.md). */
 export const BLUE_GREEN_BASELINE_MESSAGE =
   "a blue/green preview has no traffic share for a baseline to match: a metric with compare needs weighted stages";
+
+/**
+ * A StatefulSet is released in place through its update partition: there is no canary
+ * Deployment, so no canary Service for a router to send a share to (docs/statefulsets.md).
+ */
+export const STATEFULSET_ROUTER_MESSAGE =
+  "a StatefulSet target (spec.target.kind) needs the replica split (spec.traffic.replicas): its canary is " +
+  "the pods on the new revision behind the stable Service, with no canary Service a Gateway API or NGINX " +
+  "router could send a share to";
 
 /** Only the Gateway API router can give a baseline its own share (docs/baseline.md). */
 export const BASELINE_ROUTER_MESSAGE =
@@ -659,6 +688,13 @@ export const stageRecordSchema = z.object({
   name: dnsLabelSchema,
   weight: z.int().min(0).max(100).describe("The planned weight."),
   reachedWeight: z.int().min(0).max(100).optional().describe("The weight the router actually reached."),
+  partition: z
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      "A StatefulSet target's update partition when the stage's weight was reached (docs/statefulsets.md).",
+    ),
   enteredAt: timestampSchema,
   exitedAt: timestampSchema.optional(),
   outcome: z.enum(stageOutcomes).optional(),

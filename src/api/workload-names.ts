@@ -34,6 +34,17 @@ export const REQUESTED_WEIGHT_ANNOTATION = "glidepath.dev/requested-weight";
  */
 export const STABLE_WEIGHTS_ANNOTATION = "glidepath.dev/stable-weights";
 
+/**
+ * On a StatefulSet a release splits (docs/statefulsets.md): JSON of the split in force —
+ * the canary's pod count and the weight asked, the images and version label the template
+ * had before, and the updateStrategy to put back — written in the same update as the
+ * template and partition it explains, so a restarted controller finds them together.
+ */
+export const STATEFULSET_SPLIT_ANNOTATION = "glidepath.dev/statefulset-split";
+
+/** The label the StatefulSet controller puts on each pod: the revision (ControllerRevision) it runs. */
+export const REVISION_LABEL = "controller-revision-hash";
+
 const MAX_LABEL = 63;
 const CANARY_SUFFIX = "-canary";
 const BASELINE_SUFFIX = "-baseline";
@@ -89,6 +100,11 @@ export function canaryIngressName(ingress: string): string {
 export interface ReleaseRef {
   metadata: { name: string; namespace?: string; uid?: string };
   spec: Pick<ReleaseSpec, "target" | "version" | "traffic">;
+}
+
+/** The target is a StatefulSet, released through its update partition (docs/statefulsets.md). */
+export function targetsStatefulSet(release: ReleaseRef): boolean {
+  return release.spec.target.kind === "StatefulSet";
 }
 
 export function releaseNamespace(release: ReleaseRef): string {

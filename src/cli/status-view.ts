@@ -20,6 +20,7 @@ import {
   type ReleasePhase,
   type Stage,
   type StageRecord,
+  type TargetKind,
   type Verdict,
 } from "../api/index.ts";
 import { thresholdText } from "../engine/index.ts";
@@ -38,6 +39,8 @@ export interface StageStep {
   outcome?: string;
   /** What the router actually reached, when it differs from the weight. */
   reachedWeight?: number;
+  /** A StatefulSet target's update partition at that stage (docs/statefulsets.md). */
+  partition?: number;
 }
 
 export interface MetricRow {
@@ -60,6 +63,8 @@ export interface StatusView {
   namespace?: string;
   name: string;
   target: string;
+  /** Set when the Release names it (a StatefulSet target). */
+  targetKind?: TargetKind;
   version: string;
   previousVersion?: string;
   phase: ReleasePhase | "Unknown";
@@ -120,6 +125,7 @@ export function stageSteps(
       record.reachedWeight !== undefined && record.reachedWeight !== record.weight && name !== BAKE_STAGE_NAME
         ? { reachedWeight: record.reachedWeight }
         : {};
+    if (record.partition !== undefined) Object.assign(reached, { partition: record.partition });
     if (record.outcome) {
       return {
         ...base,
@@ -146,7 +152,8 @@ export function stageBar(steps: readonly StageStep[], byName = false): string {
   return steps
     .map(
       (step) =>
-        `${STEP_MARK[step.state]} ${step.weight === undefined || byName ? step.name : `${step.weight}%`}`,
+        `${STEP_MARK[step.state]} ${step.weight === undefined || byName ? step.name : `${step.weight}%`}` +
+        (step.partition === undefined ? "" : ` (partition ${step.partition})`),
     )
     .join(" → ");
 }
@@ -303,6 +310,7 @@ export function statusView(
     ...(release.metadata.namespace === undefined ? {} : { namespace: release.metadata.namespace }),
     name: release.metadata.name,
     target: release.spec.target.deployment,
+    ...(release.spec.target.kind === undefined ? {} : { targetKind: release.spec.target.kind }),
     version: release.spec.version,
     ...(status?.previous?.version === undefined ? {} : { previousVersion: status.previous.version }),
     phase: status?.phase ?? "Unknown",
@@ -342,7 +350,10 @@ export function renderStatus(view: StatusView, nowMs: number): string[] {
   const lines: string[] = [];
   const field = (label: string, text: string) => lines.push(`${label.padEnd(11)}${text}`);
   field("Release", `${where}${view.name}`);
-  field("Target", `deployment ${view.target}: ${view.previousVersion ?? "?"} → ${view.version}`);
+  field(
+    "Target",
+    `${(view.targetKind ?? "Deployment").toLowerCase()} ${view.target}: ${view.previousVersion ?? "?"} → ${view.version}`,
+  );
   field(
     "Change",
     `${view.change.id} (${view.change.type}, risk ${view.change.risk}) ${view.change.title} — requested by ${view.change.requestedBy}`,

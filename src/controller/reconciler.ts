@@ -542,6 +542,9 @@ export class ReleaseReconciler {
         ...("baselineWeight" in traffic && traffic.baselineWeight !== undefined
           ? { baselineWeight: traffic.baselineWeight }
           : {}),
+        ...("partition" in traffic && traffic.partition !== undefined
+          ? { partition: traffic.partition }
+          : {}),
       },
       ...observedRounds(this.#measurements.pending(key, release.status)),
       ...(inFlight ? { analysisInFlight: inFlight } : {}),
@@ -567,7 +570,7 @@ export class ReleaseReconciler {
     for (const action of actions) {
       switch (action.type) {
         case "ensureCanary":
-          await workloads.ensureCanary(release, action.images, action.replicas);
+          await workloads.ensureTargetCanary(release, action.images, action.replicas);
           changedCluster = true;
           break;
         case "scaleCanary":

@@ -42,6 +42,7 @@ export function recordProgressFacts(ctx: DecisionContext): void {
   const record = currentStageRecord(status);
   if (record && !isBaking(ctx) && record.reachedWeight === undefined && trafficAt(ctx, record.weight)) {
     record.reachedWeight = observations.traffic.canaryWeight;
+    if (observations.traffic.partition !== undefined) record.partition = observations.traffic.partition;
   }
 }
 

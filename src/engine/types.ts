@@ -70,6 +70,8 @@ export interface TrafficObservation {
   missing?: string;
   /** The baseline's share the router holds (docs/baseline.md); absent or 0 when it has none. */
   baselineWeight?: number;
+  /** A StatefulSet target's update partition (docs/statefulsets.md): pods at or above it run the new revision. */
+  partition?: number;
 }
 
 /** The canary Service, which the Gateway API and NGINX routers send the canary's share to. */

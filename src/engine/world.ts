@@ -1,5 +1,5 @@
 import type { VersionRef } from "../api/index.ts";
-import { canaryDeploymentName, routerIsolatesCanary } from "../api/workload-names.ts";
+import { canaryDeploymentName, routerIsolatesCanary, targetsStatefulSet } from "../api/workload-names.ts";
 import { isTerminal, phaseOf, qualifiedName, type DecisionContext } from "./context.ts";
 import { gaIndex, isBaking, isGAStage } from "./position.ts";
 import { runsVersion } from "./running-version.ts";
@@ -8,6 +8,8 @@ import type { WorkloadObservation } from "./types.ts";
 // Questions about the observed cluster, asked in the terms of this release.
 
 export function canaryName(ctx: DecisionContext): string {
+  // A StatefulSet has no canary object: its canary is its pods on the new revision.
+  if (targetsStatefulSet(ctx.release)) return `${ctx.release.spec.target.deployment} (new revision)`;
   return canaryDeploymentName(ctx.release.spec.target.deployment);
 }
 

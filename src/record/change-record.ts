@@ -6,6 +6,7 @@ import {
   type MetricUnit,
   type Release,
   type SignOff,
+  type TargetKind,
 } from "../api/index.ts";
 import { SIGN_OFF_ROLE_LABELS, signOffRows, type SignOffRow } from "./sign-off.ts";
 
@@ -35,7 +36,15 @@ export interface LaterRollback {
 }
 
 export interface ChangeRecord {
-  release: { namespace?: string; name: string; target: string; version: string; created?: string };
+  release: {
+    namespace?: string;
+    name: string;
+    target: string;
+    /** Set when the Release names it: a StatefulSet target (docs/statefulsets.md) says so. */
+    targetKind?: TargetKind;
+    version: string;
+    created?: string;
+  };
   changeRequest: Release["spec"]["changeRequest"];
   /** A blue/green release: its shape, and what each of its steps does (docs/blue-green.md). */
   shape?: { kind: "blueGreen"; description: string; blueGreen: NonNullable<Release["spec"]["blueGreen"]> };
@@ -76,6 +85,7 @@ export function changeRecord(release: Release, rolledBackLater: readonly LaterRo
       ...(release.metadata.namespace === undefined ? {} : { namespace: release.metadata.namespace }),
       name: release.metadata.name,
       target: release.spec.target.deployment,
+      ...(release.spec.target.kind === undefined ? {} : { targetKind: release.spec.target.kind }),
       version: release.spec.version,
       ...(release.metadata.creationTimestamp ? { created: release.metadata.creationTimestamp } : {}),
     },
@@ -132,7 +142,7 @@ function renderMarkdown(record: ChangeRecord): string {
   const where = record.release.namespace ? `${record.release.namespace}/` : "";
   lines.push(`# ${cr.id}: ${cr.title}`, "");
   lines.push(
-    `Release ${where}${record.release.name}: ${record.release.target} → ${record.release.version}`,
+    `Release ${where}${record.release.name}: ${record.release.targetKind === "StatefulSet" ? "StatefulSet " : ""}${record.release.target} → ${record.release.version}`,
     "",
   );
   lines.push("| | |", "|---|---|");
@@ -215,7 +225,7 @@ function renderMarkdown(record: ChangeRecord): string {
   for (const stage of record.stages) {
     const reached = stage.reachedWeight !== undefined && stage.reachedWeight !== stage.weight;
     lines.push(
-      `### ${stage.name} (${stage.weight}%${reached ? `, reached ${stage.reachedWeight}%` : ""}) — ${stage.outcome ?? "in progress"}`,
+      `### ${stage.name} (${stage.weight}%${reached ? `, reached ${stage.reachedWeight}%` : ""}${stage.partition === undefined ? "" : `, partition ${stage.partition}`}) — ${stage.outcome ?? "in progress"}`,
       "",
       `Entered ${stage.enteredAt}${stage.exitedAt ? `, left ${stage.exitedAt}` : ""}.`,
       "",

@@ -1,12 +1,13 @@
 import type { CustomObjectsApi, NetworkingV1Api, V1Ingress } from "@kubernetes/client-node";
 import type { ReleaseSpec } from "../api/release.ts";
-import { releaseKey } from "../api/workload-names.ts";
+import { releaseKey, targetsStatefulSet } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
 import { GatewayApiRouter } from "./gateway-api.ts";
 import type { GatewayApiRouterOptions } from "./gateway-api.ts";
 import { NginxRouter } from "./nginx.ts";
 import type { NginxRouterOptions } from "./nginx.ts";
 import { ReplicasRouter } from "./replicas.ts";
+import { StatefulSetSplitRouter } from "./statefulset-split.ts";
 import type { ReplicaWorkloads, ReplicasRouterOptions } from "./replicas.ts";
 import type { TrafficRouter } from "./router.ts";
 
@@ -39,6 +40,7 @@ export {
   readCanaryIngress,
   type NginxRouterOptions,
 } from "./nginx.ts";
+export { StatefulSetSplitRouter, canaryPodsForWeight } from "./statefulset-split.ts";
 export {
   ReplicasRouter,
   canaryReplicasForWeight,
@@ -91,7 +93,10 @@ const ROUTERS = {
       ...options.nginx,
       ...(clients.cached ? { cached: clients.cached.ingress } : {}),
     }),
-  replicas: (release, clients, options) => new ReplicasRouter(clients.workloads, release, options.replicas),
+  replicas: (release, clients, options) =>
+    targetsStatefulSet(release) && clients.workloads.statefulSets
+      ? new StatefulSetSplitRouter(clients.workloads.statefulSets, release)
+      : new ReplicasRouter(clients.workloads, release, options.replicas),
 } satisfies Record<keyof ReleaseSpec["traffic"], RouterFactory>;
 
 /** The router spec.traffic names (the Release schema admits exactly one). */

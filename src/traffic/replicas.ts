@@ -66,7 +66,8 @@ export interface ReplicasRouterOptions {
 }
 
 /** What the replica split needs of the WorkloadManager: its Deployments, and the canary scaled. */
-export type ReplicaWorkloads = Pick<WorkloadManager, "deployment" | "scaleCanary">;
+export type ReplicaWorkloads = Pick<WorkloadManager, "deployment" | "scaleCanary"> &
+  Partial<Pick<WorkloadManager, "statefulSets">>;
 
 export class ReplicasRouter implements TrafficRouter {
   readonly #workloads: ReplicaWorkloads;

@@ -25,9 +25,11 @@ import {
   isOwnedByARelease,
   releaseKey,
   releaseNamespace,
+  targetsStatefulSet,
 } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
 import { stableTemplatePatch } from "./stable-patch.ts";
+import { StatefulSetWorkloads } from "./statefulset-manager.ts";
 import { fieldWriters } from "./stable-template.ts";
 
 // The I/O half of src/workload: reads the stable objects, writes the canary ones, and
@@ -64,6 +66,8 @@ export class WorkloadManager {
   readonly #cachedDeployment: WorkloadManagerOptions["cachedDeployment"];
   /** Writers of each stable Deployment's fields, by its uid and generation (the cache drops managedFields). */
   readonly #writers = new Map<string, { uid: string; generation: number; writers: FieldWriters }>();
+  /** A StatefulSet target (spec.target.kind) goes there instead: docs/statefulsets.md. */
+  readonly #statefulSets: StatefulSetWorkloads;
 
   constructor(clients: WorkloadClients, options: WorkloadManagerOptions = {}) {
     this.#apps = clients.apps;
@@ -71,6 +75,12 @@ export class WorkloadManager {
     this.#cachedDeployment = options.cachedDeployment;
     this.#health = { restartThreshold: options.restartThreshold };
     this.#attempts = 1 + (options.conflictRetries ?? DEFAULT_CONFLICT_RETRIES);
+    this.#statefulSets = new StatefulSetWorkloads(clients, { ...this.#health, attempts: this.#attempts });
+  }
+
+  /** A StatefulSet target's reads and writes (the replica split router uses them). */
+  get statefulSets(): StatefulSetWorkloads {
+    return this.#statefulSets;
   }
 
   /**
@@ -87,6 +97,19 @@ export class WorkloadManager {
     const deployment = await this.#applyDeployment(release, desired.deployment);
     const service = await this.#applyService(release, desired.service);
     return { deployment, service };
+  }
+
+  /**
+   * The engine's ensureCanary, for either kind of target: the canary Deployment and Service
+   * (ensureCanary), or a StatefulSet's new template on `replicas` pods (docs/statefulsets.md).
+   */
+  async ensureTargetCanary(
+    release: ReleaseRef,
+    images: Record<string, string>,
+    replicas: number,
+  ): Promise<void> {
+    if (targetsStatefulSet(release)) return this.#statefulSets.ensureCanary(release, images, replicas);
+    await this.ensureCanary(release, images, replicas);
   }
 
   /**
@@ -151,6 +174,8 @@ export class WorkloadManager {
    * does not exist to zero is done already.
    */
   async scaleCanary(release: ReleaseRef, replicas: number, requestedWeight?: number): Promise<void> {
+    if (targetsStatefulSet(release))
+      return this.#statefulSets.scaleCanary(release, replicas, requestedWeight);
     if (!Number.isInteger(replicas) || replicas < 0) {
       throw new Error(
         `Release ${releaseKey(release)}: canary replicas must be a whole number ≥ 0, not ${replicas}`,
@@ -199,6 +224,7 @@ export class WorkloadManager {
 
   /** GA: the stable Deployment gets the new images and version label, and nothing else changes. */
   async promoteStable(release: ReleaseRef, images: Record<string, string>, version: string): Promise<void> {
+    if (targetsStatefulSet(release)) return this.#statefulSets.promote(release, images, version);
     await this.#patchStable(release, images, version, "promoting");
   }
 
@@ -208,6 +234,7 @@ export class WorkloadManager {
     images: Record<string, string>,
     version: string | undefined,
   ): Promise<void> {
+    if (targetsStatefulSet(release)) return this.#statefulSets.revert(release, images, version);
     return this.#patchStable(release, images, version, "reverting");
   }
 
@@ -238,6 +265,7 @@ export class WorkloadManager {
    * would too, but only once the Release is gone: this way they are gone before it).
    */
   async removeCanary(release: ReleaseRef): Promise<void> {
+    if (targetsStatefulSet(release)) return this.#statefulSets.scaleCanary(release, 0);
     await this.#removeCompanion(release, "canary");
   }
 
@@ -289,6 +317,11 @@ export class WorkloadManager {
 
   /** The stable or canary Deployment and its own Pods, as the engine sees them. */
   async observe(release: ReleaseRef, role: WorkloadRole): Promise<WorkloadObservation> {
+    if (targetsStatefulSet(release)) {
+      return role === "baseline"
+        ? { ...MISSING_WORKLOAD, images: {} }
+        : this.#statefulSets.observe(release, role);
+    }
     const namespace = releaseNamespace(release);
     const name = deploymentName(release, role);
     const context = `Release ${releaseKey(release)}: observing the ${role} Deployment ${namespace}/${name}`;

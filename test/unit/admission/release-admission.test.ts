@@ -132,6 +132,16 @@ describe("admitRelease", () => {
     );
   });
 
+  it("asks RBAC whether the creator may update a StatefulSet target (docs/statefulsets.md)", () => {
+    const release = aRelease({
+      target: { kind: "StatefulSet", deployment: "ledger", service: "ledger" },
+      traffic: { replicas: {} },
+    });
+    expect(accessNeeded(input({ object: release }))).toEqual([
+      { group: "apps", resource: "statefulsets", verb: "update", name: "ledger" },
+    ]);
+  });
+
   it("refuses approvals at CREATE", () => {
     const release = aRelease({ control: { approvals: [approval("carol")] } });
     expect(admitRelease(input({ object: release, user: carol }), true)).toMatchObject({
