@@ -5,6 +5,7 @@ export * from "./metric-units.ts";
 export * from "./names.ts";
 export * from "./release.ts";
 export * from "./baseline.ts";
+export * from "./stage-routing.ts";
 export * from "./release-record.ts";
 export * from "./strategy.ts";
 export * from "./validation.ts";

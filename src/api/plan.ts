@@ -2,6 +2,7 @@ import { parseDuration } from "./duration.ts";
 import type { AllowedImagesList } from "./image-policy.ts";
 import { comparedMetrics } from "./baseline.ts";
 import { BASELINE_ROUTER_MESSAGE, releaseSchema, type Metric, type Release, type Stage } from "./release.ts";
+import { routingStageProblems } from "./stage-routing.ts";
 import type { StrategyFile } from "./strategy.ts";
 import { formatIssues, type ValidationIssue } from "./validation.ts";
 
@@ -86,6 +87,20 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
   // The strategy file's default metrics may compare too; the schema sees only inline ones.
   if (comparedMetrics(plan.metrics).length > 0 && spec.traffic.gatewayAPI === undefined)
     return { ok: false, issues: [{ path: "$.spec.traffic", message: BASELINE_ROUTER_MESSAGE }] };
+  // A preset's stages may route by match or mirror too; the schema checks only inline ones.
+  if (!spec.stages) {
+    const routing = routingStageProblems(plan.stages, spec.traffic);
+    if (routing.length > 0) {
+      const where = `$.spec.${spec.strategy ? "strategy" : "changeRequest.type"}`;
+      return {
+        ok: false,
+        issues: routing.map((problem) => ({
+          path: where,
+          message: `the preset "${presetName}" stage ${problem.path[0]}: ${problem.message}`,
+        })),
+      };
+    }
+  }
   return { ok: true, release, plan };
 }
 

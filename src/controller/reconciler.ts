@@ -575,7 +575,9 @@ export class ReleaseReconciler {
           changedCluster = true;
           break;
         case "setWeight":
-          await this.#deps.routerFor(release).setWeight(action.canaryWeight, action.baselineWeight);
+          await this.#deps
+            .routerFor(release)
+            .setWeight(action.canaryWeight, action.baselineWeight, action.routing);
           changedCluster = true;
           break;
         case "ensureBaseline":

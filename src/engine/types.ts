@@ -6,6 +6,7 @@ import type {
   ReleasePlan,
   ReleaseStatus,
   RollbackTrigger,
+  StageRouting,
 } from "../api/index.ts";
 import type { AnalysedStage } from "./analysis.ts";
 
@@ -70,6 +71,8 @@ export interface TrafficObservation {
   missing?: string;
   /** The baseline's share the router holds (docs/baseline.md); absent or 0 when it has none. */
   baselineWeight?: number;
+  /** The match or mirror the route carries for a routing stage (docs/routing-stages.md); absent: none. */
+  routing?: StageRouting;
 }
 
 /** The canary Service, which the Gateway API and NGINX routers send the canary's share to. */
@@ -162,7 +165,13 @@ export type Action =
   | { type: "ensureCanary"; images: Record<string, string>; replicas: number }
   | { type: "scaleCanary"; replicas: number }
   /** Route this percentage to the canary, the rest to stable (and, comparing, baselineWeight of it to the baseline). */
-  | { type: "setWeight"; canaryWeight: number; baselineWeight?: number }
+  | {
+      type: "setWeight";
+      canaryWeight: number;
+      baselineWeight?: number;
+      /** A routing stage's match or mirror; absent: the route carries none (any held is removed). */
+      routing?: StageRouting;
+    }
   /** Create or update `<target>-baseline` (and its Service): the stable version beside the canary. */
   | { type: "ensureBaseline"; images: Record<string, string>; version?: string; replicas: number }
   | { type: "scaleBaseline"; replicas: number }

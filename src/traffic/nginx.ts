@@ -21,6 +21,7 @@ import {
   releaseOwnerReference,
 } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
+import type { StageMatch, StageRouting } from "../api/stage-routing.ts";
 import { assertWeight, routerSpec } from "./router.ts";
 import type { ObjectRouterOptions, RouterObservation, TrafficRouter } from "./router.ts";
 
@@ -34,7 +35,44 @@ export const NGINX_ANNOTATIONS = {
   canary: "nginx.ingress.kubernetes.io/canary",
   weight: "nginx.ingress.kubernetes.io/canary-weight",
   weightTotal: "nginx.ingress.kubernetes.io/canary-weight-total",
+  byHeader: "nginx.ingress.kubernetes.io/canary-by-header",
+  byHeaderValue: "nginx.ingress.kubernetes.io/canary-by-header-value",
+  byHeaderPattern: "nginx.ingress.kubernetes.io/canary-by-header-pattern",
+  byCookie: "nginx.ingress.kubernetes.io/canary-by-cookie",
 } as const;
+
+/** The canary Ingress's annotations a match stage sets (docs/routing-stages.md); they go when it ends. */
+const MATCH_ANNOTATIONS = [
+  NGINX_ANNOTATIONS.byHeader,
+  NGINX_ANNOTATIONS.byHeaderValue,
+  NGINX_ANNOTATIONS.byHeaderPattern,
+  NGINX_ANNOTATIONS.byCookie,
+] as const;
+
+/** A match stage's annotations: ingress-nginx checks the header, then the cookie, then the weight. */
+export function matchAnnotations(match: StageMatch | undefined): Record<string, string> {
+  const header = match?.headers?.[0];
+  return {
+    ...(header ? { [NGINX_ANNOTATIONS.byHeader]: header.name } : {}),
+    ...(header?.value !== undefined ? { [NGINX_ANNOTATIONS.byHeaderValue]: header.value } : {}),
+    ...(header?.pattern !== undefined ? { [NGINX_ANNOTATIONS.byHeaderPattern]: header.pattern } : {}),
+    ...(match?.cookie ? { [NGINX_ANNOTATIONS.byCookie]: match.cookie.name } : {}),
+  };
+}
+
+/** The match a canary Ingress's annotations carry, if any. */
+export function readMatchAnnotations(annotations: Record<string, string>): StageMatch | undefined {
+  const header = annotations[NGINX_ANNOTATIONS.byHeader];
+  const value = annotations[NGINX_ANNOTATIONS.byHeaderValue];
+  const pattern = annotations[NGINX_ANNOTATIONS.byHeaderPattern];
+  const cookie = annotations[NGINX_ANNOTATIONS.byCookie];
+  const headers =
+    header === undefined
+      ? undefined
+      : [{ name: header, ...(value !== undefined ? { value } : pattern !== undefined ? { pattern } : {}) }];
+  if (!headers && cookie === undefined) return undefined;
+  return { ...(headers ? { headers } : {}), ...(cookie !== undefined ? { cookie: { name: cookie } } : {}) };
+}
 /** The pre-IngressClass way of choosing a controller; the canary must be picked up by the same one. */
 const LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class";
 
@@ -46,6 +84,7 @@ export function buildCanaryIngress(
   release: ReleaseRef,
   stableIngress: V1Ingress,
   canaryWeight: number,
+  match?: StageMatch,
 ): V1Ingress {
   const stableService = release.spec.target.service;
   const canaryService = canaryServiceName(stableService);
@@ -85,6 +124,7 @@ export function buildCanaryIngress(
         ...(legacyClass !== undefined ? { [LEGACY_CLASS_ANNOTATION]: legacyClass } : {}),
         [NGINX_ANNOTATIONS.canary]: "true",
         [NGINX_ANNOTATIONS.weight]: String(canaryWeight),
+        ...matchAnnotations(match),
         [SOURCE_ANNOTATIONS.ingress]: stableName,
       },
       ownerReferences: [releaseOwnerReference(release)],
@@ -141,19 +181,24 @@ export function readCanaryIngress(
     weight !== undefined && total !== undefined && total > 0
       ? Math.round((100 * Math.min(weight, total)) / total)
       : 0;
+  const match = readMatchAnnotations(annotations);
+  const routing = match ? { routing: { match } } : {};
   if (problems.length > 0) {
     return {
       canaryWeight,
       requestedWeight: canaryWeight,
+      ...routing,
       verified: false,
       detail: `canary Ingress ${name}: ${problems.join("; ")}`,
     };
   }
+  const matched = match ? ` and the requests that match ${JSON.stringify(match)}` : "";
   return {
     canaryWeight,
     requestedWeight: canaryWeight,
+    ...routing,
     verified: true,
-    detail: `canary Ingress ${name} holds ${canaryWeight}% (read from its annotations; ingress-nginx reports no per-Ingress status)`,
+    detail: `canary Ingress ${name} holds ${canaryWeight}%${matched} (read from its annotations; ingress-nginx reports no per-Ingress status)`,
   };
 }
 
@@ -187,9 +232,9 @@ export class NginxRouter implements TrafficRouter {
     this.#cachedIngress = options.cached;
   }
 
-  async setWeight(canaryWeight: number): Promise<void> {
+  async setWeight(canaryWeight: number, _baselineWeight?: number, routing?: StageRouting): Promise<void> {
     assertWeight(canaryWeight, this.#who);
-    const context = `${this.#who}: setting the canary weight to ${canaryWeight}%`;
+    const context = `${this.#who}: setting the canary weight to ${canaryWeight}%${routing ? ` with ${JSON.stringify(routing)}` : ""}`;
     const stable = await this.#read(this.#stableName, context);
     if (!stable) {
       throw new TargetError(
@@ -197,7 +242,7 @@ export class NginxRouter implements TrafficRouter {
         `${context}: the stable Ingress ${this.#namespace}/${this.#stableName} (spec.traffic.nginx.ingress) does not exist`,
       );
     }
-    const desired = buildCanaryIngress(this.#release, stable, canaryWeight);
+    const desired = buildCanaryIngress(this.#release, stable, canaryWeight, routing?.match);
     for (let attempt = 1; ; attempt++) {
       const existing = await this.#read(this.#canaryName, context);
       if (existing) assertOurs(existing, context);
@@ -218,12 +263,18 @@ export class NginxRouter implements TrafficRouter {
       return;
     }
     const metadata = existing.metadata;
+    // A match stage's annotations stay only while the desired Ingress has them.
+    const kept = Object.fromEntries(
+      Object.entries(metadata?.annotations ?? {}).filter(
+        ([key]) => !(MATCH_ANNOTATIONS as readonly string[]).includes(key),
+      ),
+    );
     const updated: V1Ingress = {
       ...existing,
       metadata: {
         ...metadata,
         labels: { ...metadata?.labels, ...desired.metadata?.labels },
-        annotations: { ...metadata?.annotations, ...desired.metadata?.annotations },
+        annotations: { ...kept, ...desired.metadata?.annotations },
         ownerReferences: desired.metadata?.ownerReferences ?? [],
       },
       spec: desired.spec ?? {},
