@@ -542,6 +542,7 @@ export class ReleaseReconciler {
         ...("baselineWeight" in traffic && traffic.baselineWeight !== undefined
           ? { baselineWeight: traffic.baselineWeight }
           : {}),
+        ...("routing" in traffic && traffic.routing !== undefined ? { routing: traffic.routing } : {}),
       },
       ...observedRounds(this.#measurements.pending(key, release.status)),
       ...(inFlight ? { analysisInFlight: inFlight } : {}),

@@ -27,9 +27,10 @@ import type { ObjectRouterOptions, RouterObservation, TrafficRouter } from "./ro
 
 // NGINX Ingress (networking.k8s.io/v1): a canary Ingress `<ingress>-canary` beside the
 // stable one, with the same hosts and paths pointing at the canary Service, and
-// ingress-nginx's canary annotations carrying the weight. The stable Ingress is never
-// written. ingress-nginx reports no per-Ingress status, so the weight is read back from
-// the canary Ingress itself.
+// ingress-nginx's canary annotations carrying the weight (and a match stage's header or
+// cookie). The stable Ingress is written only by a mirror stage (its mirror-target, put
+// back as it was). ingress-nginx reports no per-Ingress status, so the weight is read back
+// from the canary Ingress itself.
 
 export const NGINX_ANNOTATIONS = {
   canary: "nginx.ingress.kubernetes.io/canary",
@@ -40,6 +41,25 @@ export const NGINX_ANNOTATIONS = {
   byHeaderPattern: "nginx.ingress.kubernetes.io/canary-by-header-pattern",
   byCookie: "nginx.ingress.kubernetes.io/canary-by-cookie",
 } as const;
+
+/**
+ * A mirror stage's annotation, on the stable Ingress: ingress-nginx ignores a canary
+ * Ingress's other annotations, so the copy must be asked where the requests are served.
+ * nginx's `mirror` copies every request: there is no percentage.
+ */
+export const MIRROR_TARGET_ANNOTATION = "nginx.ingress.kubernetes.io/mirror-target";
+
+/** Where a mirror stage copies requests: the canary Service, by its cluster DNS name and the stable backend's port. */
+export function mirrorTarget(release: ReleaseRef, stableIngress: V1Ingress): string {
+  const stableService = release.spec.target.service;
+  const backends = [
+    stableIngress.spec?.defaultBackend,
+    ...(stableIngress.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((path) => path.backend)),
+  ];
+  const port = backends.find((backend) => backend?.service?.name === stableService)?.service?.port?.number;
+  const host = `${canaryServiceName(stableService)}.${releaseNamespace(release)}.svc.cluster.local`;
+  return `http://${host}${port !== undefined ? `:${port}` : ""}$request_uri`;
+}
 
 /** The canary Ingress's annotations a match stage sets (docs/routing-stages.md); they go when it ends. */
 const MATCH_ANNOTATIONS = [
@@ -248,12 +268,13 @@ export class NginxRouter implements TrafficRouter {
       if (existing) assertOurs(existing, context);
       try {
         await this.#write(existing, desired);
-        return;
+        break;
       } catch (error) {
         if (isConflict(error) && attempt < this.#attempts) continue;
         throw apiError(context, error);
       }
     }
+    await this.#setMirror(routing?.mirror !== undefined, context);
   }
 
   /** Creates the canary Ingress, or replaces it (with the resourceVersion read) when it differs. */
@@ -291,12 +312,65 @@ export class NginxRouter implements TrafficRouter {
     const canary =
       this.#cachedIngress?.(this.#namespace, this.#canaryName) ??
       (await this.#read(this.#canaryName, `${this.#who}: reading it`));
-    return readCanaryIngress(canary, canaryServiceName(this.#release.spec.target.service));
+    const observed = readCanaryIngress(canary, canaryServiceName(this.#release.spec.target.service));
+    const stable =
+      this.#cachedIngress?.(this.#namespace, this.#stableName) ??
+      (await this.#read(this.#stableName, `${this.#who}: reading the stable Ingress`));
+    const mirror = stable?.metadata?.annotations?.[MIRROR_TARGET_ANNOTATION];
+    if (!stable || mirror === undefined || mirror !== mirrorTarget(this.#release, stable)) return observed;
+    // nginx mirrors every request it serves through the stable Ingress.
+    return {
+      ...observed,
+      routing: { ...observed.routing, mirror: { percent: 100 } },
+      detail: `${observed.detail}; the stable Ingress mirrors every request to ${mirror}`,
+    };
   }
 
-  /** The canary Ingress goes; the stable Ingress was never written, so it is as it was. */
+  /**
+   * A mirror stage's mirror-target on the stable Ingress, or none: the only write to the
+   * stable Ingress, and only of that annotation (replaced with the resourceVersion read).
+   * Someone else's mirror-target is never overwritten nor removed.
+   */
+  async #setMirror(mirrored: boolean, context: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const stable = await this.#read(this.#stableName, context);
+      if (!stable) return;
+      const ours = mirrorTarget(this.#release, stable);
+      const current = stable.metadata?.annotations?.[MIRROR_TARGET_ANNOTATION];
+      if (current !== undefined && current !== ours) {
+        if (!mirrored) return;
+        throw new TargetError(
+          "RouteInvalid",
+          `${context}: the stable Ingress ${this.#namespace}/${this.#stableName} already mirrors to ${current} ` +
+            `(${MIRROR_TARGET_ANNOTATION}); a mirror stage would replace it: remove it or drop the stage`,
+        );
+      }
+      if ((current === ours) === mirrored) return;
+      try {
+        const { [MIRROR_TARGET_ANNOTATION]: _old, ...others } = stable.metadata?.annotations ?? {};
+        const annotations = mirrored ? { ...others, [MIRROR_TARGET_ANNOTATION]: ours } : others;
+        // Left out when it had none before and has none again, so the Ingress reads as it did.
+        const { annotations: _previous, ...metadata } = stable.metadata ?? {};
+        await this.#networking.replaceNamespacedIngress({
+          name: this.#stableName,
+          namespace: this.#namespace,
+          body: {
+            ...stable,
+            metadata: { ...metadata, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+          },
+        });
+        return;
+      } catch (error) {
+        if (isConflict(error) && attempt < this.#attempts) continue;
+        throw apiError(context, error);
+      }
+    }
+  }
+
+  /** The canary Ingress goes, and a mirror stage's mirror-target on the stable Ingress: both as they were. */
   async cleanup(): Promise<void> {
     const context = `${this.#who}: deleting it`;
+    await this.#setMirror(false, `${this.#who}: removing the mirror-target from the stable Ingress`);
     const existing = await this.#read(this.#canaryName, context);
     if (!existing) return;
     assertOurs(existing, context);
