@@ -1,5 +1,12 @@
 import { stringify } from "yaml";
-import { formatMetricValue, type MetricUnit, type Release, type SignOff } from "../api/index.ts";
+import {
+  describeRouting,
+  formatMetricValue,
+  stageRoutingOf,
+  type MetricUnit,
+  type Release,
+  type SignOff,
+} from "../api/index.ts";
 import { SIGN_OFF_ROLE_LABELS, signOffRows, type SignOffRow } from "./sign-off.ts";
 
 // The change record of a release, in the shape of a change-request document:
@@ -196,7 +203,7 @@ function renderMarkdown(record: ChangeRecord): string {
   for (const stage of record.stages) {
     const reached = stage.reachedWeight !== undefined && stage.reachedWeight !== stage.weight;
     lines.push(
-      `### ${stage.name} (${stage.weight}%${reached ? `, reached ${stage.reachedWeight}%` : ""}) — ${stage.outcome ?? "in progress"}`,
+      `### ${stage.name} (${describeRouting(stageRoutingOf(stage)) ?? `${stage.weight}%`}${reached ? `, reached ${stage.reachedWeight}%` : ""}) — ${stage.outcome ?? "in progress"}`,
       "",
       `Entered ${stage.enteredAt}${stage.exitedAt ? `, left ${stage.exitedAt}` : ""}.`,
       "",
