@@ -54,7 +54,9 @@ export function mirrorTarget(release: ReleaseRef, stableIngress: V1Ingress): str
   const stableService = release.spec.target.service;
   const backends = [
     stableIngress.spec?.defaultBackend,
-    ...(stableIngress.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((path) => path.backend)),
+    ...(stableIngress.spec?.rules ?? []).flatMap((rule) =>
+      (rule.http?.paths ?? []).map((path) => path.backend),
+    ),
   ];
   const port = backends.find((backend) => backend?.service?.name === stableService)?.service?.port?.number;
   const host = `${canaryServiceName(stableService)}.${releaseNamespace(release)}.svc.cluster.local`;
