@@ -6,6 +6,7 @@ export * from "./names.ts";
 export * from "./release.ts";
 export * from "./baseline.ts";
 export * from "./blue-green.ts";
+export * from "./stage-routing.ts";
 export * from "./release-record.ts";
 export * from "./strategy.ts";
 export * from "./validation.ts";

@@ -10,6 +10,7 @@ import {
   type Release,
   type Stage,
 } from "./release.ts";
+import { routingStageProblems } from "./stage-routing.ts";
 import type { StrategyFile } from "./strategy.ts";
 import { formatIssues, type ValidationIssue } from "./validation.ts";
 
@@ -101,6 +102,20 @@ export function validateRelease(raw: unknown, strategy: StrategyFile): ReleaseVa
     return { ok: false, issues: [{ path: "$.spec.traffic", message: BASELINE_ROUTER_MESSAGE }] };
   if (comparedMetrics(plan.metrics).length > 0 && spec.blueGreen !== undefined)
     return { ok: false, issues: [{ path: "$.spec.blueGreen", message: BLUE_GREEN_BASELINE_MESSAGE }] };
+  // A preset's stages may route by match or mirror too; the schema checks only inline ones.
+  if (!spec.stages) {
+    const routing = routingStageProblems(plan.stages, spec.traffic);
+    if (routing.length > 0) {
+      const where = `$.spec.${spec.strategy ? "strategy" : "changeRequest.type"}`;
+      return {
+        ok: false,
+        issues: routing.map((problem) => ({
+          path: where,
+          message: `the preset "${presetName}" stage ${problem.path[0]}: ${problem.message}`,
+        })),
+      };
+    }
+  }
   return { ok: true, release, plan };
 }
 

@@ -3,6 +3,12 @@ import { z } from "zod";
 import { boundedDuration } from "./duration.ts";
 import { metricUnits } from "./metric-units.ts";
 import { dnsLabelSchema, labelValueSchema, promLabelNameSchema } from "./names.ts";
+import {
+  ROUTING_STAGE_CEL,
+  routingStageProblems,
+  stageMatchSchema,
+  stageMirrorSchema,
+} from "./stage-routing.ts";
 
 // The Release custom resource (glidepath.dev/v1alpha1). These schemas are the one
 // source of the TypeScript types, of the controller's validation and of the CRD's
@@ -57,7 +63,13 @@ const finiteNumber = z.number().describe("a finite number");
 export const stageSchema = z
   .object({
     name: dnsLabelSchema.describe("Stage name, e.g. canary, early-adopter, expansion, ga."),
-    weight: z.int().min(1).max(100).describe("Percent of traffic on the new version during this stage."),
+    weight: z
+      .int()
+      .min(0)
+      .max(100)
+      .describe(
+        "Percent of traffic on the new version during this stage; 0 only for a match or mirror stage.",
+      ),
     hold: boundedDuration(
       "hold",
       DURATION_LIMITS.hold,
@@ -75,7 +87,39 @@ export const stageSchema = z
       .boolean()
       .optional()
       .describe("Stop before entering this stage until a person approves."),
+    match: stageMatchSchema.optional(),
+    mirror: stageMirrorSchema.optional(),
   })
+  // Routing stages (docs/routing-stages.md) serve the canary no share of the rest: weight 0.
+  .superRefine((stage, ctx) => {
+    if (stage.match && stage.mirror) {
+      ctx.addIssue({ code: "custom", path: ["mirror"], message: "set `match` or `mirror`, not both" });
+    }
+    const routing = stage.match !== undefined || stage.mirror !== undefined;
+    if (routing && stage.weight !== 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["weight"],
+        message: `a match or mirror stage sends the canary no other traffic: its weight must be 0, not ${stage.weight}`,
+      });
+    }
+    if (!routing && stage.weight === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["weight"],
+        message: "weight 0 is only for a match or mirror stage: give the stage a weight from 1 to 100",
+      });
+    }
+  })
+  .meta(
+    cel(
+      { rule: "!(has(self.match) && has(self.mirror))", message: "set match or mirror, not both" },
+      {
+        rule: "(self.weight == 0) == (has(self.match) || has(self.mirror))",
+        message: "weight 0 is for match and mirror stages, and only for them",
+      },
+    ),
+  )
   .describe("One step of the rollout.");
 
 export type Stage = z.infer<typeof stageSchema>;
@@ -90,7 +134,8 @@ export const stagesSchema = z
   .superRefine((stages, ctx) => {
     stages.forEach((stage, index) => {
       const before = stages[index - 1];
-      if (before && stage.weight <= before.weight) {
+      // Routing stages (weight 0) may follow one another; weighted stages increase strictly.
+      if (before && stage.weight <= before.weight && !(stage.weight === 0 && before.weight === 0)) {
         ctx.addIssue({
           code: "custom",
           path: [index, "weight"],
@@ -139,7 +184,7 @@ export const stagesSchema = z
         message: "the stage name bake is reserved for the monitoring after GA",
       },
       {
-        rule: "self.map(s, s.weight).isSorted() && self.all(a, self.filter(b, b.weight == a.weight).size() == 1)",
+        rule: "self.map(s, s.weight).isSorted() && self.all(a, a.weight == 0 || self.filter(b, b.weight == a.weight).size() == 1)",
         message: "stage weights must increase strictly",
       },
     ),
@@ -522,6 +567,9 @@ export const releaseSpecSchema = z
         message: BLUE_GREEN_BASELINE_MESSAGE,
       });
     }
+    for (const problem of routingStageProblems(spec.stages ?? [], spec.traffic)) {
+      ctx.addIssue({ code: "custom", path: ["stages", ...problem.path], message: problem.message });
+    }
   })
   .meta(
     cel(
@@ -552,6 +600,7 @@ export const releaseSpecSchema = z
         rule: "!has(self.target.kind) || self.target.kind != 'StatefulSet' || has(self.traffic.replicas)",
         message: "a StatefulSet target needs the replica split (spec.traffic.replicas)",
       },
+      ...ROUTING_STAGE_CEL,
     ),
   );
 
@@ -705,6 +754,10 @@ export const stageRecordSchema = z.object({
     .max(20)
     .optional()
     .describe("Metrics compared with the baseline: samples and verdict in this stage."),
+  match: stageMatchSchema.optional().describe("A match stage: only matching requests went to the canary."),
+  mirror: stageMirrorSchema
+    .optional()
+    .describe("A mirror stage: this share of requests was copied to the canary."),
 });
 export type StageRecord = z.infer<typeof stageRecordSchema>;
 

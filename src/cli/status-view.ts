@@ -8,9 +8,11 @@ import {
   BLUE_GREEN_STAGES,
   blueGreenStages,
   describeBlueGreen,
+  describeRouting,
   formatMetricValue,
   metricUnit,
   parseDuration,
+  stageRoutingOf,
   terminalPhases,
   type Condition,
   type Measurement,
@@ -21,6 +23,7 @@ import {
   type Stage,
   type StageRecord,
   type TargetKind,
+  type StageRouting,
   type Verdict,
 } from "../api/index.ts";
 import { thresholdText } from "../engine/index.ts";
@@ -41,6 +44,8 @@ export interface StageStep {
   reachedWeight?: number;
   /** A StatefulSet target's update partition at that stage (docs/statefulsets.md). */
   partition?: number;
+  /** A routing stage's match or mirror (docs/routing-stages.md): "only x-internal: true", "mirror 20%". */
+  routing?: string;
 }
 
 export interface MetricRow {
@@ -101,25 +106,40 @@ const FAILED_OUTCOMES = new Set(["failed", "aborted", "rolledBack"]);
 /** The steps of the stage bar: the planned stages, then the bake. */
 export function stageSteps(
   release: Release,
-  planned?: readonly Pick<Stage, "name" | "weight">[],
+  planned?: readonly (Pick<Stage, "name" | "weight"> & Partial<Pick<Stage, "match" | "mirror">>)[],
 ): StageStep[] {
   const status = release.status;
   const records = status?.stages ?? [];
   const recordedStages = records.filter((record) => record.name !== BAKE_STAGE_NAME);
-  const plan = (release.spec.stages ?? planned ?? []).map(({ name, weight }) => ({ name, weight }));
+  const plan = (release.spec.stages ?? planned ?? []).map(({ name, weight, match, mirror }) => ({
+    name,
+    weight,
+    ...(match ? { match } : {}),
+    ...(mirror ? { mirror } : {}),
+  }));
   const planCoversRecords = recordedStages.every((record) =>
     plan.some((stage) => stage.name === record.name),
   );
   const stages =
     plan.length > 0 && planCoversRecords
       ? plan
-      : recordedStages.map(({ name, weight }) => ({ name, weight }));
+      : recordedStages.map(({ name, weight, match, mirror }) => ({
+          name,
+          weight,
+          ...(match ? { match } : {}),
+          ...(mirror ? { mirror } : {}),
+        }));
   const phase = status?.phase;
   const finished = phase !== undefined && terminalPhases.includes(phase);
 
-  const stepOf = (name: string, weight: number | undefined): StageStep => {
+  const stepOf = (name: string, weight: number | undefined, routing?: StageRouting): StageStep => {
     const record = records.find((candidate) => candidate.name === name);
-    const base = weight === undefined ? { name } : { name, weight };
+    const routed = describeRouting(routing);
+    const base = {
+      name,
+      ...(weight === undefined ? {} : { weight }),
+      ...(routed ? { routing: routed } : {}),
+    };
     if (!record) return { ...base, state: finished || phase === "RollingBack" ? "skipped" : "pending" };
     const reached =
       record.reachedWeight !== undefined && record.reachedWeight !== record.weight && name !== BAKE_STAGE_NAME
@@ -136,7 +156,10 @@ export function stageSteps(
     }
     return { ...base, ...reached, state: finished ? "skipped" : "current" };
   };
-  return [...stages.map((stage) => stepOf(stage.name, stage.weight)), stepOf(BAKE_STAGE_NAME, undefined)];
+  return [
+    ...stages.map((stage) => stepOf(stage.name, stage.weight, stageRoutingOf(stage))),
+    stepOf(BAKE_STAGE_NAME, undefined),
+  ];
 }
 
 const STEP_MARK: Record<StepState, string> = {
@@ -147,12 +170,23 @@ const STEP_MARK: Record<StepState, string> = {
   skipped: "·",
 };
 
-/** "✔ 1% → ✔ 10% → ▶ 50% → ○ 100% → ○ bake"; by name ("✔ preview → ▶ switch → …") where weights repeat. */
+/**
+ * "✔ 1% → ✔ 10% → ▶ 50% → ○ 100% → ○ bake"; by name ("✔ preview → ▶ switch → …") where weights
+ * repeat; a routing stage shows as "match" or "mirror 20%", a StatefulSet's stage with its partition.
+ */
 export function stageBar(steps: readonly StageStep[], byName = false): string {
+  const label = (step: StageStep) =>
+    step.routing !== undefined
+      ? step.routing.startsWith("only ")
+        ? "match"
+        : step.routing
+      : step.weight === undefined || byName
+        ? step.name
+        : `${step.weight}%`;
   return steps
     .map(
       (step) =>
-        `${STEP_MARK[step.state]} ${step.weight === undefined || byName ? step.name : `${step.weight}%`}` +
+        `${STEP_MARK[step.state]} ${label(step)}` +
         (step.partition === undefined ? "" : ` (partition ${step.partition})`),
     )
     .join(" → ");
@@ -195,7 +229,13 @@ export function trafficLine(release: Release, rolledBackLater: readonly LaterRol
     return `stable 100% on ${previous} · preview on ${version} at full size, no user traffic`;
   if (release.spec.blueGreen && stage.name === BLUE_GREEN_STAGES.switch)
     return `switched: 100% on ${version} (preview) · stable kept on ${previous} for a one-write rollback`;
-  const reached = status.stages.find((record) => record.name === stage.name)?.reachedWeight;
+  const stageRecord = status.stages.find((record) => record.name === stage.name);
+  if (stageRecord?.match)
+    return `stable on ${previous} · canary on ${version} for requests with ${describeRouting({ match: stageRecord.match })?.replace(/^only /, "")}`;
+  if (stageRecord?.mirror) {
+    return `stable 100% on ${previous} · ${stageRecord.mirror.percent}% of requests mirrored to the canary on ${version} (its answers dropped)`;
+  }
+  const reached = stageRecord?.reachedWeight;
   const canary = `canary ${stage.weight}% on ${version}`;
   const note = reached !== undefined && reached !== stage.weight ? ` (router reached ${reached}%)` : "";
   if (stage.weight >= 100) return `${canary}${note}; stable being promoted to ${version}`;
@@ -378,7 +418,11 @@ export function renderStatus(view: StatusView, nowMs: number): string[] {
         : "";
     const count = view.steps.length - 1;
     const position = view.stage.name === BAKE_STAGE_NAME ? "after GA" : `${view.stage.index + 1} of ${count}`;
-    field("Stage", `${view.stage.name} (${position}), ${view.stage.weight}% on ${view.version}${forHow}`);
+    const routing = view.steps.find((step) => step.name === view.stage?.name)?.routing;
+    field(
+      "Stage",
+      `${view.stage.name} (${position}), ${routing ?? `${view.stage.weight}%`} on ${view.version}${forHow}`,
+    );
   }
   field("Traffic", view.traffic);
   for (const [index, line] of view.people.entries()) field(index === 0 ? "People" : "", line);

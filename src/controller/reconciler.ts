@@ -545,6 +545,7 @@ export class ReleaseReconciler {
         ...("partition" in traffic && traffic.partition !== undefined
           ? { partition: traffic.partition }
           : {}),
+        ...("routing" in traffic && traffic.routing !== undefined ? { routing: traffic.routing } : {}),
       },
       ...observedRounds(this.#measurements.pending(key, release.status)),
       ...(inFlight ? { analysisInFlight: inFlight } : {}),
@@ -578,7 +579,9 @@ export class ReleaseReconciler {
           changedCluster = true;
           break;
         case "setWeight":
-          await this.#deps.routerFor(release).setWeight(action.canaryWeight, action.baselineWeight);
+          await this.#deps
+            .routerFor(release)
+            .setWeight(action.canaryWeight, action.baselineWeight, action.routing);
           changedCluster = true;
           break;
         case "ensureBaseline":

@@ -8,6 +8,8 @@ import {
 import { isTerminal, phaseOf, type DecisionContext } from "./context.ts";
 import { imagesNotAllowed } from "./image-policy.ts";
 import { stableNeedsRevert } from "./rollback.ts";
+import { routingHolds, stageRouting } from "./routing.ts";
+import type { StageRouting } from "../api/index.ts";
 import { unacceptedDrift } from "./stable-watch.ts";
 import { isBaking, isGAStage } from "./position.ts";
 import type { Action } from "./types.ts";
@@ -69,8 +71,9 @@ function convergeCanary(ctx: DecisionContext): Convergence {
   // before the canary is ensured again (which may be what keeps failing).
   if (ctx.status.currentStage || !splitsByReplicas(ctx)) {
     const weight = serviceProblem ? 0 : (ctx.status.currentStage?.weight ?? 0);
+    const routing = serviceProblem ? undefined : stageRouting(ctx);
     const weightActions: Action[] = [];
-    settled = convergeWeight(ctx, weight, weightActions) && settled;
+    settled = convergeWeight(ctx, weight, weightActions, routing) && settled;
     if (serviceProblem) actions.unshift(...weightActions);
     else actions.push(...weightActions);
   }
@@ -137,11 +140,24 @@ function convergeRollback(ctx: DecisionContext): Convergence {
   return { actions, settled };
 }
 
-/** Asks for the weight if the router holds another; true once it holds it and confirmed it. */
-function convergeWeight(ctx: DecisionContext, canaryWeight: number, actions: Action[]): boolean {
+/**
+ * Asks for the weight (and a routing stage's match or mirror; none otherwise) if the router
+ * holds another; true once it holds it and confirmed it.
+ */
+function convergeWeight(
+  ctx: DecisionContext,
+  canaryWeight: number,
+  actions: Action[],
+  routing?: StageRouting,
+): boolean {
   const baselineWeight = desiredBaselineWeight(ctx, canaryWeight);
-  if (!routerHolds(ctx, canaryWeight) || !baselineHolds(ctx, baselineWeight)) {
-    actions.push({ type: "setWeight", canaryWeight, ...(usesBaseline(ctx) ? { baselineWeight } : {}) });
+  if (!routerHolds(ctx, canaryWeight) || !baselineHolds(ctx, baselineWeight) || !routingHolds(ctx, routing)) {
+    actions.push({
+      type: "setWeight",
+      canaryWeight,
+      ...(usesBaseline(ctx) ? { baselineWeight } : {}),
+      ...(routing ? { routing } : {}),
+    });
     return false;
   }
   return trafficAt(ctx, canaryWeight);

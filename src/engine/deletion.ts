@@ -4,6 +4,7 @@ import { setMessage } from "./record.ts";
 import { stableNeedsRevert } from "./rollback.ts";
 import type { Action, EngineInput, EngineResult } from "./types.ts";
 import { canaryName, routerHolds, stableName, trafficAt } from "./world.ts";
+import { routingHolds } from "./routing.ts";
 
 // A deleted Release (metadata.deletionTimestamp set, held by the route-restore finalizer):
 // all traffic back on stable and confirmed by the router, then the canary goes, then the
@@ -62,8 +63,10 @@ export function decideDeletion(input: EngineInput): EngineResult {
     });
   }
   const missing = ctx.observations.traffic.missing;
-  if (missing === undefined && !trafficAt(ctx, 0)) {
-    if (!routerHolds(ctx, 0)) actions.push({ type: "setWeight", canaryWeight: 0 });
+  // A routing stage's match or mirror goes with the weight.
+  if (missing === undefined && (!trafficAt(ctx, 0) || !routingHolds(ctx, undefined))) {
+    if (!routerHolds(ctx, 0) || !routingHolds(ctx, undefined))
+      actions.push({ type: "setWeight", canaryWeight: 0 });
     const traffic = ctx.observations.traffic;
     setMessage(
       ctx,

@@ -1,5 +1,6 @@
 import { baselineOutstanding } from "./baseline.ts";
-import { formatDuration, parseDuration } from "../api/index.ts";
+import { describeRouting, formatDuration, parseDuration, stageRoutingOf, type Stage } from "../api/index.ts";
+import { routingHolds, stageRouting } from "./routing.ts";
 import { judgeStage, minMeasurementsFor, type StageVerdict } from "./analysis.ts";
 import { phaseOf, type DecisionContext } from "./context.ts";
 import { approvalState } from "./approval.ts";
@@ -40,7 +41,13 @@ export function recordProgressFacts(ctx: DecisionContext): void {
     status.promotedAt = ctx.now;
   }
   const record = currentStageRecord(status);
-  if (record && !isBaking(ctx) && record.reachedWeight === undefined && trafficAt(ctx, record.weight)) {
+  if (
+    record &&
+    !isBaking(ctx) &&
+    record.reachedWeight === undefined &&
+    trafficAt(ctx, record.weight) &&
+    routingHolds(ctx, stageRouting(ctx))
+  ) {
     record.reachedWeight = observations.traffic.canaryWeight;
     if (observations.traffic.partition !== undefined) record.partition = observations.traffic.partition;
   }
@@ -92,7 +99,8 @@ function stepStage(
   const startedAtMs = Date.parse(status.currentStage?.startedAt ?? ctx.now);
   const holdEndsMs = startedAtMs + parseDuration(stage.hold);
   const held = ctx.nowMs >= holdEndsMs;
-  const weightReached = trafficAt(ctx, stage.weight);
+  const routing = stageRoutingOf(stage);
+  const weightReached = trafficAt(ctx, stage.weight) && routingHolds(ctx, routing);
   const analysisPassed = verdict?.passing ?? true;
   const passed = held && analysisPassed && weightReached;
   const awaitingApproval = phaseOf(status) === "AwaitingApproval";
@@ -113,10 +121,13 @@ function stepStage(
 
   const waits: string[] = [];
   if (!held) waits.push(`holding until ${new Date(holdEndsMs).toISOString()}`);
-  if (!weightReached) waits.push(`waiting for the router to hold ${stage.weight}%`);
+  if (!weightReached) waits.push(`waiting for the router to hold ${describeStageTraffic(stage)}`);
   if (blocker) waits.push(`waiting for ${blocker}`);
   if (verdict && !verdict.passing) waits.push(verdict.summary);
-  setMessage(ctx, `stage ${stage.name} (${stage.weight}%): ${waits.join("; ") || "ready to advance"}`);
+  setMessage(
+    ctx,
+    `stage ${stage.name} (${describeStageTraffic(stage)}): ${waits.join("; ") || "ready to advance"}`,
+  );
 }
 
 /** What must become Ready before the stage may be left, even on a promote. */
@@ -156,7 +167,11 @@ function advanceTo(ctx: DecisionContext, target: number, promote: Promote | unde
   }
   leaveCurrentStage(ctx, promote);
   enterStage(ctx, target, stage.name, stage.weight);
-  transition(ctx, "Progressing", `${cause}; entering stage ${stage.name} (${stage.weight}%)`);
+  // The record keeps what the stage routed by, beside its weight.
+  const record = currentStageRecord(ctx.status);
+  if (record && stage.match) record.match = stage.match;
+  if (record && stage.mirror) record.mirror = stage.mirror;
+  transition(ctx, "Progressing", `${cause}; entering stage ${stage.name} (${describeStageTraffic(stage)})`);
 }
 
 function enterBake(ctx: DecisionContext, promote: Promote | undefined, cause: string): void {
@@ -202,4 +217,9 @@ function stepBake(
   if (!settled) waits.push("waiting for all traffic on a Ready stable and the canary at 0");
   if (verdict && !verdict.passing) waits.push(verdict.summary);
   setMessage(ctx, `bake: ${waits.join("; ") || "done"}`);
+}
+
+/** "10%", or "only x-internal: true" for a match stage, "mirror 20%" for a mirror stage. */
+function describeStageTraffic(stage: Stage): string {
+  return describeRouting(stageRoutingOf(stage)) ?? `${stage.weight}%`;
 }

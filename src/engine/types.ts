@@ -6,6 +6,7 @@ import type {
   ReleasePlan,
   ReleaseStatus,
   RollbackTrigger,
+  StageRouting,
 } from "../api/index.ts";
 import type { AnalysedStage } from "./analysis.ts";
 
@@ -72,6 +73,8 @@ export interface TrafficObservation {
   baselineWeight?: number;
   /** A StatefulSet target's update partition (docs/statefulsets.md): pods at or above it run the new revision. */
   partition?: number;
+  /** The match or mirror the route carries for a routing stage (docs/routing-stages.md); absent: none. */
+  routing?: StageRouting;
 }
 
 /** The canary Service, which the Gateway API and NGINX routers send the canary's share to. */
@@ -164,7 +167,13 @@ export type Action =
   | { type: "ensureCanary"; images: Record<string, string>; replicas: number }
   | { type: "scaleCanary"; replicas: number }
   /** Route this percentage to the canary, the rest to stable (and, comparing, baselineWeight of it to the baseline). */
-  | { type: "setWeight"; canaryWeight: number; baselineWeight?: number }
+  | {
+      type: "setWeight";
+      canaryWeight: number;
+      baselineWeight?: number;
+      /** A routing stage's match or mirror; absent: the route carries none (any held is removed). */
+      routing?: StageRouting;
+    }
   /** Create or update `<target>-baseline` (and its Service): the stable version beside the canary. */
   | { type: "ensureBaseline"; images: Record<string, string>; version?: string; replicas: number }
   | { type: "scaleBaseline"; replicas: number }

@@ -2,7 +2,9 @@ import { stringify } from "yaml";
 import {
   BLUE_GREEN_STEP_NOTES,
   describeBlueGreen,
+  describeRouting,
   formatMetricValue,
+  stageRoutingOf,
   type MetricUnit,
   type Release,
   type SignOff,
@@ -225,7 +227,7 @@ function renderMarkdown(record: ChangeRecord): string {
   for (const stage of record.stages) {
     const reached = stage.reachedWeight !== undefined && stage.reachedWeight !== stage.weight;
     lines.push(
-      `### ${stage.name} (${stage.weight}%${reached ? `, reached ${stage.reachedWeight}%` : ""}${stage.partition === undefined ? "" : `, partition ${stage.partition}`}) — ${stage.outcome ?? "in progress"}`,
+      `### ${stage.name} (${describeRouting(stageRoutingOf(stage)) ?? `${stage.weight}%`}${reached ? `, reached ${stage.reachedWeight}%` : ""}${stage.partition === undefined ? "" : `, partition ${stage.partition}`}) — ${stage.outcome ?? "in progress"}`,
       "",
       `Entered ${stage.enteredAt}${stage.exitedAt ? `, left ${stage.exitedAt}` : ""}.`,
       "",

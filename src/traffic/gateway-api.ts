@@ -11,6 +11,13 @@ import {
   releaseNamespace,
 } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
+import {
+  sameRouting,
+  stageMatchSchema,
+  stageMirrorSchema,
+  type StageMatch,
+  type StageRouting,
+} from "../api/stage-routing.ts";
 import { assertWeight, routerSpec } from "./router.ts";
 import type { ObjectRouterOptions, RouterObservation, TrafficRouter } from "./router.ts";
 
@@ -166,6 +173,207 @@ function withBaselineRef(refs: BackendRef[], backends: RouteBackends, weight: nu
   if (!canaryRef) return refs;
   const added: BackendRef = { ...structuredClone(canaryRef), name: baselineService, weight };
   return [...refs.slice(0, canaryIndex + 1), added, ...refs.slice(canaryIndex + 1)];
+}
+
+// ---- routing stages (docs/routing-stages.md) ----
+// A match stage adds, before the route's rules, one rule per rule that sends to stable: its
+// matches each with the stage's headers added (and once more with the cookie, as a Cookie
+// header pattern), its backendRef the canary Service. More header matches than the rule it
+// copies, and earlier in the list: Gateway API's precedence picks it for matching requests.
+// A mirror stage adds a RequestMirror filter to the canary Service to each rule that sends
+// to stable. The routing the route carries is remembered on it (STAGE_ROUTING_ANNOTATION),
+// so observe() says which one it holds, and both additions are told apart from the route's
+// own by their canary backendRef, so they go without a trace.
+
+/** On a route: stable Service → the routing stage's match or mirror it carries (JSON). */
+export const STAGE_ROUTING_ANNOTATION = "glidepath.dev/stage-routing";
+
+const filterSchema = z
+  .object({
+    type: z.string(),
+    requestMirror: z
+      .object({
+        backendRef: backendRefSchema.optional(),
+        percent: z.number().optional(),
+        fraction: z.object({ numerator: z.number(), denominator: z.number().optional() }).loose().optional(),
+      })
+      .loose()
+      .optional(),
+  })
+  .loose();
+type RouteFilter = z.infer<typeof filterSchema>;
+const rememberedRoutingSchema = z.record(
+  z.string(),
+  z.object({ match: stageMatchSchema.optional(), mirror: stageMirrorSchema.optional() }),
+);
+
+/** Requests with cookie `<name>=always` (NGINX's canary-by-cookie), as a pattern on the Cookie header. */
+export function cookieHeaderPattern(cookieName: string): string {
+  return `(^|;\\s*)${cookieName}=always(;|$)`;
+}
+
+function headerMatches(match: StageMatch): Record<string, unknown>[][] {
+  const alternatives: Record<string, unknown>[][] = [];
+  if (match.headers) {
+    alternatives.push(
+      match.headers.map((header) =>
+        header.value !== undefined
+          ? { type: "Exact", name: header.name, value: header.value }
+          : { type: "RegularExpression", name: header.name, value: header.pattern },
+      ),
+    );
+  }
+  if (match.cookie) {
+    alternatives.push([
+      { type: "RegularExpression", name: "Cookie", value: cookieHeaderPattern(match.cookie.name) },
+    ]);
+  }
+  return alternatives;
+}
+
+function isCanaryOnlyRule(rule: HttpRouteRule, backends: RouteBackends): boolean {
+  const refs = rule.backendRefs ?? [];
+  return (
+    refs.length > 0 && refs.every((ref) => isServiceRef(ref, backends.canaryService, backends.namespace))
+  );
+}
+
+function filtersOf(rule: HttpRouteRule): RouteFilter[] {
+  const parsed = z.array(filterSchema).safeParse(rule.filters);
+  return parsed.success ? parsed.data : [];
+}
+
+function isCanaryMirror(filter: RouteFilter, backends: RouteBackends): boolean {
+  const ref = filter.requestMirror?.backendRef;
+  return (
+    filter.type === "RequestMirror" &&
+    ref !== undefined &&
+    isServiceRef(ref, backends.canaryService, backends.namespace)
+  );
+}
+
+function stableRefOf(rule: HttpRouteRule, backends: RouteBackends): BackendRef | undefined {
+  return (rule.backendRefs ?? []).find((ref) =>
+    isServiceRef(ref, backends.stableService, backends.namespace),
+  );
+}
+
+/** The rules without a routing stage's additions: its canary-only rules and mirror filters go. */
+export function rulesWithoutRouting(rules: HttpRouteRule[], backends: RouteBackends): HttpRouteRule[] {
+  return structuredClone(rules)
+    .filter((rule) => !isCanaryOnlyRule(rule, backends))
+    .map((rule) => {
+      const filters = filtersOf(rule);
+      if (!filters.some((filter) => isCanaryMirror(filter, backends))) return rule;
+      const kept = (rule.filters as unknown[]).filter((_, index) => {
+        const filter = filters[index];
+        return filter === undefined || !isCanaryMirror(filter, backends);
+      });
+      // A rule that had no filters before gets none back (not an empty list).
+      const { filters: _dropped, ...rest } = rule;
+      return kept.length > 0 ? { ...rest, filters: kept } : rest;
+    });
+}
+
+/** Rules (without routing) with the stage's match or mirror added; undefined: as they are. */
+export function rulesWithRouting(
+  rules: HttpRouteRule[],
+  backends: RouteBackends,
+  routing: StageRouting | undefined,
+): HttpRouteRule[] {
+  const result = structuredClone(rules);
+  if (!routing) return result;
+  const canaryRefFor = (stableRef: BackendRef): BackendRef => {
+    const { weight: _weight, ...copy } = structuredClone(stableRef);
+    const port = backends.port ?? stableRef.port;
+    return { ...copy, name: backends.canaryService, ...(port !== undefined ? { port } : {}) };
+  };
+  if (routing.mirror) {
+    for (const rule of result) {
+      const stableRef = stableRefOf(rule, backends);
+      if (!stableRef) continue;
+      const { name, port } = canaryRefFor(stableRef);
+      const mirror = {
+        type: "RequestMirror",
+        requestMirror: {
+          backendRef: { name, ...(port !== undefined ? { port } : {}) },
+          percent: routing.mirror.percent,
+        },
+      };
+      rule.filters = [...((rule.filters as unknown[] | undefined) ?? []), mirror];
+    }
+    return result;
+  }
+  const match = routing.match;
+  if (!match) return result;
+  const added: HttpRouteRule[] = [];
+  for (const rule of result) {
+    const stableRef = stableRefOf(rule, backends);
+    if (!stableRef) continue;
+    // The rule's own matches (Gateway API's default when it has none), each narrowed by the stage's.
+    const { matches, backendRefs: _refs, name: _name, ...rest } = structuredClone(rule);
+    const own = (
+      Array.isArray(matches) && matches.length > 0 ? matches : [{ path: { type: "PathPrefix", value: "/" } }]
+    ) as Record<string, unknown>[];
+    const narrowed = own.flatMap((ownMatch) =>
+      headerMatches(match).map((headers) => ({
+        ...ownMatch,
+        headers: [...((ownMatch.headers as unknown[] | undefined) ?? []), ...headers],
+      })),
+    );
+    added.push({ ...rest, matches: narrowed, backendRefs: [canaryRefFor(stableRef)] });
+  }
+  return [...added, ...result];
+}
+
+function routingRememberedOn(route: HttpRoute): Record<string, StageRouting> {
+  const text = route.metadata.annotations?.[STAGE_ROUTING_ANNOTATION];
+  if (text === undefined) return {};
+  try {
+    const parsed = rememberedRoutingSchema.safeParse(JSON.parse(text));
+    return parsed.success ? (parsed.data as Record<string, StageRouting>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The routing stage's match or mirror the route carries: the one remembered, when the rules
+ * bear it out (one added rule per stable rule, or a mirror to the canary on each). When they
+ * do not, an empty routing, which is no stage's: the engine asks for the route again.
+ */
+export function readRouting(
+  route: HttpRoute,
+  backends: RouteBackends,
+): { routing?: StageRouting; consistent: boolean; detail?: string } {
+  const remembered = routingRememberedOn(route)[backends.stableService];
+  const rules = route.spec.rules ?? [];
+  const added = rules.filter((rule) => isCanaryOnlyRule(rule, backends)).length;
+  const stableRules = rules.filter((rule) => stableRefOf(rule, backends) !== undefined);
+  const mirrors = stableRules.map((rule) =>
+    filtersOf(rule).find((filter) => isCanaryMirror(filter, backends)),
+  );
+  const mirrored = mirrors.filter((filter) => filter !== undefined);
+  const expected = {
+    added: remembered?.match ? stableRules.length : 0,
+    mirrored: remembered?.mirror ? stableRules.length : 0,
+  };
+  const percentsAgree = mirrored.every(
+    (filter) => (filter.requestMirror?.percent ?? 100) === (remembered?.mirror?.percent ?? 100),
+  );
+  if (added === expected.added && mirrored.length === expected.mirrored && percentsAgree) {
+    return {
+      ...(remembered && (remembered.match || remembered.mirror) ? { routing: remembered } : {}),
+      consistent: true,
+    };
+  }
+  return {
+    routing: {},
+    consistent: false,
+    detail:
+      `the route carries ${added} canary-only rule(s) and ${mirrored.length} mirror(s) to ${backends.canaryService}, ` +
+      `expected ${expected.added} and ${expected.mirrored} for ${remembered ? JSON.stringify(remembered) : "no routing stage"}`,
+  };
 }
 
 /** Rule index → the stable backendRef's weight before the canary came (null: none was written). */
@@ -367,10 +575,11 @@ function describeRules(rules: HttpRouteRule[]): string {
 /** `cached`: the controller's HTTPRoute cache; its routes are parsed like the ones read. */
 export type GatewayApiRouterOptions = ObjectRouterOptions<unknown>;
 
-/** What a write does to the route: its new rules, and the annotation's new value (null: it goes). */
+/** What a write does to the route: its new rules, and the annotations' new values (null: it goes). */
 interface RouteChange {
   rules: HttpRouteRule[];
   remembered?: string | null;
+  routing?: string | null;
 }
 
 export class GatewayApiRouter implements TrafficRouter {
@@ -399,22 +608,48 @@ export class GatewayApiRouter implements TrafficRouter {
     this.#cachedRoute = options.cached;
   }
 
-  async setWeight(canaryWeight: number, baselineWeight = 0): Promise<void> {
+  async setWeight(canaryWeight: number, baselineWeight = 0, routing?: StageRouting): Promise<void> {
     assertWeight(canaryWeight, this.#who);
     assertWeight(canaryWeight + baselineWeight, `${this.#who} (canary and baseline together)`);
     const baseline = baselineWeight > 0 ? ` and the baseline's to ${baselineWeight}%` : "";
-    await this.#updateRoute(`setting the canary weight to ${canaryWeight}%${baseline}`, (route) => ({
-      rules: rulesWithCanaryWeight(route, this.#backends, canaryWeight, baselineWeight),
-      // The first canary backendRef: remember the route as it was (not over an earlier memory).
-      ...(routesToCanary(route, this.#backends) || rememberedStableWeights(route, this.#backends)
-        ? {}
-        : {
-            remembered: JSON.stringify({
-              ...rememberedOn(route),
-              [this.#backends.stableService]: stableWeightsOf(route, this.#backends),
+    const routed = routing ? ` with ${JSON.stringify(routing)}` : "";
+    await this.#updateRoute(`setting the canary weight to ${canaryWeight}%${baseline}${routed}`, (read) => {
+      // The weights are worked out on the route without a routing stage's additions, whose
+      // rule indices are the ones the stable weights are remembered by.
+      const route = this.#withoutRouting(read);
+      return {
+        rules: rulesWithRouting(
+          rulesWithCanaryWeight(route, this.#backends, canaryWeight, baselineWeight),
+          this.#backends,
+          routing,
+        ),
+        // The first canary backendRef: remember the route as it was (not over an earlier memory).
+        ...(routesToCanary(route, this.#backends) || rememberedStableWeights(route, this.#backends)
+          ? {}
+          : {
+              remembered: JSON.stringify({
+                ...rememberedOn(route),
+                [this.#backends.stableService]: stableWeightsOf(route, this.#backends),
+              }),
             }),
-          }),
-    }));
+        ...this.#routingAnnotation(read, routing),
+      };
+    });
+  }
+
+  #withoutRouting(route: HttpRoute): HttpRoute {
+    return {
+      ...route,
+      spec: { ...route.spec, rules: rulesWithoutRouting(route.spec.rules ?? [], this.#backends) },
+    };
+  }
+
+  /** The routing annotation's change for this target, if it changes (null: it goes). */
+  #routingAnnotation(route: HttpRoute, routing: StageRouting | undefined): Pick<RouteChange, "routing"> {
+    const { [this.#backends.stableService]: held, ...others } = routingRememberedOn(route);
+    if (sameRouting(held, routing)) return {};
+    const next = routing ? { ...others, [this.#backends.stableService]: routing } : others;
+    return { routing: Object.keys(next).length > 0 ? JSON.stringify(next) : null };
   }
 
   async observe(): Promise<RouterObservation> {
@@ -424,22 +659,26 @@ export class GatewayApiRouter implements TrafficRouter {
         ? await this.#read()
         : parseHttpRoute(cached, `${this.#namespace}/${this.#routeName}`);
     const weight = readCanaryWeight(route, this.#backends);
+    const routing = readRouting(route, this.#backends);
     const acceptance = routeAcceptance(route);
     return {
       canaryWeight: weight.canaryWeight,
       requestedWeight: weight.canaryWeight,
       ...(weight.baselineWeight > 0 ? { baselineWeight: weight.baselineWeight } : {}),
-      verified: weight.consistent && acceptance.verified,
-      detail: `${weight.detail}; ${acceptance.detail}`,
+      ...(routing.routing ? { routing: routing.routing } : {}),
+      verified: weight.consistent && routing.consistent && acceptance.verified,
+      detail: `${weight.detail}${routing.detail ? `; ${routing.detail}` : ""}; ${acceptance.detail}`,
     };
   }
 
   /** The canary backendRefs go and each stable one gets back the weight it had before the release. */
   async cleanup(): Promise<void> {
-    await this.#updateRoute("removing the canary backendRefs", (route) => {
+    await this.#updateRoute("removing the canary backendRefs", (read) => {
+      const route = this.#withoutRouting(read);
       const { [this.#backends.stableService]: before, ...others } = rememberedOn(route);
       return {
         rules: rulesWithoutCanary(route, this.#backends, before),
+        ...this.#routingAnnotation(read, undefined),
         // This target's memory goes; another target's release on the same route keeps its own.
         ...(before === undefined
           ? {}
@@ -451,10 +690,18 @@ export class GatewayApiRouter implements TrafficRouter {
   async #updateRoute(action: string, change: (route: HttpRoute) => RouteChange): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const route = await this.#read();
-      const { rules, remembered } = change(route);
-      if (isDeepStrictEqual(rules, route.spec.rules ?? []) && remembered === undefined) return;
-      const annotations =
-        remembered === undefined ? {} : { annotations: { [STABLE_WEIGHTS_ANNOTATION]: remembered } };
+      const { rules, remembered, routing } = change(route);
+      if (
+        isDeepStrictEqual(rules, route.spec.rules ?? []) &&
+        remembered === undefined &&
+        routing === undefined
+      )
+        return;
+      const changed = {
+        ...(remembered === undefined ? {} : { [STABLE_WEIGHTS_ANNOTATION]: remembered }),
+        ...(routing === undefined ? {} : { [STAGE_ROUTING_ANNOTATION]: routing }),
+      };
+      const annotations = Object.keys(changed).length === 0 ? {} : { annotations: changed };
       try {
         await this.#custom.patchNamespacedCustomObject(
           {

@@ -27,6 +27,10 @@ export {
   routeAcceptance,
   rulesWithCanaryWeight,
   rulesWithoutCanary,
+  rulesWithRouting,
+  rulesWithoutRouting,
+  readRouting,
+  STAGE_ROUTING_ANNOTATION,
   stableWeightsOf,
   type GatewayApiRouterOptions,
   type HttpRoute,
@@ -37,7 +41,11 @@ export {
   NginxRouter,
   NGINX_ANNOTATIONS,
   buildCanaryIngress,
+  matchAnnotations,
+  MIRROR_TARGET_ANNOTATION,
+  mirrorTarget,
   readCanaryIngress,
+  readMatchAnnotations,
   type NginxRouterOptions,
 } from "./nginx.ts";
 export { StatefulSetSplitRouter, canaryPodsForWeight } from "./statefulset-split.ts";

@@ -21,20 +21,80 @@ import {
   releaseOwnerReference,
 } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
+import type { StageMatch, StageRouting } from "../api/stage-routing.ts";
 import { assertWeight, routerSpec } from "./router.ts";
 import type { ObjectRouterOptions, RouterObservation, TrafficRouter } from "./router.ts";
 
 // NGINX Ingress (networking.k8s.io/v1): a canary Ingress `<ingress>-canary` beside the
 // stable one, with the same hosts and paths pointing at the canary Service, and
-// ingress-nginx's canary annotations carrying the weight. The stable Ingress is never
-// written. ingress-nginx reports no per-Ingress status, so the weight is read back from
-// the canary Ingress itself.
+// ingress-nginx's canary annotations carrying the weight (and a match stage's header or
+// cookie). The stable Ingress is written only by a mirror stage (its mirror-target, put
+// back as it was). ingress-nginx reports no per-Ingress status, so the weight is read back
+// from the canary Ingress itself.
 
 export const NGINX_ANNOTATIONS = {
   canary: "nginx.ingress.kubernetes.io/canary",
   weight: "nginx.ingress.kubernetes.io/canary-weight",
   weightTotal: "nginx.ingress.kubernetes.io/canary-weight-total",
+  byHeader: "nginx.ingress.kubernetes.io/canary-by-header",
+  byHeaderValue: "nginx.ingress.kubernetes.io/canary-by-header-value",
+  byHeaderPattern: "nginx.ingress.kubernetes.io/canary-by-header-pattern",
+  byCookie: "nginx.ingress.kubernetes.io/canary-by-cookie",
 } as const;
+
+/**
+ * A mirror stage's annotation, on the stable Ingress: ingress-nginx ignores a canary
+ * Ingress's other annotations, so the copy must be asked where the requests are served.
+ * nginx's `mirror` copies every request: there is no percentage.
+ */
+export const MIRROR_TARGET_ANNOTATION = "nginx.ingress.kubernetes.io/mirror-target";
+
+/** Where a mirror stage copies requests: the canary Service, by its cluster DNS name and the stable backend's port. */
+export function mirrorTarget(release: ReleaseRef, stableIngress: V1Ingress): string {
+  const stableService = release.spec.target.service;
+  const backends = [
+    stableIngress.spec?.defaultBackend,
+    ...(stableIngress.spec?.rules ?? []).flatMap((rule) =>
+      (rule.http?.paths ?? []).map((path) => path.backend),
+    ),
+  ];
+  const port = backends.find((backend) => backend?.service?.name === stableService)?.service?.port?.number;
+  const host = `${canaryServiceName(stableService)}.${releaseNamespace(release)}.svc.cluster.local`;
+  return `http://${host}${port !== undefined ? `:${port}` : ""}$request_uri`;
+}
+
+/** The canary Ingress's annotations a match stage sets (docs/routing-stages.md); they go when it ends. */
+const MATCH_ANNOTATIONS = [
+  NGINX_ANNOTATIONS.byHeader,
+  NGINX_ANNOTATIONS.byHeaderValue,
+  NGINX_ANNOTATIONS.byHeaderPattern,
+  NGINX_ANNOTATIONS.byCookie,
+] as const;
+
+/** A match stage's annotations: ingress-nginx checks the header, then the cookie, then the weight. */
+export function matchAnnotations(match: StageMatch | undefined): Record<string, string> {
+  const header = match?.headers?.[0];
+  return {
+    ...(header ? { [NGINX_ANNOTATIONS.byHeader]: header.name } : {}),
+    ...(header?.value !== undefined ? { [NGINX_ANNOTATIONS.byHeaderValue]: header.value } : {}),
+    ...(header?.pattern !== undefined ? { [NGINX_ANNOTATIONS.byHeaderPattern]: header.pattern } : {}),
+    ...(match?.cookie ? { [NGINX_ANNOTATIONS.byCookie]: match.cookie.name } : {}),
+  };
+}
+
+/** The match a canary Ingress's annotations carry, if any. */
+export function readMatchAnnotations(annotations: Record<string, string>): StageMatch | undefined {
+  const header = annotations[NGINX_ANNOTATIONS.byHeader];
+  const value = annotations[NGINX_ANNOTATIONS.byHeaderValue];
+  const pattern = annotations[NGINX_ANNOTATIONS.byHeaderPattern];
+  const cookie = annotations[NGINX_ANNOTATIONS.byCookie];
+  const headers =
+    header === undefined
+      ? undefined
+      : [{ name: header, ...(value !== undefined ? { value } : pattern !== undefined ? { pattern } : {}) }];
+  if (!headers && cookie === undefined) return undefined;
+  return { ...(headers ? { headers } : {}), ...(cookie !== undefined ? { cookie: { name: cookie } } : {}) };
+}
 /** The pre-IngressClass way of choosing a controller; the canary must be picked up by the same one. */
 const LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class";
 
@@ -46,6 +106,7 @@ export function buildCanaryIngress(
   release: ReleaseRef,
   stableIngress: V1Ingress,
   canaryWeight: number,
+  match?: StageMatch,
 ): V1Ingress {
   const stableService = release.spec.target.service;
   const canaryService = canaryServiceName(stableService);
@@ -85,6 +146,7 @@ export function buildCanaryIngress(
         ...(legacyClass !== undefined ? { [LEGACY_CLASS_ANNOTATION]: legacyClass } : {}),
         [NGINX_ANNOTATIONS.canary]: "true",
         [NGINX_ANNOTATIONS.weight]: String(canaryWeight),
+        ...matchAnnotations(match),
         [SOURCE_ANNOTATIONS.ingress]: stableName,
       },
       ownerReferences: [releaseOwnerReference(release)],
@@ -141,19 +203,24 @@ export function readCanaryIngress(
     weight !== undefined && total !== undefined && total > 0
       ? Math.round((100 * Math.min(weight, total)) / total)
       : 0;
+  const match = readMatchAnnotations(annotations);
+  const routing = match ? { routing: { match } } : {};
   if (problems.length > 0) {
     return {
       canaryWeight,
       requestedWeight: canaryWeight,
+      ...routing,
       verified: false,
       detail: `canary Ingress ${name}: ${problems.join("; ")}`,
     };
   }
+  const matched = match ? ` and the requests that match ${JSON.stringify(match)}` : "";
   return {
     canaryWeight,
     requestedWeight: canaryWeight,
+    ...routing,
     verified: true,
-    detail: `canary Ingress ${name} holds ${canaryWeight}% (read from its annotations; ingress-nginx reports no per-Ingress status)`,
+    detail: `canary Ingress ${name} holds ${canaryWeight}%${matched} (read from its annotations; ingress-nginx reports no per-Ingress status)`,
   };
 }
 
@@ -187,9 +254,9 @@ export class NginxRouter implements TrafficRouter {
     this.#cachedIngress = options.cached;
   }
 
-  async setWeight(canaryWeight: number): Promise<void> {
+  async setWeight(canaryWeight: number, _baselineWeight?: number, routing?: StageRouting): Promise<void> {
     assertWeight(canaryWeight, this.#who);
-    const context = `${this.#who}: setting the canary weight to ${canaryWeight}%`;
+    const context = `${this.#who}: setting the canary weight to ${canaryWeight}%${routing ? ` with ${JSON.stringify(routing)}` : ""}`;
     const stable = await this.#read(this.#stableName, context);
     if (!stable) {
       throw new TargetError(
@@ -197,18 +264,19 @@ export class NginxRouter implements TrafficRouter {
         `${context}: the stable Ingress ${this.#namespace}/${this.#stableName} (spec.traffic.nginx.ingress) does not exist`,
       );
     }
-    const desired = buildCanaryIngress(this.#release, stable, canaryWeight);
+    const desired = buildCanaryIngress(this.#release, stable, canaryWeight, routing?.match);
     for (let attempt = 1; ; attempt++) {
       const existing = await this.#read(this.#canaryName, context);
       if (existing) assertOurs(existing, context);
       try {
         await this.#write(existing, desired);
-        return;
+        break;
       } catch (error) {
         if (isConflict(error) && attempt < this.#attempts) continue;
         throw apiError(context, error);
       }
     }
+    await this.#setMirror(routing?.mirror !== undefined, context);
   }
 
   /** Creates the canary Ingress, or replaces it (with the resourceVersion read) when it differs. */
@@ -218,12 +286,18 @@ export class NginxRouter implements TrafficRouter {
       return;
     }
     const metadata = existing.metadata;
+    // A match stage's annotations stay only while the desired Ingress has them.
+    const kept = Object.fromEntries(
+      Object.entries(metadata?.annotations ?? {}).filter(
+        ([key]) => !(MATCH_ANNOTATIONS as readonly string[]).includes(key),
+      ),
+    );
     const updated: V1Ingress = {
       ...existing,
       metadata: {
         ...metadata,
         labels: { ...metadata?.labels, ...desired.metadata?.labels },
-        annotations: { ...metadata?.annotations, ...desired.metadata?.annotations },
+        annotations: { ...kept, ...desired.metadata?.annotations },
         ownerReferences: desired.metadata?.ownerReferences ?? [],
       },
       spec: desired.spec ?? {},
@@ -240,12 +314,65 @@ export class NginxRouter implements TrafficRouter {
     const canary =
       this.#cachedIngress?.(this.#namespace, this.#canaryName) ??
       (await this.#read(this.#canaryName, `${this.#who}: reading it`));
-    return readCanaryIngress(canary, canaryServiceName(this.#release.spec.target.service));
+    const observed = readCanaryIngress(canary, canaryServiceName(this.#release.spec.target.service));
+    const stable =
+      this.#cachedIngress?.(this.#namespace, this.#stableName) ??
+      (await this.#read(this.#stableName, `${this.#who}: reading the stable Ingress`));
+    const mirror = stable?.metadata?.annotations?.[MIRROR_TARGET_ANNOTATION];
+    if (!stable || mirror === undefined || mirror !== mirrorTarget(this.#release, stable)) return observed;
+    // nginx mirrors every request it serves through the stable Ingress.
+    return {
+      ...observed,
+      routing: { ...observed.routing, mirror: { percent: 100 } },
+      detail: `${observed.detail}; the stable Ingress mirrors every request to ${mirror}`,
+    };
   }
 
-  /** The canary Ingress goes; the stable Ingress was never written, so it is as it was. */
+  /**
+   * A mirror stage's mirror-target on the stable Ingress, or none: the only write to the
+   * stable Ingress, and only of that annotation (replaced with the resourceVersion read).
+   * Someone else's mirror-target is never overwritten nor removed.
+   */
+  async #setMirror(mirrored: boolean, context: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const stable = await this.#read(this.#stableName, context);
+      if (!stable) return;
+      const ours = mirrorTarget(this.#release, stable);
+      const current = stable.metadata?.annotations?.[MIRROR_TARGET_ANNOTATION];
+      if (current !== undefined && current !== ours) {
+        if (!mirrored) return;
+        throw new TargetError(
+          "RouteInvalid",
+          `${context}: the stable Ingress ${this.#namespace}/${this.#stableName} already mirrors to ${current} ` +
+            `(${MIRROR_TARGET_ANNOTATION}); a mirror stage would replace it: remove it or drop the stage`,
+        );
+      }
+      if ((current === ours) === mirrored) return;
+      try {
+        const { [MIRROR_TARGET_ANNOTATION]: _old, ...others } = stable.metadata?.annotations ?? {};
+        const annotations = mirrored ? { ...others, [MIRROR_TARGET_ANNOTATION]: ours } : others;
+        // Left out when it had none before and has none again, so the Ingress reads as it did.
+        const { annotations: _previous, ...metadata } = stable.metadata ?? {};
+        await this.#networking.replaceNamespacedIngress({
+          name: this.#stableName,
+          namespace: this.#namespace,
+          body: {
+            ...stable,
+            metadata: { ...metadata, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+          },
+        });
+        return;
+      } catch (error) {
+        if (isConflict(error) && attempt < this.#attempts) continue;
+        throw apiError(context, error);
+      }
+    }
+  }
+
+  /** The canary Ingress goes, and a mirror stage's mirror-target on the stable Ingress: both as they were. */
   async cleanup(): Promise<void> {
     const context = `${this.#who}: deleting it`;
+    await this.#setMirror(false, `${this.#who}: removing the mirror-target from the stable Ingress`);
     const existing = await this.#read(this.#canaryName, context);
     if (!existing) return;
     assertOurs(existing, context);

@@ -3,6 +3,7 @@ import { deploymentConverged } from "../workload/health.ts";
 import type { WorkloadManager } from "../workload/manager.ts";
 import { REQUESTED_WEIGHT_ANNOTATION, releaseKey } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
+import { ROUTING_STAGE_ROUTER_MESSAGE, type StageRouting } from "../api/stage-routing.ts";
 import { assertWeight } from "./router.ts";
 import type { RouterObservation, TrafficRouter } from "./router.ts";
 
@@ -82,8 +83,10 @@ export class ReplicasRouter implements TrafficRouter {
     this.#who = `Release ${releaseKey(release)}: replica split`;
   }
 
-  async setWeight(canaryWeight: number): Promise<void> {
+  async setWeight(canaryWeight: number, _baselineWeight?: number, routing?: StageRouting): Promise<void> {
     assertWeight(canaryWeight, this.#who);
+    // The Release validation refuses such stages; a Release that got past it is told why here.
+    if (routing) throw new TargetError("RouteInvalid", `${this.#who}: ${ROUTING_STAGE_ROUTER_MESSAGE}`);
     // No weight, no canary pods, whatever stable holds (even when it is gone).
     if (canaryWeight === 0) return this.#workloads.scaleCanary(this.#release, 0, 0);
     const context = `${this.#who}: setting the canary weight to ${canaryWeight}%`;

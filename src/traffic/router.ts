@@ -1,3 +1,4 @@
+import type { StageRouting } from "../api/stage-routing.ts";
 import { releaseKey } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
 import type { TrafficObservation } from "../engine/types.ts";
@@ -11,8 +12,11 @@ export interface TrafficRouter {
    * Sends `canaryWeight` percent (0–100, whole) to the canary and the rest to stable;
    * `baselineWeight` percent of stable's share goes to the baseline (docs/baseline.md;
    * only the Gateway API router has one, the Release validation holds the others to 0).
+   * `routing` is a routing stage's match or mirror (docs/routing-stages.md): the route
+   * carries it beside the weight, and without it carries none, put back as it was. The
+   * replica split cannot (the Release validation refuses such stages; it throws).
    */
-  setWeight(canaryWeight: number, baselineWeight?: number): Promise<void>;
+  setWeight(canaryWeight: number, baselineWeight?: number, routing?: StageRouting): Promise<void>;
   /** The weight the router holds now, and whether the router confirmed it. */
   observe(): Promise<RouterObservation>;
   /** Removes what the router added for the canary; afterwards all traffic goes to stable. */

@@ -7,7 +7,11 @@
 //
 // Requests arrive at a steady rate and are split between the versions by the canary
 // weight, which is either read from an HTTPRoute (backendRef weights; the canary is the
-// backend named <service>-canary) or set over HTTP. Error ratio and latency of each
+// backend named <service>-canary) or set over HTTP. Following a route, it also plays a
+// share of requests that carry some headers (`tagged`: internal users, say), routed by the
+// rule whose header matches they satisfy, as a gateway would; and a RequestMirror filter
+// to the canary copies its share of requests there: the copies count on the canary's
+// metrics, but their answers are thrown away, so they are not requests served. Error ratio and latency of each
 // version can be changed while it runs. Counts are deterministic (fractions carry over
 // between ticks), so an error ratio of 0.08 is 8% of the requests, not 8% on average.
 //
@@ -50,6 +54,14 @@ export const configPatchSchema = z
     canaryWeight: z.number().min(0).max(100).optional(),
     /** "route" (needs a route configured at start) or "manual". */
     weightsFrom: z.enum(["route", "manual"]).optional(),
+    /** A share of requests that carry these headers (e.g. a cookie header); the route decides where they go. */
+    tagged: z
+      .object({
+        percent: z.number().min(0).max(100),
+        headers: z.record(z.string().min(1).max(256), z.string().max(4096)),
+      })
+      .strict()
+      .optional(),
     stable: versionPatchSchema.optional(),
     canary: versionPatchSchema.optional(),
     /** Behaviour by version, over the role's: a bad version stays bad after it is promoted to stable. */
@@ -118,12 +130,18 @@ export interface SimulatorState {
   weightsFrom: "route" | "manual";
   /** The canary's share of requests now, in percent. */
   canaryWeight: number;
+  /** Percent of requests also copied to the canary (a RequestMirror filter in the route). */
+  mirrorWeight: number;
+  tagged?: { percent: number; headers: Record<string, string> };
   stable: VersionBehaviour;
   canary: VersionBehaviour;
   versions: Record<string, { errorRatio?: number; latencyMs?: number }>;
   route?: { name: string; namespace: string; lastReadAt?: string; error?: string };
   /** Requests and errors generated since start, by role. */
-  totals: { stable: { requests: number; errors: number }; canary: { requests: number; errors: number } };
+  totals: {
+    stable: { requests: number; errors: number };
+    canary: { requests: number; errors: number; mirrored: number };
+  };
 }
 
 export interface TrafficSimulator {
@@ -148,13 +166,16 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     weightsFrom: options.route ? "route" : "manual",
     // With a route, no traffic reaches the canary until the route has been read.
     canaryWeight: options.route ? 0 : (options.canaryWeight ?? 0),
+    mirrorWeight: 0,
     stable: { errorRatio: 0, latencyMs: 50, ...options.stable },
     canary: { errorRatio: 0, latencyMs: 50, ...options.canary },
     versions: {},
-    totals: { stable: { requests: 0, errors: 0 }, canary: { requests: 0, errors: 0 } },
+    totals: { stable: { requests: 0, errors: 0 }, canary: { requests: 0, errors: 0, mirrored: 0 } },
   };
   let manualWeight = options.canaryWeight ?? 0;
   let routeWeight: number | undefined;
+  let routeMirror = 0;
+  let lastRoute: unknown;
 
   const registry = new Registry();
   const labelNames = ["namespace", "service", "version", "code"] as const;
@@ -173,7 +194,7 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
   });
 
   // Fractions of requests and errors carried from one tick to the next.
-  const carry = { requests: 0, canary: 0, preview: 0, errors: { stable: 0, canary: 0 } };
+  const carry = { requests: 0, canary: 0, preview: 0, mirror: 0, errors: { stable: 0, canary: 0 } };
   /** The canary Deployment has pods (spec.replicas > 0): only then does the preview answer. */
   let previewUp = false;
   let lastTick = performance.now();
@@ -193,9 +214,14 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     const toPreview = Math.floor(carry.preview);
     carry.preview -= toPreview;
     serve("canary", toPreview);
+    carry.mirror += (total * state.mirrorWeight) / 100;
+    const mirrored = Math.min(total, Math.floor(carry.mirror));
+    carry.mirror -= mirrored;
+    serve("canary", mirrored, true);
   };
   const initialised = new Set<string>();
-  const serve = (role: Role, count: number): void => {
+  /** Requests a version answers (a mirrored copy: answered by the canary, its answer thrown away). */
+  const serve = (role: Role, count: number, mirrored = false): void => {
     if (count <= 0) return;
     const behaviour = { ...state[role], ...state.versions[state[role].version] };
     carry.errors[role] += count * behaviour.errorRatio;
@@ -216,13 +242,23 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     for (let index = 0; index < count; index++) {
       histogram.observe((behaviour.latencyMs * (0.75 + Math.random() * 0.5)) / 1000);
     }
+    if (mirrored) {
+      state.totals.canary.mirrored += count;
+      return;
+    }
     state.totals[role].requests += count;
     state.totals[role].errors += errors;
   };
   const ticker = setInterval(tick, options.tickMs ?? 100);
 
   const applyWeight = (): void => {
+    if (lastRoute !== undefined) {
+      const shares = routeShares(lastRoute, `${options.service}-canary`, state.tagged);
+      routeWeight = shares.canaryPercent;
+      routeMirror = shares.mirrorPercent;
+    }
     state.canaryWeight = state.weightsFrom === "route" ? (routeWeight ?? 0) : manualWeight;
+    state.mirrorWeight = state.weightsFrom === "route" ? routeMirror : 0;
   };
 
   let routePoller: NodeJS.Timeout | undefined;
@@ -236,7 +272,6 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     else kubeConfig.loadFromDefault();
     const api = kubeConfig.makeApiClient(CustomObjectsApi);
     const apps = kubeConfig.makeApiClient(AppsV1Api);
-    const canaryBackend = `${options.service}-canary`;
     const readVersions = async (deployment: string): Promise<void> => {
       for (const [role, name] of [
         ["stable", deployment],
@@ -261,7 +296,7 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
           namespace: routeNamespace,
           name: route.name,
         });
-        routeWeight = canaryWeightOf(object, canaryBackend);
+        lastRoute = object;
         state.route = { name: route.name, namespace: routeNamespace, lastReadAt: new Date().toISOString() };
       } catch (error) {
         // Keep the last weight read: a gateway keeps routing while its control plane is away.
@@ -290,6 +325,7 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
       state.weightsFrom = "manual";
     }
     if (patch.weightsFrom !== undefined) state.weightsFrom = patch.weightsFrom;
+    if (patch.tagged !== undefined) state.tagged = patch.tagged;
     applyWeight();
     return snapshot();
   };
@@ -353,20 +389,82 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
   };
 }
 
-/** The canary's percentage of an HTTPRoute's traffic: weight/sum over all backendRefs (default weight 1). */
-export function canaryWeightOf(route: unknown, canaryBackend: string): number {
-  const rules = (route as { spec?: { rules?: { backendRefs?: { name?: string; weight?: number }[] }[] } })
-    .spec?.rules;
-  let canary = 0;
-  let total = 0;
-  for (const rule of rules ?? []) {
+interface RouteRule {
+  matches?: { headers?: { type?: string; name: string; value: string }[] }[];
+  filters?: {
+    type?: string;
+    requestMirror?: {
+      backendRef?: { name?: string };
+      percent?: number;
+      fraction?: { numerator: number; denominator?: number };
+    };
+  }[];
+  backendRefs?: { name?: string; weight?: number }[];
+}
+
+/**
+ * How a gateway following this HTTPRoute shares requests out: the canary's percentage of
+ * the requests served, and the percentage copied to it by a RequestMirror filter. Untagged
+ * requests carry no headers; `tagged.percent` of them carry `tagged.headers`. Each request
+ * takes the rule with the most header matches it satisfies (the first of equals), as
+ * Gateway API's precedence does for rules with the same path; paths are all "/".
+ */
+export function routeShares(
+  route: unknown,
+  canaryBackend: string,
+  tagged?: { percent: number; headers: Record<string, string> },
+): { canaryPercent: number; mirrorPercent: number } {
+  const rules = (route as { spec?: { rules?: RouteRule[] } }).spec?.rules ?? [];
+  const lowerCased = (headers: Record<string, string>) =>
+    Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+  const classes = [
+    { percent: 100 - (tagged?.percent ?? 0), headers: {} as Record<string, string> },
+    ...(tagged ? [{ percent: tagged.percent, headers: lowerCased(tagged.headers) }] : []),
+  ];
+  let canaryPercent = 0;
+  let mirrorPercent = 0;
+  for (const requests of classes) {
+    const rule = ruleFor(rules, requests.headers);
+    if (!rule || requests.percent <= 0) continue;
+    let canary = 0;
+    let total = 0;
     for (const ref of rule.backendRefs ?? []) {
       const weight = ref.weight ?? 1;
       total += weight;
       if (ref.name === canaryBackend) canary += weight;
     }
+    if (total > 0) canaryPercent += (requests.percent * canary) / total;
+    const mirror = (rule.filters ?? []).find(
+      (filter) => filter.type === "RequestMirror" && filter.requestMirror?.backendRef?.name === canaryBackend,
+    )?.requestMirror;
+    if (mirror) {
+      const copied = mirror.fraction
+        ? (100 * mirror.fraction.numerator) / (mirror.fraction.denominator ?? 100)
+        : (mirror.percent ?? 100);
+      mirrorPercent += (requests.percent * copied) / 100;
+    }
   }
-  return total === 0 ? 0 : (canary / total) * 100;
+  return { canaryPercent, mirrorPercent };
+}
+
+function ruleFor(rules: RouteRule[], headers: Record<string, string>): RouteRule | undefined {
+  let best: { rule: RouteRule; score: number } | undefined;
+  for (const rule of rules) {
+    const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
+    for (const match of matches) {
+      const wanted = match.headers ?? [];
+      const satisfied = wanted.every((header) => {
+        const value = headers[header.name.toLowerCase()];
+        if (value === undefined) return false;
+        return header.type === "RegularExpression"
+          ? new RegExp(header.value).test(value)
+          : value === header.value;
+      });
+      if (satisfied && (best === undefined || wanted.length > best.score))
+        best = { rule, score: wanted.length };
+    }
+  }
+  return best?.rule;
 }
 
 function definedOnly<T extends object>(patch: T): Partial<T> {

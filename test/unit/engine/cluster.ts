@@ -1,4 +1,11 @@
-import type { Measurement, Release, ReleasePlan, ReleaseStatus, Verdict } from "../../../src/api/index.ts";
+import type {
+  Measurement,
+  Release,
+  ReleasePlan,
+  ReleaseStatus,
+  StageRouting,
+  Verdict,
+} from "../../../src/api/index.ts";
 import {
   decide,
   type Action,
@@ -40,6 +47,8 @@ export interface Cluster {
   baseline?: WorkloadObservation;
   /** The baseline's share the route holds. */
   baselineWeight?: number;
+  /** The routing stage's match or mirror the route carries (docs/routing-stages.md). */
+  routing?: StageRouting;
 }
 
 export function aCluster(stable: WorkloadObservation = aStable()): Cluster {
@@ -118,7 +127,12 @@ export function carryOut(
                 canaryReplicasForWeight(action.canaryWeight, next.stable.desiredReplicas),
               ),
             }
-          : { ...next, canaryWeight: action.canaryWeight, baselineWeight: action.baselineWeight ?? 0 };
+          : {
+              ...next,
+              canaryWeight: action.canaryWeight,
+              baselineWeight: action.baselineWeight ?? 0,
+              ...(action.routing ? { routing: action.routing } : { routing: undefined }),
+            };
         break;
       case "promoteStable":
         next = { ...next, stable: freshStablePods(next.stable, action.images, action.version) };
@@ -248,6 +262,7 @@ export function observe(cluster: Cluster, nowMs: number, extras: WorldExtras = {
           canaryWeight: cluster.canaryWeight,
           verified: true,
           ...(cluster.baselineWeight ? { baselineWeight: cluster.baselineWeight } : {}),
+          ...(cluster.routing ? { routing: cluster.routing } : {}),
         },
     ...(cluster.baseline === undefined ? {} : { baseline: cluster.baseline }),
     measurements: cluster.measurements,
