@@ -26,6 +26,12 @@ import type { SecretReader } from "../config/index.ts";
 /** What the hook needs from the controller. */
 export interface AlertHookHost {
   isLeader(): boolean;
+  /**
+   * Sharded controllers: whether this replica reconciles the Release (holds its shard). A
+   * replica that does not hands the alert to the shard's holder through the annotation,
+   * as a follower hands it to the leader. Without it, isLeader() decides for every Release.
+   */
+  actsOn?(releaseKey: string): boolean;
   /** Shutting down: alerts are refused with 503 so that Alertmanager sends them again. */
   isStopping(): boolean;
   /** The Release cache has had its first list: until then an alert cannot be matched. */
@@ -202,6 +208,9 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
     sendJson(response, 200, outcome.summary);
   }
 
+  const actsOn = (releaseKey: string): boolean =>
+    options.host.actsOn ? options.host.actsOn(releaseKey) : options.host.isLeader();
+
   async function handle(
     payload: AlertmanagerPayload,
   ): Promise<{ ok: true; summary: HookSummary } | { ok: false; error: string }> {
@@ -276,10 +285,10 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
       }
     }
 
-    const failures = await annotateReleases(handOff, leading);
+    const failures = await annotateReleases(handOff);
     // The leader acts on what it holds in memory at once; the Release was written first,
     // so the reconcile does not race its own annotation (a status write would conflict).
-    if (leading) for (const releaseKey of handOff.keys()) options.host.enqueue(releaseKey);
+    for (const releaseKey of handOff.keys()) if (actsOn(releaseKey)) options.host.enqueue(releaseKey);
     if (failures.length > 0)
       return { ok: false, error: `could not write the alerts onto ${failures.join(", ")}` };
     return { ok: true, summary };
@@ -292,10 +301,10 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
    */
   async function annotateReleases(
     handOff: Map<string, { observation: AlertObservation; dedupeKey: string }[]>,
-    leading: boolean,
   ): Promise<string[]> {
     const results = await Promise.all(
       [...handOff].map(async ([releaseKey, alerts]) => {
+        const leading = actsOn(releaseKey);
         try {
           const outcome = await options.annotator.annotate(
             releaseKey,

@@ -33,6 +33,10 @@ export interface ReplicaOptions {
   hookTokenFile: string;
   /** ServiceAccounts made up front (the API server may be down when one is needed). */
   pool: number;
+  /** Merged over each replica's configuration (e.g. sharding). */
+  config?: Record<string, unknown>;
+  /** Replace a replica that exits (default true, as the kubelet would). */
+  restart?: boolean;
 }
 
 export class Replicas {
@@ -112,6 +116,7 @@ export class Replicas {
         retryPeriod: "1s",
       },
       hooks: { alertmanager: { token: { file: this.#options.hookTokenFile } } },
+      ...this.#options.config,
     };
     const configPath = join(this.#stack.info.runDir, `${next.identity}.yaml`);
     writeFileSync(configPath, stringify(config));
@@ -130,7 +135,7 @@ export class Replicas {
     this.#running.add(replica);
     void process.exited.then(async () => {
       this.#running.delete(replica);
-      if (this.#stopping) return;
+      if (this.#stopping || this.#options.restart === false) return;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       if (this.#stopping) return;
       this.#restarts++;
