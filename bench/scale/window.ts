@@ -8,7 +8,7 @@ import { heapUsage, type HeapUsage } from "../lib/heap.ts";
 import type { ProcessUsage } from "../lib/process-stats.ts";
 import { histogramBuckets, sumOf, type Sample } from "../lib/prometheus-text.ts";
 import { loadAverage } from "../lib/results.ts";
-import { bucketsBetween, histogramQuantile, type Quantile } from "../lib/statistics.ts";
+import { bucketsBetween, histogramQuantile, nearestRank, type Quantile } from "../lib/statistics.ts";
 import { sleep } from "../lib/wait.ts";
 import { scrapePrometheus, type Context, type Watched } from "./context.ts";
 
@@ -26,6 +26,10 @@ export interface WindowResult {
   releasesActive: number;
   reconcile: LatencySummary;
   controller: ProcessUsage | undefined;
+  /** Every replica's (sharded runs; one for a single controller). Absent in runs before issue 18.4. */
+  replicas?: { identity: string; usage: ProcessUsage | undefined }[];
+  /** Seconds each analysis round came later than one interval after the one before (lag.ts). */
+  analysisLag?: { rounds: number; p50: number; p99: number; intervalSeconds: number };
   apiServer: ProcessUsage | undefined;
   etcd: ProcessUsage | undefined;
   apiRequests: {
@@ -100,29 +104,34 @@ export interface WindowOptions {
   countActive: () => Promise<number>;
   /** Each active Release's analysis interval: what the rounds due per second are computed from. */
   analysisIntervalSeconds: number;
+  /** The lags of the rounds that began in [from, to] (lag.ts). */
+  analysisLags?: (from: number, to: number) => Promise<number[]>;
+}
+
+/** Every replica's /metrics in one list: counters and histogram buckets add up across them. */
+async function scrapeAll(group: readonly Watched[]): Promise<Sample[]> {
+  return (await Promise.all(group.map((watched) => watched.controller.scrape()))).flat();
 }
 
 export async function measureWindow(
   context: Context,
-  watched: Watched,
+  watched: Watched | readonly Watched[],
   options: WindowOptions,
 ): Promise<WindowResult> {
-  const { controller, sampler } = watched;
-  const [metricsBefore, prometheusBefore] = await Promise.all([
-    controller.scrape(),
-    scrapePrometheus(context),
-  ]);
+  const group = Array.isArray(watched) ? (watched as readonly Watched[]) : [watched as Watched];
+  const { sampler } = group[0] as Watched;
+  const [metricsBefore, prometheusBefore] = await Promise.all([scrapeAll(group), scrapePrometheus(context)]);
   const auditOffset = context.audit.offset();
   const start = Date.now();
   const depths: number[] = [];
   const end = start + options.seconds * 1000;
   while (Date.now() < end) {
     await sleep(Math.min(5_000, end - Date.now()));
-    const samples = await controller.scrape().catch(() => undefined);
+    const samples = await scrapeAll(group).catch(() => undefined);
     if (samples) depths.push(sumOf(samples, "glidepath_queue_depth"));
   }
   const stop = Date.now();
-  const [metricsAfter, prometheusAfter] = await Promise.all([controller.scrape(), scrapePrometheus(context)]);
+  const [metricsAfter, prometheusAfter] = await Promise.all([scrapeAll(group), scrapePrometheus(context)]);
   const loadAverageAtEnd = loadAverage();
   const wall = (stop - start) / 1000;
   // Requests finish into the audit log a moment after they end.
@@ -131,11 +140,26 @@ export async function measureWindow(
   const query = { handler: "/api/v1/query" };
   const rounds = "glidepath_prometheus_query_duration_seconds_count";
   const releasesActive = await options.countActive();
+  const lags = options.analysisLags ? (await options.analysisLags(start, stop)).sort((a, b) => a - b) : [];
   return {
     seconds: round(wall),
     releasesActive,
     reconcile: reconcileSummary(metricsBefore, metricsAfter, wall),
     controller: sampler.usage(start, stop),
+    replicas: group.map((member) => ({
+      identity: member.controller.identity,
+      usage: member.sampler.usage(start, stop),
+    })),
+    ...(lags.length > 0
+      ? {
+          analysisLag: {
+            rounds: lags.length,
+            p50: round(nearestRank(lags, 0.5), 2),
+            p99: round(nearestRank(lags, 0.99), 2),
+            intervalSeconds: options.analysisIntervalSeconds,
+          },
+        }
+      : {}),
     apiServer: context.apiServer.usage(start, stop),
     etcd: context.etcd.usage(start, stop),
     apiRequests: {
