@@ -108,9 +108,26 @@ export interface WindowOptions {
   analysisLags?: (from: number, to: number) => Promise<number[]>;
 }
 
-/** Every replica's /metrics in one list: counters and histogram buckets add up across them. */
-async function scrapeAll(group: readonly Watched[]): Promise<Sample[]> {
-  return (await Promise.all(group.map((watched) => watched.controller.scrape()))).flat();
+/** Every replica's /metrics; flattened, counters and histogram buckets add up across them. */
+async function scrapeEach(group: readonly Watched[]): Promise<Sample[][]> {
+  return Promise.all(group.map((watched) => watched.controller.scrape()));
+}
+
+/** The replicas' request counts together (each counted between its own two scrapes). */
+function mergeRequests(
+  counts: WindowResult["apiRequests"]["countedByController"][],
+): WindowResult["apiRequests"]["countedByController"] {
+  const byRequest: Record<string, number> = {};
+  for (const count of counts)
+    for (const [kind, value] of Object.entries(count.byRequest))
+      byRequest[kind] = (byRequest[kind] ?? 0) + value;
+  return {
+    perSecond: round(
+      counts.reduce((sum, count) => sum + count.perSecond, 0),
+      1,
+    ),
+    byRequest,
+  };
 }
 
 export async function measureWindow(
@@ -120,18 +137,20 @@ export async function measureWindow(
 ): Promise<WindowResult> {
   const group = Array.isArray(watched) ? (watched as readonly Watched[]) : [watched as Watched];
   const { sampler } = group[0] as Watched;
-  const [metricsBefore, prometheusBefore] = await Promise.all([scrapeAll(group), scrapePrometheus(context)]);
+  const [eachBefore, prometheusBefore] = await Promise.all([scrapeEach(group), scrapePrometheus(context)]);
+  const metricsBefore = eachBefore.flat();
   const auditOffset = context.audit.offset();
   const start = Date.now();
   const depths: number[] = [];
   const end = start + options.seconds * 1000;
   while (Date.now() < end) {
     await sleep(Math.min(5_000, end - Date.now()));
-    const samples = await scrapeAll(group).catch(() => undefined);
-    if (samples) depths.push(sumOf(samples, "glidepath_queue_depth"));
+    const samples = await scrapeEach(group).catch(() => undefined);
+    if (samples) depths.push(sumOf(samples.flat(), "glidepath_queue_depth"));
   }
   const stop = Date.now();
-  const [metricsAfter, prometheusAfter] = await Promise.all([scrapeAll(group), scrapePrometheus(context)]);
+  const [eachAfter, prometheusAfter] = await Promise.all([scrapeEach(group), scrapePrometheus(context)]);
+  const metricsAfter = eachAfter.flat();
   const loadAverageAtEnd = loadAverage();
   const wall = (stop - start) / 1000;
   // Requests finish into the audit log a moment after they end.
@@ -167,7 +186,9 @@ export async function measureWindow(
       perSecond: round(events.length / wall, 1),
       byRequest: summariseRequests(events),
       errors: events.filter((event) => event.code >= 400).length,
-      countedByController: controllerRequests(metricsBefore, metricsAfter, wall),
+      countedByController: mergeRequests(
+        eachBefore.map((before, index) => controllerRequests(before, eachAfter[index] ?? [], wall)),
+      ),
     },
     prometheus: {
       queriesPerSecond: round(
@@ -181,7 +202,8 @@ export async function measureWindow(
     },
     queueDepthMax: Math.max(0, ...depths),
     queueDepthMean: round(depths.reduce((sum, depth) => sum + depth, 0) / (depths.length || 1)),
-    controllerHeap: heapUsage(metricsAfter),
+    // The first replica's (the only one unless sharded).
+    controllerHeap: heapUsage(eachAfter[0] ?? []),
     loadAverage: loadAverageAtEnd,
   };
 }
