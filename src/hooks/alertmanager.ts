@@ -79,7 +79,7 @@ export interface HookSummary {
   unmatched: number;
   resolved: number;
   ignored: number;
-  /** Whether this replica acts (leader) or annotated the Releases with the alerts (follower). */
+  /** Whether this replica acts (leader; sharded: holds their shards) or annotated the Releases for another (follower). */
   handledBy: "leader" | "follower";
 }
 
@@ -89,6 +89,9 @@ const STOPPING_RETRY_AFTER_SECONDS = "5";
 
 export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteHandler {
   const log = options.logger.child({ component: "alertmanager-hook" });
+  // Whether this replica reconciles the Release itself (sharded: holds its shard; else: leads).
+  const actsOn = (releaseKey: string): boolean =>
+    options.host.actsOn ? options.host.actsOn(releaseKey) : options.host.isLeader();
   const count = (outcome: AlertOutcome, by = 1): void => {
     if (by > 0) options.metrics.alertsReceived.inc({ outcome }, by);
   };
@@ -208,9 +211,6 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
     sendJson(response, 200, outcome.summary);
   }
 
-  const actsOn = (releaseKey: string): boolean =>
-    options.host.actsOn ? options.host.actsOn(releaseKey) : options.host.isLeader();
-
   async function handle(
     payload: AlertmanagerPayload,
   ): Promise<{ ok: true; summary: HookSummary } | { ok: false; error: string }> {
@@ -285,6 +285,8 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
       }
     }
 
+    // Sharded: "leader" only if this replica holds the shard of every Release it matched.
+    if (summary.matched.length > 0) summary.handledBy = summary.matched.every(actsOn) ? "leader" : "follower";
     const failures = await annotateReleases(handOff);
     // The leader acts on what it holds in memory at once; the Release was written first,
     // so the reconcile does not race its own annotation (a status write would conflict).

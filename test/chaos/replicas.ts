@@ -96,6 +96,13 @@ export class Replicas {
     return this.running().find((replica) => replica.identity === holder && replica.process.isRunning());
   }
 
+  /** Starts one more replica (a new identity from the pool); returns it. */
+  async add(): Promise<Replica> {
+    const before = new Set(this.#running);
+    await this.#spawn();
+    return [...this.#running].find((replica) => !before.has(replica)) as Replica;
+  }
+
   async stop(): Promise<void> {
     this.#stopping = true;
     await Promise.all(this.running().map((replica) => replica.process.stop(10_000)));

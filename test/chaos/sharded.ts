@@ -6,7 +6,9 @@
 // every release. Judged from the API server's side, its audit log, with the chaos suite's
 // judge (history.ts): every stage reached once and in order, none skipped or repeated, and
 // in no namespace did two replicas write alternately (no Release written by two at once).
-// Exits 1 if any of that failed.
+// Then a replacement replica joins: the survivor, above its share, hands it half the shards
+// (the hand-over request on the shard Lease), and no other shard moves. Exits 1 if any of
+// that failed.
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -28,6 +30,7 @@ import {
 import {
   CANARY_BACKEND,
   createRelease,
+  firingAlert,
   isFinished,
   phaseOf,
   prepareService,
@@ -98,7 +101,7 @@ async function main(): Promise<number> {
       count: 2,
       prometheusUrl: stack.info.prometheus.url,
       hookTokenFile,
-      pool: 2,
+      pool: 3,
       restart: false,
       config: { sharding: { replicas: 2, shards: SHARDS } },
     });
@@ -143,6 +146,27 @@ async function main(): Promise<number> {
     const orphaned = releases.filter((release) =>
       victimShards.includes(shardOfNamespace(release.namespace, SHARDS)),
     );
+
+    // An alert for a release of the survivor's shards, sent to the victim: it hands the alert
+    // over on the Release (annotation) and the survivor, the shard's holder, rolls back.
+    const alerted = releases.find((release) => !orphaned.includes(release)) as ChaosRelease;
+    alerted.expected = "RolledBack";
+    const answer = await fetch(`${victim.url}/hooks/alertmanager`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${readFileSync(hookTokenFile, "utf8")}`,
+      },
+      body: firingAlert(alerted, randomBytes(8).toString("hex")),
+    });
+    const summary = (await answer.json()) as { matched?: string[]; handledBy?: string };
+    say(
+      `  alert for ${alerted.namespace}/${alerted.name} sent to ${victim.identity}: ${answer.status} ${JSON.stringify(summary)}`,
+    );
+    if (answer.status !== 200 || summary.handledBy !== "follower")
+      problems.push(
+        `the alert sent to the replica not holding its shard was answered ${answer.status} ${JSON.stringify(summary)}`,
+      );
     process.kill(victim.process.pid, "SIGKILL");
     const killedAt = Date.now();
     say(
@@ -164,6 +188,29 @@ async function main(): Promise<number> {
       .map(parseActionLine)
       .filter((event): event is ActionEvent => event !== undefined);
     problems.push(...judge(events, releases, { victim, survivor, victimShards, orphaned, killedAt }));
+
+    // A replacement joins: it asks for shards until both hold their share.
+    const beforeJoin = await holders();
+    const newcomer = await replicas.add();
+    const joinedAt = Date.now();
+    const rebalanced = await waitFor("the newcomer to hold its share of the shards", 120_000, async () => {
+      const now = await holders();
+      return now.filter((holder) => holder === newcomer.identity).length === SHARDS / 2 ? now : undefined;
+    }).catch((error: unknown) => {
+      problems.push(String(error));
+      return undefined;
+    });
+    if (rebalanced) {
+      const moved = rebalanced.filter((holder, shard) => holder !== beforeJoin[shard]);
+      say(
+        `  join: ${newcomer.identity} held ${SHARDS / 2} shards ${Date.now() - joinedAt} ms after it started; ` +
+          `shards now ${rebalanced.map((holder, shard) => `${shard}→${holder}`).join(", ")}`,
+      );
+      if (moved.some((holder) => holder !== newcomer.identity) || moved.length !== SHARDS / 2)
+        problems.push(`the join moved ${moved.length} shards, not just ${SHARDS / 2} to the newcomer`);
+      if (rebalanced.filter((holder) => holder === survivor.identity).length !== SHARDS / 2)
+        problems.push("after the join the survivor does not hold the other half of the shards");
+    }
   } catch (error) {
     problems.push(`the test did not finish: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
@@ -210,7 +257,12 @@ function judge(
     const walk = walkStages(canaryWeights(route, CANARY_BACKEND), STAGE_WEIGHTS);
     problems.push(...walk.skipped.map((text) => `${label}: ${text}`));
     problems.push(...walk.repeated.map((text) => `${label}: ${text}`));
-    if (release.phase !== "Succeeded" || walk.reached !== STAGE_WEIGHTS.length || !walk.endedOnStable)
+    if (release.expected === "RolledBack") {
+      if (release.phase !== "RolledBack" || !walk.endedOnStable)
+        problems.push(
+          `${label} (alerted) ended ${release.phase ?? "unfinished"}, route ${walk.endedOnStable ? "on stable" : "not on stable"}`,
+        );
+    } else if (release.phase !== "Succeeded" || walk.reached !== STAGE_WEIGHTS.length || !walk.endedOnStable)
       problems.push(
         `${label} ended ${release.phase ?? "unfinished"} after ${walk.reached} of ${STAGE_WEIGHTS.length} stages`,
       );
