@@ -34,7 +34,8 @@ import { describeMachine, loadAverage, writeResults } from "./lib/results.ts";
 import { elapsedMs, inPhase, PhaseFailure, runBenchmark, say } from "./lib/run.ts";
 import { activePhase } from "./scale/active.ts";
 import { completedPhase } from "./scale/completed.ts";
-import { startController, stopController, heapSnapshot, type Watched } from "./scale/context.ts";
+import { startControllers, stopController, heapSnapshot, type Watched } from "./scale/context.ts";
+import { failoverPhase } from "./scale/failover.ts";
 import { METHOD, reportLines, TARGETS, type Results } from "./scale/report.ts";
 import { restartPhase } from "./scale/restart.ts";
 import { settings } from "./scale/settings.ts";
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
     `stack ready in ${seconds(stackMs)}: Kubernetes ${stack.info.kubernetesVersion.gitVersion}, run directory ${runDir}`,
   );
   const kubelets: FakeKubelet[] = [];
-  let current: Watched | undefined;
+  let current: Watched[] = [];
   const results: Results = { setup: { stackMs, targets: 0, targetsMs: 0, extraNodes: 0 }, active: [] };
   try {
     const kubeConfig = stack.kubeConfig();
@@ -109,8 +110,14 @@ async function main(): Promise<void> {
 
     let created = 0;
     if (settings.active.length > 0) {
-      say("active: starting a fresh controller");
-      current = await inPhase(`active ${settings.active[0]}`, () => startController(context, "scale-active"));
+      say(
+        settings.replicas > 1
+          ? `active: starting ${settings.replicas} fresh sharded controllers`
+          : "active: starting a fresh controller",
+      );
+      current = await inPhase(`active ${settings.active[0]}`, () =>
+        startControllers(context, "scale-active"),
+      );
       for (const count of settings.active) {
         const watched = current;
         results.active.push(
@@ -118,20 +125,29 @@ async function main(): Promise<void> {
         );
         created = count;
       }
-      await heapSnapshot(current, `${created} active`);
-      const previous = current;
-      const restarted = await inPhase("restart", () =>
-        restartPhase(context, previous, targets.slice(0, created)),
-      );
-      current = restarted.watched;
-      results.restart = restarted.result;
+      for (const watched of current) await heapSnapshot(watched, `${created} active`);
+      const group = current;
+      if (group.length > 1) {
+        // Sharded: the failover of one replica's shards rather than the restart of the one controller.
+        const failover = await inPhase("failover", () =>
+          failoverPhase(context, group, targets.slice(0, created)),
+        );
+        current = failover.survivors;
+        results.failover = failover.result;
+      } else {
+        const restarted = await inPhase("restart", () =>
+          restartPhase(context, group[0] as Watched, targets.slice(0, created)),
+        );
+        current = [restarted.watched];
+        results.restart = restarted.result;
+      }
     }
-    if (current) await stopController(current);
-    current = undefined;
+    for (const watched of current) await stopController(watched);
+    current = [];
     context.apiServer.stop();
     context.etcd.stop();
   } finally {
-    if (current) await stopController(current).catch(() => undefined);
+    for (const watched of current) await stopController(watched).catch(() => undefined);
     for (const kubelet of kubelets) await kubelet.stop();
     await stack.stop();
     if (!process.env.BENCH_KEEP_AUDIT) rmSync(audit.path, { force: true });

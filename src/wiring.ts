@@ -30,9 +30,13 @@ import {
   ReleaseFinalizers,
   ReleaseRecordStore,
   ReleaseStatusWriter,
+  namespaceOfApiPath,
+  parseObjectKey,
+  ShardLeases,
   WorkQueue,
   type KubeClients,
   type KubeRequestLabels,
+  type ShardLeasesOptions,
 } from "./kube/index.ts";
 import { createNotifier } from "./notify/index.ts";
 import { createControllerMetrics, type ControllerMetrics } from "./telemetry/metrics.ts";
@@ -97,27 +101,37 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
   // glidepath_kube_requests_total: every request of the controller's clients and its Lease.
   const onRequest = (request: KubeRequestLabels) => metrics.kubeRequests.inc(request);
   const election = config.leaderElection;
-  const elector = election.enabled
-    ? new LeaderElector({
-        // Its own calls go outside the Lease guard: renewing is how the Lease stays fresh.
-        coordination: makeKubeClients(kubeConfig, { requestTimeoutMs, onRequest }).coordination,
-        namespace: election.leaseNamespace,
-        name: election.leaseName,
-        logger,
-        leaseDurationMs: parseDuration(election.leaseDuration),
-        renewDeadlineMs: parseDuration(election.renewDeadline),
-        retryPeriodMs: parseDuration(election.retryPeriod),
-        identity: options.identity,
-        onStartedLeading: (leadership) => controller.startedLeading(leadership),
-        onStoppedLeading: (reason) => controller.stoppedLeading(reason),
-      })
-    : undefined;
+  const shards =
+    config.sharding.replicas > 1
+      ? makeShardLeases(options, onRequest, {
+          onGained: (shard) => controller.gainedShard(shard),
+          onLost: (shard) => controller.lostShard(shard),
+        })
+      : undefined;
+  const elector =
+    election.enabled && !shards
+      ? new LeaderElector({
+          // Its own calls go outside the Lease guard: renewing is how the Lease stays fresh.
+          coordination: makeKubeClients(kubeConfig, { requestTimeoutMs, onRequest }).coordination,
+          namespace: election.leaseNamespace,
+          name: election.leaseName,
+          logger,
+          leaseDurationMs: parseDuration(election.leaseDuration),
+          renewDeadlineMs: parseDuration(election.renewDeadline),
+          retryPeriodMs: parseDuration(election.retryPeriod),
+          identity: options.identity,
+          onStartedLeading: (leadership) => controller.startedLeading(leadership),
+          onStoppedLeading: (reason) => controller.stoppedLeading(reason),
+        })
+      : undefined;
   const halt = new AbortController();
   // Every call bounded and stoppable; every write only while the Lease is fresh.
   const clients = makeKubeClients(kubeConfig, {
     requestTimeoutMs,
     signal: halt.signal,
-    beforeWrite: () => elector?.assertFreshLease(),
+    beforeWrite: (url) =>
+      shards ? shards.assertFresh(namespaceOfApiPath(url)) : elector?.assertFreshLease(),
+    ...(shards ? { signalFor: (url: string) => shards.signalOf(namespaceOfApiPath(url) ?? "") } : {}),
     onRequest,
   });
 
@@ -127,7 +141,13 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
   const releaseRecords = config.records.enabled
     ? new NamespacedInformers<KubernetesObject>({ ...cache, path: RELEASE_RECORDS_PATH })
     : undefined;
-  const queue = new WorkQueue({ workers: config.workers, logger, name: "releases" });
+  const queue = new WorkQueue({
+    workers: config.workers,
+    logger,
+    name: "releases",
+    // Sharded: only the Releases of the shards this replica holds.
+    ...(shards ? { accepts: (key: string) => shards.owns(parseObjectKey(key).namespace ?? "") } : {}),
+  });
   const targets = new TargetIndex();
   const routeWatch = new RouteWatch({
     kubeConfig,
@@ -208,6 +228,7 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
     reconciler,
     metrics,
     ...(elector ? { elector } : {}),
+    ...(shards ? { shards } : {}),
     halt,
     drainTimeoutMs: parseDuration(config.shutdown.drainTimeout),
     onLeadershipLost: options.onLeadershipLost,
@@ -289,6 +310,31 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
       notifiers: notifier.notifiers,
     }),
   };
+}
+
+/** Sharded controllers' shard Leases, on leaderElection's namespace and timings; they call back into the controller. */
+function makeShardLeases(
+  options: WiringOptions,
+  onRequest: (request: KubeRequestLabels) => void,
+  callbacks: Pick<ShardLeasesOptions, "onGained" | "onLost">,
+): ShardLeases {
+  const { config, kubeConfig, logger } = options;
+  const election = config.leaderElection;
+  const requestTimeoutMs = parseDuration(config.kubernetes.requestTimeout);
+  return new ShardLeases({
+    // As the leader's: renewing is how a shard's Lease stays fresh, so outside the guard.
+    coordination: makeKubeClients(kubeConfig, { requestTimeoutMs, onRequest }).coordination,
+    namespace: election.leaseNamespace,
+    prefix: config.sharding.leasePrefix,
+    shards: config.sharding.shards,
+    replicas: config.sharding.replicas,
+    identity: options.identity,
+    logger,
+    leaseDurationMs: parseDuration(election.leaseDuration),
+    renewDeadlineMs: parseDuration(election.renewDeadline),
+    retryPeriodMs: parseDuration(election.retryPeriod),
+    ...callbacks,
+  });
 }
 
 /** Read at start-up, so a missing Secret or a short key stops it with a clear message (never the value). */

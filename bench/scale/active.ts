@@ -15,6 +15,7 @@ import {
   phases,
 } from "./releases.ts";
 import { settings } from "./settings.ts";
+import { analysisLags } from "./lag.ts";
 import { measureWindow, type WindowResult } from "./window.ts";
 
 export interface ActiveResult extends WindowResult {
@@ -27,7 +28,7 @@ export interface ActiveResult extends WindowResult {
 /** Adds Releases for targets[from, to) to those already active, then measures `to` active. */
 export async function activePhase(
   context: Context,
-  watched: Watched,
+  watched: Watched | readonly Watched[],
   targets: readonly Target[],
   from: number,
   to: number,
@@ -72,10 +73,18 @@ export async function activePhase(
       const releases = await listReleases(context.apis, namespaces, "active");
       return releases.filter((release) => !isFinished(release)).length;
     },
+    analysisLags: async (from, to) =>
+      analysisLags(
+        await listReleases(context.apis, namespaces, "active"),
+        ANALYSIS_INTERVAL_SECONDS,
+        from,
+        to,
+      ),
   });
   say(
     `  ${window.reconcile.perSecond} reconciles/s, p50 ${formatQuantile(window.reconcile.p50)}, p99 ${formatQuantile(window.reconcile.p99)}, ` +
-      `RSS ${mib(window.controller?.rssEndBytes)} MiB, CPU ${window.controller?.cpuCores.toFixed(2)}, ` +
+      `RSS ${(window.replicas ?? []).map((replica) => mib(replica.usage?.rssEndBytes)).join(" + ")} MiB, CPU ${window.controller?.cpuCores.toFixed(2)}, ` +
+      `analysis lag p99 ${window.analysisLag?.p99 ?? "–"} s of ${ANALYSIS_INTERVAL_SECONDS} s, ` +
       `API ${window.apiRequests.perSecond}/s, Prometheus ${window.prometheus.queriesPerSecond}/s`,
   );
   return { releases: to, rampMs, inCanaryAtStart: inCanary, ...window };

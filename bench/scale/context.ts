@@ -47,10 +47,23 @@ export async function startController(context: Context, identity: string): Promi
     runDir,
     entry: context.entry,
     nodeOptions: [...nodeOptions, ...settings.nodeOptions],
-    ...(settings.workers ? { config: { workers: settings.workers } } : {}),
+    config: {
+      ...(settings.workers ? { workers: settings.workers } : {}),
+      ...(settings.replicas > 1 ? { sharding: { replicas: settings.replicas } } : {}),
+    },
   });
   const sampler = new ProcessSampler(controller.process.pid, 1_000);
   return { controller, sampler };
+}
+
+/** settings.replicas controllers at once (sharded when more than one); one keeps the name `identity`. */
+export async function startControllers(context: Context, identity: string): Promise<Watched[]> {
+  if (settings.replicas === 1) return [await startController(context, identity)];
+  return Promise.all(
+    Array.from({ length: settings.replicas }, (_, index) =>
+      startController(context, `${identity}-${index + 1}`),
+    ),
+  );
 }
 
 export async function stopController(watched: Watched): Promise<void> {

@@ -4,6 +4,7 @@ import { formatQuantile, mib, seconds } from "../lib/format.ts";
 import { markdownTable } from "../lib/table.ts";
 import type { ActiveResult } from "./active.ts";
 import type { CompletedResult } from "./completed.ts";
+import type { FailoverResult } from "./failover.ts";
 import type { RestartResult } from "./restart.ts";
 import type { SetupResult } from "./setup.ts";
 
@@ -50,6 +51,8 @@ export interface Results {
   completed?: CompletedResult | { skipped: string };
   active: ActiveResult[];
   restart?: RestartResult;
+  /** Sharded runs (BENCH_REPLICAS > 1), in place of the restart. */
+  failover?: FailoverResult;
 }
 
 /** The table and the lines under it, as printed at the end of a run and kept in the JSON. */
@@ -91,6 +94,17 @@ export function reportLines(results: Results): string[] {
         `kube-apiserver ${active.apiServer?.cpuCores.toFixed(2)} cores, etcd ${active.etcd?.cpuCores.toFixed(2)}; ` +
         `controller heap ${active.controllerHeap.usedMiB} of ${active.controllerHeap.totalMiB} MiB; load ${active.loadAverage.join(" ")}`,
     );
+    const lag = active.analysisLag;
+    // Runs before issue 18.4 have neither: their table stays as it was printed.
+    if (active.replicas)
+      lines.push(
+        `${active.releases} active: ${active.replicas.length} replica(s), RSS end ${active.replicas.map((replica) => `${mib(replica.usage?.rssEndBytes)}`).join(" / ")} MiB, ` +
+          `CPU ${active.replicas.map((replica) => replica.usage?.cpuCores.toFixed(2) ?? "—").join(" / ")} cores; ` +
+          `API ${active.apiRequests.countedByController.perSecond}/s by glidepath_kube_requests_total; ` +
+          (lag
+            ? `analysis lag p50 ${lag.p50} s, p99 ${lag.p99} s over ${lag.rounds} rounds (interval ${lag.intervalSeconds} s, target p99 < ${lag.intervalSeconds / 10} s)`
+            : "analysis lag not measured (no two rounds of a Release in the window)"),
+      );
   }
   if (completed && "releases" in completed) {
     lines.push(
@@ -106,6 +120,14 @@ export function reportLines(results: Results): string[] {
       `restart with ${restart.releases} active: ready ${seconds(restart.readyMs)}, leading ${seconds(restart.leadingMs)}, ` +
         `first status write ${seconds(restart.firstStatusWriteMs)}, every Release observed ${seconds(restart.resyncedMs)}, ` +
         `queue first empty ${seconds(restart.queueEmptyMs)} (from process spawn)`,
+    );
+  }
+  const failover = results.failover;
+  if (failover) {
+    lines.push(
+      `failover with ${failover.replicas} replicas: SIGKILL of one holding shards ${failover.shards.join(", ")} (${failover.releases} active Releases): ` +
+        `Leases taken ${seconds(failover.leasesTakenMs)}, every Release of them reconciled ${seconds(failover.reconciledMs)} after the kill ` +
+        `(lease duration ${failover.leaseDurationSeconds} s; a Release is written again at its next analysis round)`,
     );
   }
   const largest = results.active.at(-1);

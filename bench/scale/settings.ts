@@ -12,10 +12,13 @@ export const settings = {
   steadySeconds: Number(process.env.BENCH_STEADY_S ?? 180),
   /** After the last Release reached its canary, before a window starts. */
   settleSeconds: Number(process.env.BENCH_SETTLE_S ?? 15),
-  perNamespace: 50,
+  /** Services (and active Releases) per namespace; sharding splits by namespace, so small runs want fewer. */
+  perNamespace: Number(process.env.BENCH_PER_NAMESPACE ?? 50),
   profile: process.env.BENCH_PROFILE as "cpu" | "heap" | undefined,
   /** Controller configuration (workers) and Node flags, for experiments; unset = the product's defaults. */
   workers: process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined,
+  /** Controller replicas; above 1 they run sharded (sharding.replicas) and a failover phase replaces the restart. */
+  replicas: Math.max(1, Number(process.env.BENCH_REPLICAS ?? 1)),
   nodeOptions:
     process.env.BENCH_NODE_OPTIONS === undefined
       ? imageNodeFlags()

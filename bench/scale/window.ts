@@ -8,7 +8,7 @@ import { heapUsage, type HeapUsage } from "../lib/heap.ts";
 import type { ProcessUsage } from "../lib/process-stats.ts";
 import { histogramBuckets, sumOf, type Sample } from "../lib/prometheus-text.ts";
 import { loadAverage } from "../lib/results.ts";
-import { bucketsBetween, histogramQuantile, type Quantile } from "../lib/statistics.ts";
+import { bucketsBetween, histogramQuantile, nearestRank, type Quantile } from "../lib/statistics.ts";
 import { sleep } from "../lib/wait.ts";
 import { scrapePrometheus, type Context, type Watched } from "./context.ts";
 
@@ -26,6 +26,10 @@ export interface WindowResult {
   releasesActive: number;
   reconcile: LatencySummary;
   controller: ProcessUsage | undefined;
+  /** Every replica's (sharded runs; one for a single controller). Absent in runs before issue 18.4. */
+  replicas?: { identity: string; usage: ProcessUsage | undefined }[];
+  /** Seconds each analysis round came later than one interval after the one before (lag.ts). */
+  analysisLag?: { rounds: number; p50: number; p99: number; intervalSeconds: number };
   apiServer: ProcessUsage | undefined;
   etcd: ProcessUsage | undefined;
   apiRequests: {
@@ -100,29 +104,53 @@ export interface WindowOptions {
   countActive: () => Promise<number>;
   /** Each active Release's analysis interval: what the rounds due per second are computed from. */
   analysisIntervalSeconds: number;
+  /** The lags of the rounds that began in [from, to] (lag.ts). */
+  analysisLags?: (from: number, to: number) => Promise<number[]>;
+}
+
+/** Every replica's /metrics; flattened, counters and histogram buckets add up across them. */
+async function scrapeEach(group: readonly Watched[]): Promise<Sample[][]> {
+  return Promise.all(group.map((watched) => watched.controller.scrape()));
+}
+
+/** The replicas' request counts together (each counted between its own two scrapes). */
+function mergeRequests(
+  counts: WindowResult["apiRequests"]["countedByController"][],
+): WindowResult["apiRequests"]["countedByController"] {
+  const byRequest: Record<string, number> = {};
+  for (const count of counts)
+    for (const [kind, value] of Object.entries(count.byRequest))
+      byRequest[kind] = (byRequest[kind] ?? 0) + value;
+  return {
+    perSecond: round(
+      counts.reduce((sum, count) => sum + count.perSecond, 0),
+      1,
+    ),
+    byRequest,
+  };
 }
 
 export async function measureWindow(
   context: Context,
-  watched: Watched,
+  watched: Watched | readonly Watched[],
   options: WindowOptions,
 ): Promise<WindowResult> {
-  const { controller, sampler } = watched;
-  const [metricsBefore, prometheusBefore] = await Promise.all([
-    controller.scrape(),
-    scrapePrometheus(context),
-  ]);
+  const group = Array.isArray(watched) ? (watched as readonly Watched[]) : [watched as Watched];
+  const { sampler } = group[0] as Watched;
+  const [eachBefore, prometheusBefore] = await Promise.all([scrapeEach(group), scrapePrometheus(context)]);
+  const metricsBefore = eachBefore.flat();
   const auditOffset = context.audit.offset();
   const start = Date.now();
   const depths: number[] = [];
   const end = start + options.seconds * 1000;
   while (Date.now() < end) {
     await sleep(Math.min(5_000, end - Date.now()));
-    const samples = await controller.scrape().catch(() => undefined);
-    if (samples) depths.push(sumOf(samples, "glidepath_queue_depth"));
+    const samples = await scrapeEach(group).catch(() => undefined);
+    if (samples) depths.push(sumOf(samples.flat(), "glidepath_queue_depth"));
   }
   const stop = Date.now();
-  const [metricsAfter, prometheusAfter] = await Promise.all([controller.scrape(), scrapePrometheus(context)]);
+  const [eachAfter, prometheusAfter] = await Promise.all([scrapeEach(group), scrapePrometheus(context)]);
+  const metricsAfter = eachAfter.flat();
   const loadAverageAtEnd = loadAverage();
   const wall = (stop - start) / 1000;
   // Requests finish into the audit log a moment after they end.
@@ -131,11 +159,26 @@ export async function measureWindow(
   const query = { handler: "/api/v1/query" };
   const rounds = "glidepath_prometheus_query_duration_seconds_count";
   const releasesActive = await options.countActive();
+  const lags = options.analysisLags ? (await options.analysisLags(start, stop)).sort((a, b) => a - b) : [];
   return {
     seconds: round(wall),
     releasesActive,
     reconcile: reconcileSummary(metricsBefore, metricsAfter, wall),
     controller: sampler.usage(start, stop),
+    replicas: group.map((member) => ({
+      identity: member.controller.identity,
+      usage: member.sampler.usage(start, stop),
+    })),
+    ...(lags.length > 0
+      ? {
+          analysisLag: {
+            rounds: lags.length,
+            p50: round(nearestRank(lags, 0.5), 2),
+            p99: round(nearestRank(lags, 0.99), 2),
+            intervalSeconds: options.analysisIntervalSeconds,
+          },
+        }
+      : {}),
     apiServer: context.apiServer.usage(start, stop),
     etcd: context.etcd.usage(start, stop),
     apiRequests: {
@@ -143,7 +186,9 @@ export async function measureWindow(
       perSecond: round(events.length / wall, 1),
       byRequest: summariseRequests(events),
       errors: events.filter((event) => event.code >= 400).length,
-      countedByController: controllerRequests(metricsBefore, metricsAfter, wall),
+      countedByController: mergeRequests(
+        eachBefore.map((before, index) => controllerRequests(before, eachAfter[index] ?? [], wall)),
+      ),
     },
     prometheus: {
       queriesPerSecond: round(
@@ -157,7 +202,8 @@ export async function measureWindow(
     },
     queueDepthMax: Math.max(0, ...depths),
     queueDepthMean: round(depths.reduce((sum, depth) => sum + depth, 0) / (depths.length || 1)),
-    controllerHeap: heapUsage(metricsAfter),
+    // The first replica's (the only one unless sharded).
+    controllerHeap: heapUsage(eachAfter[0] ?? []),
     loadAverage: loadAverageAtEnd,
   };
 }

@@ -356,6 +356,26 @@ export const controllerConfigSchema = z.object({
       renewDeadline: "10s",
       retryPeriod: "2s",
     }),
+  /**
+   * Active-active controllers (docs/sharding.md): with `replicas` above 1 every replica
+   * reconciles the Releases of the shards it holds, each shard a Lease
+   * `<leasePrefix>-<i>` in leaderElection.leaseNamespace with leaderElection's timings.
+   * A namespace's Releases all belong to one shard. 1 (the default): one leader, as before.
+   */
+  sharding: z
+    .object({
+      /** How many replicas share the shards: the Deployment's replica count. */
+      replicas: z.int().min(1).max(64).default(1),
+      /** Fixed for the life of an install (changing it moves namespaces); ≥ replicas. */
+      shards: z.int().min(1).max(256).default(16),
+      leasePrefix: dnsLabelSchema.default("glidepath-shard"),
+    })
+    .strict()
+    .refine((sharding) => sharding.shards >= sharding.replicas, {
+      message: "sharding.shards must be at least sharding.replicas, or some replica would hold no shard",
+      path: ["shards"],
+    })
+    .default({ replicas: 1, shards: 16, leasePrefix: "glidepath-shard" }),
   kubernetes: z
     .object({
       /** Every Kubernetes call of the controller is abandoned after this long (watches excepted). */

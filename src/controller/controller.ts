@@ -1,7 +1,8 @@
 import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Release } from "../api/index.ts";
-import type { LeaderElector, NamespacedInformers, WorkQueue } from "../kube/index.ts";
+import type { LeaderElector, NamespacedInformers, ShardLeases, WorkQueue } from "../kube/index.ts";
+import { parseObjectKey } from "../kube/index.ts";
 import type { ControllerMetrics } from "../telemetry/metrics.ts";
 import type { ReleaseReconciler } from "./reconciler.ts";
 import type { RouteWatch } from "./route-watch.ts";
@@ -31,6 +32,11 @@ export interface ControllerParts {
   /** None: this replica leads from the start (leader election off). */
   elector?: LeaderElector;
   /**
+   * Sharded (active-active, docs/sharding.md): instead of `elector`, this replica reconciles
+   * the Releases of the shards it holds. Its work queue must turn away the other shards' keys.
+   */
+  shards?: ShardLeases;
+  /**
    * Aborts every Kubernetes call and analysis round of the leader's work: when leadership
    * ends, or when a shutdown's drain ran out of time (nothing of ours may still be in flight
    * once the next leader acts). The clients the reconciler uses carry its signal.
@@ -46,6 +52,7 @@ export class Controller {
   readonly #log: Logger;
   #leading = false;
   #stopped = false;
+  #workersStarted = false;
 
   constructor(parts: ControllerParts) {
     this.#parts = parts;
@@ -55,11 +62,34 @@ export class Controller {
   }
 
   get identity(): string | undefined {
-    return this.#parts.elector?.identity;
+    return this.#parts.elector?.identity ?? this.#parts.shards?.identity;
   }
 
+  /** Sharded: whether this replica holds any shard. */
   isLeader(): boolean {
-    return this.#leading;
+    return this.#parts.shards ? this.#parts.shards.held().length > 0 : this.#leading;
+  }
+
+  /** Whether this replica reconciles the Release `key` now (sharded: holds its shard). */
+  actsOn(key: string): boolean {
+    const { shards } = this.#parts;
+    return shards ? shards.owns(parseObjectKey(key).namespace ?? "") : this.#leading;
+  }
+
+  /** Sharded: a shard gained; its Releases are enqueued (a resync: the last holder may have left work). */
+  gainedShard(shard: number): void {
+    const { shards, releases, queue } = this.#parts;
+    if (!shards || !this.#workersStarted) return;
+    for (const key of releases.keys())
+      if (shards.shardOf(parseObjectKey(key).namespace ?? "") === shard) queue.add(key);
+  }
+
+  /** Sharded: a shard lost or handed over; its Releases leave the queue (calls in flight are aborted by the clients). */
+  lostShard(shard: number): void {
+    const { shards, queue } = this.#parts;
+    if (!shards) return;
+    const dropped = queue.drop((key) => shards.shardOf(parseObjectKey(key).namespace ?? "") === shard);
+    this.#log.info({ shard, dropped }, "shard no longer held: its Releases left the queue");
   }
 
   /** Stopping: not ready, and hooks answer 503 so their senders retry elsewhere or later. */
@@ -98,7 +128,14 @@ export class Controller {
       for (const key of targets.releasesOf(change.object)) queue.add(key);
     });
     deployments.start();
-    if (elector) {
+    if (this.#parts.shards) {
+      this.#parts.shards.start();
+      this.#log.info(
+        { identity: this.#parts.shards.identity },
+        "sharded: reconciling the releases of the shards held",
+      );
+      this.#whenSyncedStartWorkers();
+    } else if (elector) {
       elector.run().then(
         (end) => this.#log.info({ end }, "leader election ended"),
         (error: unknown) => {
@@ -120,6 +157,10 @@ export class Controller {
     leadership?.addEventListener("abort", () => this.#parts.halt.abort(leadership.reason), { once: true });
     this.#leading = true;
     this.#log.info({ identity: this.identity }, "leading: reconciling releases");
+    this.#whenSyncedStartWorkers();
+  }
+
+  #whenSyncedStartWorkers(): void {
     // As client-go's WaitForCacheSync: no reconcile before the Release and Deployment caches
     // have listed. Earlier, a Release could start while an older one of its target is not in
     // the cache yet, and each cache's initial list would reconcile every Release once more.
@@ -145,12 +186,13 @@ export class Controller {
   async stop(): Promise<{ drained: boolean }> {
     if (this.#stopped) return { drained: true };
     this.#stopped = true;
-    const { reconciler, queue, elector, drainTimeoutMs } = this.#parts;
+    const { reconciler, queue, elector, shards, drainTimeoutMs } = this.#parts;
     // Rounds in flight are cancelled: the next leader asks for them again.
     reconciler.stopAnalysis();
     const drained = await queue.shutdown(drainTimeoutMs);
     if (drained) {
       await elector?.release();
+      await shards?.stop();
     } else {
       this.#log.warn(
         { drainTimeoutMs },
@@ -158,6 +200,7 @@ export class Controller {
       );
       this.#parts.halt.abort(new Error("the controller is stopping"));
       await elector?.abandon();
+      await shards?.stop(true);
     }
     await Promise.all([
       this.#parts.releases.stop(),
@@ -185,8 +228,11 @@ export class Controller {
 
   #startWorkers(): void {
     if (this.#stopped) return;
-    const { queue, reconciler, metrics } = this.#parts;
+    this.#workersStarted = true;
+    const { queue, reconciler, metrics, shards } = this.#parts;
     queue.start(async (key) => {
+      // Queued before its shard was lost: the shard's new holder has it.
+      if (shards && !this.actsOn(key)) return;
       const started = performance.now();
       let outcome = "ok";
       try {

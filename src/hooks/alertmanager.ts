@@ -26,6 +26,12 @@ import type { SecretReader } from "../config/index.ts";
 /** What the hook needs from the controller. */
 export interface AlertHookHost {
   isLeader(): boolean;
+  /**
+   * Sharded controllers: whether this replica reconciles the Release (holds its shard). A
+   * replica that does not hands the alert to the shard's holder through the annotation,
+   * as a follower hands it to the leader. Without it, isLeader() decides for every Release.
+   */
+  actsOn?(releaseKey: string): boolean;
   /** Shutting down: alerts are refused with 503 so that Alertmanager sends them again. */
   isStopping(): boolean;
   /** The Release cache has had its first list: until then an alert cannot be matched. */
@@ -73,7 +79,7 @@ export interface HookSummary {
   unmatched: number;
   resolved: number;
   ignored: number;
-  /** Whether this replica acts (leader) or annotated the Releases with the alerts (follower). */
+  /** Whether this replica acts (leader; sharded: holds their shards) or annotated the Releases for another (follower). */
   handledBy: "leader" | "follower";
 }
 
@@ -83,6 +89,9 @@ const STOPPING_RETRY_AFTER_SECONDS = "5";
 
 export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteHandler {
   const log = options.logger.child({ component: "alertmanager-hook" });
+  // Whether this replica reconciles the Release itself (sharded: holds its shard; else: leads).
+  const actsOn = (releaseKey: string): boolean =>
+    options.host.actsOn ? options.host.actsOn(releaseKey) : options.host.isLeader();
   const count = (outcome: AlertOutcome, by = 1): void => {
     if (by > 0) options.metrics.alertsReceived.inc({ outcome }, by);
   };
@@ -276,10 +285,12 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
       }
     }
 
-    const failures = await annotateReleases(handOff, leading);
+    // Sharded: "leader" only if this replica holds the shard of every Release it matched.
+    if (summary.matched.length > 0) summary.handledBy = summary.matched.every(actsOn) ? "leader" : "follower";
+    const failures = await annotateReleases(handOff);
     // The leader acts on what it holds in memory at once; the Release was written first,
     // so the reconcile does not race its own annotation (a status write would conflict).
-    if (leading) for (const releaseKey of handOff.keys()) options.host.enqueue(releaseKey);
+    for (const releaseKey of handOff.keys()) if (actsOn(releaseKey)) options.host.enqueue(releaseKey);
     if (failures.length > 0)
       return { ok: false, error: `could not write the alerts onto ${failures.join(", ")}` };
     return { ok: true, summary };
@@ -292,10 +303,10 @@ export function createAlertmanagerHook(options: AlertmanagerHookOptions): RouteH
    */
   async function annotateReleases(
     handOff: Map<string, { observation: AlertObservation; dedupeKey: string }[]>,
-    leading: boolean,
   ): Promise<string[]> {
     const results = await Promise.all(
       [...handOff].map(async ([releaseKey, alerts]) => {
+        const leading = actsOn(releaseKey);
         try {
           const outcome = await options.annotator.annotate(
             releaseKey,

@@ -152,9 +152,12 @@ export interface KubeClientOptions {
   signal?: AbortSignal;
   /**
    * Asked before every write (any method but GET): throws to refuse it, e.g. when this
-   * replica's Lease is no longer fresh. Reads are never refused.
+   * replica's Lease is no longer fresh. Reads are never refused. `url` is the request's,
+   * so sharded controllers check the Lease of the shard the object's namespace is in.
    */
-  beforeWrite?: () => void;
+  beforeWrite?: (url: string) => void;
+  /** An extra abort signal for the call to `url` (sharded: the Lease of its namespace's shard). */
+  signalFor?: (url: string) => AbortSignal | undefined;
   /** Told of every request once answered (or failed): the glidepath_kube_requests_total metric. */
   onRequest?: KubeRequestObserver;
 }
@@ -175,6 +178,7 @@ export function makeKubeClients(kubeConfig: KubeConfig, options: KubeClientOptio
         requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_KUBE_REQUEST_TIMEOUT_MS,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.beforeWrite ? { beforeWrite: options.beforeWrite } : {}),
+        ...(options.signalFor ? { signalFor: options.signalFor } : {}),
       }),
     ],
   });
@@ -208,12 +212,15 @@ function combinedSignal(request: RequestContext, more: AbortSignal[]): AbortSign
 function boundedCalls(options: Required<Pick<KubeClientOptions, "requestTimeoutMs">> & KubeClientOptions) {
   return {
     pre(request: RequestContext): Observable<RequestContext> {
-      if (request.getHttpMethod() !== HttpMethod.GET) options.beforeWrite?.();
+      if (request.getHttpMethod() !== HttpMethod.GET) options.beforeWrite?.(request.getUrl());
       options.signal?.throwIfAborted();
+      const scoped = options.signalFor?.(request.getUrl());
+      scoped?.throwIfAborted();
       request.setSignal(
         combinedSignal(request, [
           AbortSignal.timeout(timerDelay(options.requestTimeoutMs)),
           ...(options.signal ? [options.signal] : []),
+          ...(scoped ? [scoped] : []),
         ]),
       );
       return new Observable(Promise.resolve(request));

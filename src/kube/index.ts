@@ -23,6 +23,16 @@ export { WorkQueue } from "./work-queue.ts";
 export type { Reconcile, ReconcileResult, WorkQueueOptions, WorkQueueStats } from "./work-queue.ts";
 export { LeaderElector, leaseIsFresh, LeaseNotHeldError } from "./leader-election.ts";
 export type { LeaderElectionOptions, LeadershipEnd } from "./leader-election.ts";
+export { HANDOVER_ANNOTATION, ShardLeases } from "./shard-leases.ts";
+export type { ShardLeasesOptions } from "./shard-leases.ts";
+export {
+  fairShare,
+  mayTakeShard,
+  namespaceOfApiPath,
+  shardOfKey,
+  shardOfNamespace,
+  shouldHandOver,
+} from "./shards.ts";
 export { RELEASE_PLURAL, ReleaseStatusWriter, StatusWriteError } from "./status-writer.ts";
 export type { ReleaseReadState, StatusWriteResult } from "./status-writer.ts";
 export { ReleaseFinalizers, hasRouteRestoreFinalizer } from "./finalizers.ts";

@@ -38,6 +38,13 @@ export interface LeaderElectionOptions {
   onStoppedLeading(reason: string): void;
   /** Called whenever another (or this) replica is seen to hold the Lease. */
   onNewLeader?(identity: string): void;
+  /**
+   * Asked before taking a Lease that is free or expired (never before renewing one's own):
+   * false leaves it to another replica for now. Sharded controllers spread shards with it.
+   * `holder` is "" for a free Lease; `unchangedForMs` is how long its record has stood
+   * unchanged on this replica's clock (0 for one that does not exist yet). Default: take it.
+   */
+  mayAcquire?(state: { holder: string; unchangedForMs: number }): boolean;
 }
 
 /**
@@ -49,6 +56,7 @@ export type LeadershipEnd = "released" | "abandoned" | "lost" | "stopped";
 type AttemptResult =
   | { outcome: "acquired"; lease: V1Lease }
   | { outcome: "held"; lease: V1Lease; holder: string }
+  | { outcome: "declined"; lease?: V1Lease }
   | { outcome: "failed"; reason: string; conflict?: boolean };
 
 interface ObservedRecord {
@@ -96,6 +104,8 @@ export class LeaderElector {
   /** Stop renewing but leave the Lease to expire (abandon()), rather than release it. */
   #abandoning = false;
   #running: Promise<LeadershipEnd> | undefined;
+  /** When this replica first found the Lease missing (mayAcquire: how long nobody made it). */
+  #missingSince: number | undefined;
   readonly #sleeper = new InterruptibleSleep();
 
   constructor(options: LeaderElectionOptions) {
@@ -127,6 +137,16 @@ export class LeaderElector {
 
   isLeader(): boolean {
     return this.#leading;
+  }
+
+  /** The Lease as last read or written by this replica (undefined before the first look). */
+  lastSeenLease(): V1Lease | undefined {
+    return this.#lease;
+  }
+
+  /** How long the Lease record has stood unchanged, on this replica's clock (0 before the first look). */
+  unchangedForMs(): number {
+    return this.#observed ? performance.now() - this.#observed.observedAt : 0;
   }
 
   /**
@@ -236,6 +256,7 @@ export class LeaderElector {
       const result = await this.#attempt(deadline);
       if (result.outcome === "acquired") return undefined;
       if (result.outcome === "held") return `the Lease is now held by ${result.holder}`;
+      if (result.outcome === "declined") return "the Lease is no longer this replica's";
       lastReason = result.reason;
       this.#logger.warn(`renewing the leader Lease failed: ${result.reason}`);
       if (this.#stopping) return undefined;
@@ -267,6 +288,9 @@ export class LeaderElector {
     } else if (result.outcome === "held") {
       this.#lease = result.lease;
       this.#observe(result.lease);
+    } else if (result.outcome === "declined") {
+      if (result.lease) this.#observe(result.lease);
+      this.#lease = result.lease;
     } else if (result.conflict) {
       // Our copy is stale: read again next time.
       this.#lease = undefined;
@@ -289,6 +313,10 @@ export class LeaderElector {
       }
     }
     if (!current) {
+      this.#missingSince ??= performance.now();
+      const missingForMs = performance.now() - this.#missingSince;
+      if (this.#options.mayAcquire?.({ holder: "", unchangedForMs: missingForMs }) === false)
+        return { outcome: "declined" };
       const body: V1Lease = {
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",
@@ -317,6 +345,11 @@ export class LeaderElector {
       return { outcome: "held", lease: current, holder };
     }
     const ours = holder === this.identity;
+    if (!ours && this.#options.mayAcquire) {
+      this.#observe(current);
+      if (!this.#options.mayAcquire({ holder, unchangedForMs: this.unchangedForMs() }))
+        return { outcome: "declined", lease: current };
+    }
     const spec = current.spec ?? {};
     const body: V1Lease = {
       ...current,

@@ -30,6 +30,8 @@ export interface WorkQueueOptions {
   logger: Logger;
   /** For log lines. */
   name?: string;
+  /** Keys it turns away at add (sharded controllers: Releases of shards held elsewhere). Default: all taken. */
+  accepts?: (key: string) => boolean;
 }
 
 export interface WorkQueueStats {
@@ -57,6 +59,7 @@ export class WorkQueue {
   readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #failures = new Map<string, number>();
   #reconcile: Reconcile | undefined;
+  readonly #accepts: (key: string) => boolean;
   #shuttingDown = false;
   #drained: (() => void) | undefined;
 
@@ -66,6 +69,7 @@ export class WorkQueue {
       throw new Error(`work queue ${options.name ?? ""}: workers must be a whole number ≥ 1, not ${workers}`);
     }
     this.#workers = workers;
+    this.#accepts = options.accepts ?? (() => true);
     this.#backoff = options.backoff ?? DEFAULT_QUEUE_BACKOFF;
     // Fail at construction, not at the first failure.
     backoffDelayMs(0, this.#backoff, 0);
@@ -82,7 +86,7 @@ export class WorkQueue {
 
   /** Queues `key` unless it is already queued. Ignored after shutdown. */
   add(key: string): void {
-    if (this.#shuttingDown) return;
+    if (this.#shuttingDown || !this.#accepts(key)) return;
     if (this.#inFlight.has(key)) {
       this.#dirtyInFlight.add(key);
       return;
@@ -93,7 +97,7 @@ export class WorkQueue {
 
   /** Queues `key` after `delayMs`; if it is already waiting, the sooner time wins. */
   addAfter(key: string, delayMs: number): void {
-    if (this.#shuttingDown) return;
+    if (this.#shuttingDown || !this.#accepts(key)) return;
     // A far deadline is looked at again within the hour and recomputed, never overflows a
     // timer; a NaN (a bug) waits the hour rather than spinning.
     const delay = timerDelay(delayMs, LONGEST_REQUEUE_MS);
@@ -120,6 +124,23 @@ export class WorkQueue {
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
     this.addAfter(key, backoffDelayMs(failures, this.#backoff, Math.random()));
+  }
+
+  /** Drops the queued and delayed keys that `which` picks (reconciles in flight run on); returns how many. */
+  drop(which: (key: string) => boolean): number {
+    let dropped = 0;
+    for (const key of [...this.#ready, ...this.#dirtyInFlight]) {
+      if (!which(key)) continue;
+      dropped += Number(this.#ready.delete(key) || this.#dirtyInFlight.delete(key));
+    }
+    for (const [key, { timer }] of this.#delayed) {
+      if (!which(key)) continue;
+      clearTimeout(timer);
+      this.#delayed.delete(key);
+      dropped++;
+    }
+    for (const key of this.#failures.keys()) if (which(key)) this.#failures.delete(key);
+    return dropped;
   }
 
   /** Resets `key`'s backoff (after a success). */

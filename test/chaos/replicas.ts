@@ -33,6 +33,10 @@ export interface ReplicaOptions {
   hookTokenFile: string;
   /** ServiceAccounts made up front (the API server may be down when one is needed). */
   pool: number;
+  /** Merged over each replica's configuration (e.g. sharding). */
+  config?: Record<string, unknown>;
+  /** Replace a replica that exits (default true, as the kubelet would). */
+  restart?: boolean;
 }
 
 export class Replicas {
@@ -92,6 +96,13 @@ export class Replicas {
     return this.running().find((replica) => replica.identity === holder && replica.process.isRunning());
   }
 
+  /** Starts one more replica (a new identity from the pool); returns it. */
+  async add(): Promise<Replica> {
+    const before = new Set(this.#running);
+    await this.#spawn();
+    return [...this.#running].find((replica) => !before.has(replica)) as Replica;
+  }
+
   async stop(): Promise<void> {
     this.#stopping = true;
     await Promise.all(this.running().map((replica) => replica.process.stop(10_000)));
@@ -112,6 +123,7 @@ export class Replicas {
         retryPeriod: "1s",
       },
       hooks: { alertmanager: { token: { file: this.#options.hookTokenFile } } },
+      ...this.#options.config,
     };
     const configPath = join(this.#stack.info.runDir, `${next.identity}.yaml`);
     writeFileSync(configPath, stringify(config));
@@ -130,7 +142,7 @@ export class Replicas {
     this.#running.add(replica);
     void process.exited.then(async () => {
       this.#running.delete(replica);
-      if (this.#stopping) return;
+      if (this.#stopping || this.#options.restart === false) return;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       if (this.#stopping) return;
       this.#restarts++;

@@ -110,6 +110,18 @@ the webhook's token is the mounted Secret.
 {{- $_ := set $leaderElection "leaseName" (include "glidepath.controllerName" .) }}
 {{- $_ := set $leaderElection "leaseNamespace" .Release.Namespace }}
 {{- $_ := set $config "leaderElection" $leaderElection }}
+{{- $sharding := deepCopy (default dict $config.sharding) }}
+{{- if gt (int (default 1 $sharding.replicas)) 1 }}
+{{- if ne (int $sharding.replicas) (int .Values.replicaCount) }}
+{{- fail (printf "config.sharding.replicas (%v) must equal replicaCount (%v): it is how many replicas share the shards" $sharding.replicas .Values.replicaCount) }}
+{{- end }}
+{{- if gt (int (default 16 $sharding.shards)) 16 }}
+{{- fail "config.sharding.shards above 16: the leader-election Role allows the Leases <fullname>-shard-0 … -15 only" }}
+{{- end }}
+{{- end }}
+{{- /* The shard Leases are the ones the leader-election Role allows. */}}
+{{- $_ := set $sharding "leasePrefix" (printf "%s-shard" (include "glidepath.fullname" .)) }}
+{{- $_ := set $config "sharding" $sharding }}
 {{- $trust := dict "stampKey" (dict "file" (printf "%s/key" (include "glidepath.stampKeyDir" .))) }}
 {{- if .Values.admission.enabled }}
 {{- $webhook := dict "port" (int .Values.admission.port) }}

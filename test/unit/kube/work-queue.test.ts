@@ -243,3 +243,35 @@ describe("work queue", () => {
     expect(() => new WorkQueue({ logger, workers: 0 })).toThrow(/workers must be/);
   });
 });
+
+describe("work queue of a sharded controller", () => {
+  it("turns away the keys it does not accept, now or later", async () => {
+    const ours = new Set(["team-a/web"]);
+    const q = queue({ accepts: (key) => ours.has(key) });
+    const seen: string[] = [];
+    q.add("team-a/web");
+    q.add("team-b/api");
+    q.addAfter("team-b/api", 5);
+    q.start(async (key) => {
+      seen.push(key);
+    });
+    await until(() => seen.length === 1);
+    await sleep(30);
+    expect(seen).toEqual(["team-a/web"]);
+  });
+
+  it("drops the queued and delayed keys of a shard it no longer holds, and keeps the rest", async () => {
+    const q = queue();
+    q.add("team-a/web");
+    q.add("team-b/api");
+    q.addAfter("team-b/worker", 20);
+    expect(q.drop((key) => key.startsWith("team-b/"))).toBe(2);
+    const seen: string[] = [];
+    q.start(async (key) => {
+      seen.push(key);
+    });
+    await until(() => seen.length === 1);
+    await sleep(50);
+    expect(seen).toEqual(["team-a/web"]);
+  });
+});
