@@ -8,6 +8,7 @@ import type { RouteWatch } from "./route-watch.ts";
 import type { RouterCache } from "./router-cache.ts";
 import type { StatusEchoFilter } from "./status-echo.ts";
 import type { TargetIndex } from "./target-index.ts";
+import type { WorkloadWatch } from "./workload-watch.ts";
 import { releasesWaitingOn } from "./target-lock.ts";
 
 // The controller at run time: cache events become release keys on the work queue; the
@@ -22,6 +23,8 @@ export interface ControllerParts {
   releaseRecords?: NamespacedInformers<KubernetesObject>;
   /** The routes and canary Services the Releases name. */
   routeWatch: RouteWatch;
+  /** ReplicaSets, Pods and canary Endpoints, so an observation makes no request. */
+  workloadWatch?: Pick<WorkloadWatch, "start" | "stop">;
   queue: WorkQueue;
   targets: TargetIndex;
   routers: RouterCache;
@@ -98,6 +101,7 @@ export class Controller {
       for (const key of targets.releasesOf(change.object)) queue.add(key);
     });
     deployments.start();
+    this.#parts.workloadWatch?.start();
     if (elector) {
       elector.run().then(
         (end) => this.#log.info({ end }, "leader election ended"),
@@ -164,6 +168,7 @@ export class Controller {
       this.#parts.deployments.stop(),
       this.#parts.releaseRecords?.stop(),
       this.#parts.routeWatch.stop(),
+      this.#parts.workloadWatch?.stop(),
     ]);
     return { drained };
   }
