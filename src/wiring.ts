@@ -20,6 +20,7 @@ import { RouterCache } from "./controller/router-cache.ts";
 import { StatusEchoFilter } from "./controller/status-echo.ts";
 import { TargetIndex } from "./controller/target-index.ts";
 import { WebhookCoverageReader } from "./controller/webhook-coverage-reader.ts";
+import { WorkloadWatch } from "./controller/workload-watch.ts";
 import { AlertInboxStore, createAlertmanagerHook, ReleaseAlertAnnotator } from "./hooks/index.ts";
 import { startHttpServer, type HttpServer, type RouteHandler } from "./http/server.ts";
 import {
@@ -50,7 +51,7 @@ import { WorkloadManager } from "./workload/index.ts";
 //   secrets   the Alertmanager hook's token and the identity stamps' key, read once now
 //   metrics   the registry /metrics serves, reading the caches when scraped
 //   clients   Kubernetes calls: bounded, stopped by `halt`, writes only with a fresh Lease
-//   caches    informers of Releases, Deployments, ReleaseRecords; the route watch
+//   caches    informers of Releases, Deployments, ReleaseRecords; the route and workload watches
 //   reconcile the work queue, the reconciler and what it acts through, the leader elector
 //   ways in   the Alertmanager hook, the admission webhook, notifiers, the HTTP servers
 
@@ -156,10 +157,21 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
     targets,
     wake: (key) => queue.add(key),
   });
+  // ReplicaSets, Pods and canary Endpoints: with the caches above, an idle reconcile reads nothing.
+  const workloadWatch = new WorkloadWatch({
+    ...cache,
+    targets,
+    deployments,
+    routeWatch,
+    wake: (key) => queue.add(key),
+  });
   // One WorkloadManager: the engine's actions and the replica split scale the canary through it.
   const workloads = new WorkloadManager(
     { apps: clients.apps, core: clients.core },
-    { cachedDeployment: (namespace, name) => deployments.get(`${namespace}/${name}`) },
+    {
+      cachedDeployment: (namespace, name) => deployments.get(`${namespace}/${name}`),
+      caches: workloadWatch,
+    },
   );
   const routers = new RouterCache((release) =>
     createTrafficRouter(release, {
@@ -221,6 +233,7 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
     deployments,
     ...(releaseRecords ? { releaseRecords } : {}),
     routeWatch,
+    workloadWatch,
     queue,
     targets,
     routers,

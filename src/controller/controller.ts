@@ -9,6 +9,7 @@ import type { RouteWatch } from "./route-watch.ts";
 import type { RouterCache } from "./router-cache.ts";
 import type { StatusEchoFilter } from "./status-echo.ts";
 import type { TargetIndex } from "./target-index.ts";
+import type { WorkloadWatch } from "./workload-watch.ts";
 import { releasesWaitingOn } from "./target-lock.ts";
 
 // The controller at run time: cache events become release keys on the work queue; the
@@ -23,6 +24,8 @@ export interface ControllerParts {
   releaseRecords?: NamespacedInformers<KubernetesObject>;
   /** The routes and canary Services the Releases name. */
   routeWatch: RouteWatch;
+  /** ReplicaSets, Pods and canary Endpoints, so an observation makes no request. */
+  workloadWatch?: Pick<WorkloadWatch, "start" | "stop">;
   queue: WorkQueue;
   targets: TargetIndex;
   routers: RouterCache;
@@ -128,6 +131,7 @@ export class Controller {
       for (const key of targets.releasesOf(change.object)) queue.add(key);
     });
     deployments.start();
+    this.#parts.workloadWatch?.start();
     if (this.#parts.shards) {
       this.#parts.shards.start();
       this.#log.info(
@@ -207,6 +211,7 @@ export class Controller {
       this.#parts.deployments.stop(),
       this.#parts.releaseRecords?.stop(),
       this.#parts.routeWatch.stop(),
+      this.#parts.workloadWatch?.stop(),
     ]);
     return { drained };
   }

@@ -53,7 +53,7 @@ export class RouteWatch {
     }
   }
 
-  /** The cached object of this kind, or undefined (not there, or not in the cache yet: read it then). */
+  /** The cached object of this kind, or undefined (not there, or not in the cache yet: see hasSynced()). */
   cached(kind: WatchedKind, namespace: string, name: string): KubernetesObject | undefined {
     const key = `${namespace}/${name}`;
     for (const informer of this.#byKind.get(kind) ?? []) {
@@ -61,6 +61,15 @@ export class RouteWatch {
       if (object) return object;
     }
     return undefined;
+  }
+
+  /**
+   * True once every informer of this kind holds its first list: a miss in cached() then
+   * means the object does not exist, and needs no GET to say so.
+   */
+  hasSynced(kind: WatchedKind): boolean {
+    const informers = this.#byKind.get(kind) ?? [];
+    return informers.length > 0 && informers.every((informer) => informer.hasSynced());
   }
 
   start(): void {

@@ -2,7 +2,14 @@
 import { sleep } from "../kube/interruptible-sleep.ts";
 import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import type { AppsV1Api, CoreV1Api, V1Deployment, V1Service } from "@kubernetes/client-node";
+import type {
+  AppsV1Api,
+  CoreV1Api,
+  V1Deployment,
+  V1Endpoints,
+  V1Pod,
+  V1Service,
+} from "@kubernetes/client-node";
 import { RELEASE_KIND } from "../api/index.ts";
 import {
   GLIDEPATH_FIELD_MANAGER,
@@ -11,6 +18,7 @@ import {
   type WorkloadObservation,
 } from "../engine/types.ts";
 import { TargetError, apiError, apiStatusCode, isConflict, isNotFound } from "../kube/errors.ts";
+import type { WorkloadCaches } from "./cached-objects.ts";
 import { buildBaseline, buildCanary } from "./canary.ts";
 import type { CanaryObjects } from "./canary.ts";
 import { MISSING_WORKLOAD, labelSelectorString, observeWorkload, ownedPods } from "./health.ts";
@@ -51,6 +59,13 @@ export interface WorkloadManagerOptions extends HealthOptions {
    * most a write that changes nothing.
    */
   cachedDeployment?: (namespace: string, name: string) => V1Deployment | undefined;
+  /**
+   * The controller's other caches (src/controller/workload-watch.ts): with them, observe()
+   * and observeCanaryService() make no request once the caches have synced, and a miss in
+   * a synced cache means the object does not exist, unless this manager created it and the
+   * cache has not seen it yet (then it is read from the API server).
+   */
+  caches?: WorkloadCaches;
 }
 
 export type WorkloadRole = "stable" | "canary" | "baseline";
@@ -68,11 +83,19 @@ export class WorkloadManager {
   readonly #writers = new Map<string, { uid: string; generation: number; writers: FieldWriters }>();
   /** A StatefulSet target (spec.target.kind) goes there instead: docs/statefulsets.md. */
   readonly #statefulSets: StatefulSetWorkloads;
+  readonly #caches: WorkloadCaches | undefined;
+  /**
+   * "kind:namespace/name" of the objects this manager created that no synced cache has
+   * shown yet: a miss on one of them is its creation still on its way to the cache, not
+   * proof it is gone, so it is read from the API server until the cache has it.
+   */
+  readonly #createdNotCached = new Set<string>();
 
   constructor(clients: WorkloadClients, options: WorkloadManagerOptions = {}) {
     this.#apps = clients.apps;
     this.#core = clients.core;
     this.#cachedDeployment = options.cachedDeployment;
+    this.#caches = options.caches;
     this.#health = { restartThreshold: options.restartThreshold };
     this.#attempts = 1 + (options.conflictRetries ?? DEFAULT_CONFLICT_RETRIES);
     this.#statefulSets = new StatefulSetWorkloads(clients, { ...this.#health, attempts: this.#attempts });
@@ -247,10 +270,23 @@ export class WorkloadManager {
     const name = canaryServiceName(release.spec.target.service);
     const context = `Release ${releaseKey(release)}: observing the canary Service ${namespace}/${name}`;
     const [service, endpoints] = await Promise.all([
-      this.#read(() => this.#core.readNamespacedService({ name, namespace }), context),
-      this.#read(
-        () => this.#core.readNamespacedEndpoints({ name, namespace }),
-        `${context}: reading its Endpoints`,
+      this.#cachedOrRead(
+        "service",
+        namespace,
+        name,
+        (caches) => caches.service(namespace, name),
+        () => this.#read(() => this.#core.readNamespacedService({ name, namespace }), context),
+      ),
+      this.#cachedOrRead<V1Endpoints>(
+        "endpoints",
+        namespace,
+        name,
+        (caches) => caches.endpoints(namespace, name),
+        () =>
+          this.#read(
+            () => this.#core.readNamespacedEndpoints({ name, namespace }),
+            `${context}: reading its Endpoints`,
+          ),
       ),
     ]);
     const readyEndpoints = (endpoints?.subsets ?? []).reduce(
@@ -306,13 +342,46 @@ export class WorkloadManager {
   async deployment(release: ReleaseRef, role: WorkloadRole): Promise<V1Deployment | undefined> {
     const namespace = releaseNamespace(release);
     const name = deploymentName(release, role);
-    return (
-      this.#cachedDeployment?.(namespace, name) ??
-      (await this.#read(
+    const read = () =>
+      this.#read(
         () => this.#apps.readNamespacedDeployment({ name, namespace }),
         `Release ${releaseKey(release)}: reading the ${role} Deployment ${namespace}/${name}`,
-      ))
-    );
+      );
+    const cachedDeployment = this.#cachedDeployment;
+    if (!cachedDeployment) return read();
+    if (!this.#caches) return cachedDeployment(namespace, name) ?? (await read());
+    return this.#cachedOrRead("deployment", namespace, name, () => cachedDeployment(namespace, name), read);
+  }
+
+  /**
+   * From the cache once it has synced (a miss: the object does not exist, unless this
+   * manager created it and the cache has not caught up); from the API server before that.
+   */
+  async #cachedOrRead<T>(
+    kind: "deployment" | "service" | "endpoints",
+    namespace: string,
+    name: string,
+    cached: (caches: WorkloadCaches) => T | undefined,
+    read: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    const caches = this.#caches;
+    if (!caches?.synced(kind)) return read();
+    const created = `${kind}:${namespace}/${name}`;
+    const object = cached(caches);
+    if (object !== undefined) {
+      this.#createdNotCached.delete(created);
+      return object;
+    }
+    if (!this.#createdNotCached.has(created)) return undefined;
+    const fresh = await read();
+    if (fresh === undefined) this.#createdNotCached.delete(created);
+    return fresh;
+  }
+
+  /** This manager created it: until a cache shows it, a miss there is read from the API server. */
+  #created(kind: "deployment" | "service", object: V1Deployment | V1Service): void {
+    if (this.#caches)
+      this.#createdNotCached.add(`${kind}:${object.metadata?.namespace}/${object.metadata?.name}`);
   }
 
   /** The stable or canary Deployment and its own Pods, as the engine sees them. */
@@ -330,6 +399,19 @@ export class WorkloadManager {
     const selector = deployment.spec?.selector;
     if (!selector) throw new Error(`${context}: it has no spec.selector`);
     const labelSelector = labelSelectorString(selector);
+    // From the Pod and ReplicaSet caches (indexed by owner) once they have synced.
+    const pods = this.#caches?.synced("pods")
+      ? this.#caches.podsOf(deployment)
+      : await this.#listOwnedPods(deployment, labelSelector, context);
+    const observed = observeWorkload(deployment, pods, this.#health);
+    if (role !== "stable") return observed;
+    const writers = await this.#stableWriters(deployment, context);
+    return writers ? { ...observed, writers } : observed;
+  }
+
+  /** The Deployment's own Pods, listed from the API server (no caches, or not synced yet). */
+  async #listOwnedPods(deployment: V1Deployment, labelSelector: string, context: string): Promise<V1Pod[]> {
+    const namespace = deployment.metadata?.namespace ?? "";
     try {
       // resourceVersion "0": served from the API server's watch cache, not a quorum read
       // from etcd; health does not need the last millisecond, and this is every reconcile.
@@ -337,14 +419,7 @@ export class WorkloadManager {
         this.#apps.listNamespacedReplicaSet({ namespace, labelSelector, resourceVersion: "0" }),
         this.#core.listNamespacedPod({ namespace, labelSelector, resourceVersion: "0" }),
       ]);
-      const observed = observeWorkload(
-        deployment,
-        ownedPods(deployment, replicaSets.items, pods.items),
-        this.#health,
-      );
-      if (role !== "stable") return observed;
-      const writers = await this.#stableWriters(deployment, context);
-      return writers ? { ...observed, writers } : observed;
+      return ownedPods(deployment, replicaSets.items, pods.items);
     } catch (error) {
       throw apiError(`${context}: listing its ReplicaSets and Pods (${labelSelector})`, error);
     }
@@ -422,7 +497,9 @@ export class WorkloadManager {
       );
       if (!existing) {
         try {
-          return await this.#apps.createNamespacedDeployment({ namespace, body: desired });
+          const created = await this.#apps.createNamespacedDeployment({ namespace, body: desired });
+          this.#created("deployment", created);
+          return created;
         } catch (error) {
           if (isConflict(error) && !last) continue; // created meanwhile (or still being deleted)
           throw apiError(context, error);
@@ -481,7 +558,9 @@ export class WorkloadManager {
       const existing = await this.#read(() => this.#core.readNamespacedService({ name, namespace }), context);
       if (!existing) {
         try {
-          return await this.#core.createNamespacedService({ namespace, body: desired });
+          const created = await this.#core.createNamespacedService({ namespace, body: desired });
+          this.#created("service", created);
+          return created;
         } catch (error) {
           if (isConflict(error) && !last) continue;
           throw apiError(context, error);
