@@ -59,6 +59,8 @@ export const builtinMetricTemplates = [
 ] as const;
 
 const finiteNumber = z.number().describe("a finite number");
+/** Passing analysis rounds before a step may go on: a stage's, or blue/green's preview and switch. */
+const minMeasurementsSchema = z.int().min(0).max(1000).optional();
 
 export const stageSchema = z
   .object({
@@ -75,14 +77,9 @@ export const stageSchema = z
       DURATION_LIMITS.hold,
       "How long the stage is held and analysed before it may advance.",
     ),
-    minMeasurements: z
-      .int()
-      .min(0)
-      .max(1000)
-      .optional()
-      .describe(
-        "Passing analysis rounds required before the stage may advance (default 1 when metrics exist).",
-      ),
+    minMeasurements: minMeasurementsSchema.describe(
+      "Passing analysis rounds required before the stage may advance (default 1 when metrics exist).",
+    ),
     requiresApproval: z
       .boolean()
       .optional()
@@ -387,14 +384,9 @@ export const blueGreenSchema = z
       .boolean()
       .optional()
       .describe("Stop after the preview until a person approves the switch."),
-    minMeasurements: z
-      .int()
-      .min(0)
-      .max(1000)
-      .optional()
-      .describe(
-        "Passing analysis rounds the preview and the switched version each need (default 1 with metrics).",
-      ),
+    minMeasurements: minMeasurementsSchema.describe(
+      "Passing analysis rounds the preview and the switched version each need (default 1 with metrics).",
+    ),
   })
   .describe(
     "Blue/green: the new version comes up at full size behind the preview Service, analysed with no user traffic, " +
