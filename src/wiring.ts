@@ -42,7 +42,7 @@ import {
 import { createNotifier } from "./notify/index.ts";
 import { createControllerMetrics, type ControllerMetrics } from "./telemetry/metrics.ts";
 import { createTrafficRouter } from "./traffic/index.ts";
-import { WorkloadManager } from "./workload/index.ts";
+import { AutoscalerManager, WorkloadManager } from "./workload/index.ts";
 
 // The controller's composition root: every part of the running process is built here, in
 // the order they depend on each other, and nowhere else. src/main.ts reads the command line
@@ -198,6 +198,7 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
     changeWindows: config.changeWindows,
     releases,
     workloads,
+    autoscalers: new AutoscalerManager(clients.customObjects),
     routerFor: (release) => routers.routerFor(release),
     metricsProvider: createPrometheusProvider({
       url: config.prometheus.url,

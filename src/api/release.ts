@@ -486,6 +486,22 @@ export const controlSchema = z
 export const targetKinds = ["Deployment", "StatefulSet"] as const;
 export type TargetKind = (typeof targetKinds)[number];
 
+/** How the canary is sized when it should not follow the stable's HorizontalPodAutoscaler (docs/autoscaling.md). */
+export const canaryScaleSchema = z
+  .object({
+    replicas: z
+      .int()
+      .min(1)
+      .max(1000)
+      .describe(
+        "The canary runs this many replicas throughout, and gets no copy of the stable's autoscaler.",
+      ),
+  })
+  .describe(
+    "A fixed size for the canary. Without it, a target with a HorizontalPodAutoscaler gets a canary copy of " +
+      "it with bounds proportional to the stage's weight; a target without one gets a canary as big as stable.",
+  );
+
 export const releaseSpecSchema = z
   .object({
     target: z.object({
@@ -528,6 +544,7 @@ export const releaseSpecSchema = z
     ).optional(),
     changeRequest: changeRequestSchema,
     control: controlSchema.optional(),
+    canaryScale: canaryScaleSchema.optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.strategy !== undefined && spec.stages !== undefined) {
@@ -562,6 +579,9 @@ export const releaseSpecSchema = z
     for (const problem of routingStageProblems(spec.stages ?? [], spec.traffic)) {
       ctx.addIssue({ code: "custom", path: ["stages", ...problem.path], message: problem.message });
     }
+    if (spec.canaryScale !== undefined && spec.traffic.replicas !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["canaryScale"], message: CANARY_SCALE_ROUTER_MESSAGE });
+    }
   })
   .meta(
     cel(
@@ -593,6 +613,11 @@ export const releaseSpecSchema = z
         message: "a StatefulSet target needs the replica split (spec.traffic.replicas)",
       },
       ...ROUTING_STAGE_CEL,
+      {
+        rule: "!has(self.canaryScale) || !has(self.traffic.replicas)",
+        message:
+          "canaryScale needs a router (gatewayAPI or nginx): with the replica split the weight sets the canary's replicas",
+      },
     ),
   );
 
@@ -621,6 +646,11 @@ export const STATEFULSET_ROUTER_MESSAGE =
   "a StatefulSet target (spec.target.kind) needs the replica split (spec.traffic.replicas): its canary is " +
   "the pods on the new revision behind the stable Service, with no canary Service a Gateway API or NGINX " +
   "router could send a share to";
+
+/** With the replica split the canary's pod count is its weight, so it cannot be fixed (docs/autoscaling.md). */
+export const CANARY_SCALE_ROUTER_MESSAGE =
+  "canaryScale needs a router (spec.traffic.gatewayAPI or nginx): with the replica split the canary's " +
+  "share of the pods is its weight, so its replicas cannot be fixed";
 
 /** Only the Gateway API router can give a baseline its own share (docs/baseline.md). */
 export const BASELINE_ROUTER_MESSAGE =
@@ -847,6 +877,24 @@ export const signOffSchema = z.object({
 });
 export type SignOff = z.infer<typeof signOffSchema>;
 
+export const canaryScaleSources = ["autoscaler", "fixed", "stable", "replicaSplit"] as const;
+export type CanaryScaleSource = (typeof canaryScaleSources)[number];
+
+/** What sizes the canary: a copy of stable's autoscaler, spec.canaryScale, stable's size, or the replica split. */
+export const canaryScaleStatusSchema = z.object({
+  source: z.enum(canaryScaleSources),
+  autoscaler: z
+    .string()
+    .max(253)
+    .optional()
+    .describe("The stable Deployment's HorizontalPodAutoscaler, when it has one."),
+  canaryAutoscaler: z.string().max(253).optional().describe("source autoscaler: the canary's copy of it."),
+  minReplicas: z.int().min(0).optional().describe("source autoscaler: the copy's bounds at this stage."),
+  maxReplicas: z.int().min(0).optional(),
+  message: z.string().max(512),
+});
+export type CanaryScaleStatus = z.infer<typeof canaryScaleStatusSchema>;
+
 export const releaseStatusSchema = z.object({
   phase: z.enum(releasePhases).optional(),
   message: z.string().max(2048).optional(),
@@ -893,6 +941,9 @@ export const releaseStatusSchema = z.object({
     .max(STATUS_LIMITS.stableChanges)
     .optional()
     .describe("Changes to the stable Deployment that Glidepath did not make, noted during the release."),
+  canaryScale: canaryScaleStatusSchema
+    .optional()
+    .describe("What sizes the canary, as the release last saw it (docs/autoscaling.md)."),
   promotedAt: timestampSchema.optional().describe("When the stable Deployment got the new images."),
   bakeStartedAt: timestampSchema.optional(),
   rollback: z

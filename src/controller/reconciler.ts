@@ -41,7 +41,7 @@ import {
 import type { ControllerMetrics } from "../telemetry/metrics.ts";
 import { releaseLogFields } from "../telemetry/logger.ts";
 import type { TrafficRouter } from "../traffic/index.ts";
-import type { WorkloadManager } from "../workload/index.ts";
+import type { AutoscalerManager, WorkloadManager } from "../workload/index.ts";
 import { evaluateChangeWindow } from "./change-window.ts";
 import { AnalysisRounds } from "./analysis-rounds.ts";
 import { MeasurementInbox, observedRounds } from "./measurement-inbox.ts";
@@ -80,6 +80,11 @@ export interface ReconcilerDeps {
   /** The cached Releases (informer), for lookups and the one-active-release-per-target rule. */
   releases: { get(key: string): unknown; list(): unknown[] };
   workloads: WorkloadManager;
+  /**
+   * The stable Deployment's HorizontalPodAutoscaler and the canary's copy of it
+   * (docs/autoscaling.md). Without it no autoscaler is seen: the canary is sized as without one.
+   */
+  autoscalers?: AutoscalerManager;
   routerFor(release: Release): TrafficRouter;
   metricsProvider: MetricsProvider;
   /** The shortest {{interval}} of a query (controller configuration prometheus.minimumRateWindow). */
@@ -509,7 +514,7 @@ export class ReleaseReconciler {
   ): Promise<Observations> {
     const now = this.#clock().toISOString();
     const router = this.#deps.routerFor(release);
-    const [stable, canary, canaryService, baseline, traffic] = await Promise.all([
+    const [stable, canary, canaryService, baseline, traffic, autoscalers] = await Promise.all([
       this.#deps.workloads.observe(release, "stable"),
       this.#deps.workloads.observe(release, "canary"),
       this.#deps.workloads.observeCanaryService(release),
@@ -521,6 +526,7 @@ export class ReleaseReconciler {
           return { canaryWeight: 0, verified: true, requestedWeight: 0, missing: error.message };
         throw error;
       }),
+      this.#deps.autoscalers?.observe(release) ?? {},
     ]);
     const blocking = findBlockingRelease(release, this.#deps.releases.list());
     const stampKey = await this.#deps.stamps?.key();
@@ -534,6 +540,7 @@ export class ReleaseReconciler {
       canary,
       canaryService,
       ...(baseline === undefined ? {} : { baseline }),
+      ...autoscalers,
       traffic: {
         canaryWeight: traffic.canaryWeight,
         verified: traffic.verified,
@@ -592,6 +599,14 @@ export class ReleaseReconciler {
           await workloads.scaleBaseline(release, action.replicas);
           changedCluster = true;
           break;
+        case "ensureCanaryAutoscaler":
+          await this.#deps.autoscalers?.ensureCanaryAutoscaler(release, action);
+          changedCluster = true;
+          break;
+        case "removeCanaryAutoscaler":
+          await this.#deps.autoscalers?.removeCanaryAutoscaler(release);
+          changedCluster = true;
+          break;
         case "promoteStable":
           await workloads.promoteStable(release, action.images, action.version);
           changedCluster = true;
@@ -628,6 +643,8 @@ export class ReleaseReconciler {
   /** What the router added for the canary (a route's backendRef, the canary Ingress), then the canary itself. */
   async #removeCanary(release: Release): Promise<void> {
     await this.#restoreRoute(release);
+    // The canary's autoscaler copy first, so that nothing scales the canary up while it goes.
+    await this.#deps.autoscalers?.removeCanaryAutoscaler(release);
     await this.#deps.workloads.removeCanary(release);
     // A baseline, if the release had one: the router's cleanup took its backendRef too.
     await this.#deps.workloads.removeBaseline(release);

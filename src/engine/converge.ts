@@ -5,6 +5,7 @@ import {
   desiredBaselineWeight,
   usesBaseline,
 } from "./baseline.ts";
+import { convergeCanaryAutoscaler, removeCanaryAutoscaler } from "./autoscaling.ts";
 import { isTerminal, phaseOf, type DecisionContext } from "./context.ts";
 import { imagesNotAllowed } from "./image-policy.ts";
 import { stableNeedsRevert } from "./rollback.ts";
@@ -64,6 +65,8 @@ function convergeCanary(ctx: DecisionContext): Convergence {
     actions.push({ type: "ensureCanary", images: spec.images, replicas: replicas ?? keep });
     settled = false;
   } else if (!canaryAsWanted || !canary.ready || serviceProblem) settled = false;
+  // An autoscaled target's canary has its own copy of the autoscaler (docs/autoscaling.md).
+  if (canary.exists || actions.length > 0) settled = convergeCanaryAutoscaler(ctx, actions) && settled;
 
   // No stage until the canary is Ready, so the router is only ever pointed at a Ready canary.
   // (The replica split has nothing to point before the first stage: the one pod is the split.)
@@ -110,6 +113,8 @@ function convergePromoted(ctx: DecisionContext): Convergence {
   const trafficOnStable = convergeWeight(ctx, 0, actions);
   settled = trafficOnStable && settled;
   settled = convergeBaseline(ctx, undefined, actions) && settled;
+  // The canary's autoscaler copy goes first, so that nothing scales the canary up again.
+  if (trafficOnStable) settled = removeCanaryAutoscaler(ctx, actions) && settled;
   // Scale the canary down only once the router confirms it gets nothing, so no request is dropped.
   if (!canaryScaledDown(ctx)) {
     if (trafficOnStable) actions.push({ type: "scaleCanary", replicas: 0 });
@@ -132,6 +137,7 @@ function convergeRollback(ctx: DecisionContext): Convergence {
     settled = false;
   } else if (!ctx.observations.stable.ready) settled = false;
   settled = convergeWeight(ctx, 0, actions) && settled;
+  settled = removeCanaryAutoscaler(ctx, actions) && settled;
   if (!canaryScaledDown(ctx)) {
     actions.push({ type: "scaleCanary", replicas: 0 });
     settled = false;

@@ -8,6 +8,7 @@ import {
   toTimestamp,
   type DecisionContext,
 } from "./context.ts";
+import { noteCanaryScale } from "./autoscaling.ts";
 import { converge } from "./converge.ts";
 import { announceFreeze } from "./freeze.ts";
 import { step } from "./lifecycle.ts";
@@ -50,6 +51,7 @@ export function decide(input: EngineInput): EngineResult {
   const analysis = requestAnalysisIfDue(ctx);
   announceFreeze(ctx);
   updateConditions(ctx);
+  if (ctx.status.startedAt !== undefined && !isTerminal(phaseOf(ctx.status))) noteCanaryScale(ctx);
   const convergence = converge(ctx);
   const requeueAfterMs = requeueAfter(ctx, convergence.settled);
   return {

@@ -32,6 +32,7 @@ export type {
   Action,
   FieldWriters,
   AlertObservation,
+  AutoscalerObservation,
   BlockedObservation,
   ChangeWindowObservation,
   EngineInput,
@@ -41,3 +42,11 @@ export type {
   TrafficObservation,
   WorkloadObservation,
 } from "./types.ts";
+export {
+  autoscaledCanaryReplicas,
+  canaryAutoscalerBounds,
+  canaryAutoscalerName,
+  canaryScaleSource,
+  sizingWeight,
+  type AutoscalerBounds,
+} from "./autoscaling.ts";

@@ -53,6 +53,15 @@ export interface WorkloadObservation {
   unhealthy?: { pod: string; container: string; reason: string; restarts: number };
 }
 
+/** A HorizontalPodAutoscaler as the engine needs to see it (docs/autoscaling.md). */
+export interface AutoscalerObservation {
+  name: string;
+  minReplicas: number;
+  maxReplicas: number;
+  /** status.desiredReplicas: what the autoscaler last asked for, when it has said. */
+  desiredReplicas?: number;
+}
+
 export interface TrafficObservation {
   /** The canary weight the router holds now (0 when it sends everything to stable). */
   canaryWeight: number;
@@ -136,6 +145,10 @@ export interface Observations {
   /** The baseline Deployment, observed only when a metric compares with it. */
   baseline?: WorkloadObservation;
   traffic: TrafficObservation;
+  /** The stable Deployment's HorizontalPodAutoscaler (its scaleTargetRef names it), if it has one. */
+  autoscaler?: AutoscalerObservation;
+  /** The canary's copy of it (`<autoscaler>-canary`, owned by this Release), when it exists. */
+  canaryAutoscaler?: AutoscalerObservation;
   /**
    * Measurements taken since status.currentStage.lastAnalysisAt (older ones are ignored).
    * Each `at` is when it was taken, so later than the `now` of the reconcile that asked for it.
@@ -177,6 +190,10 @@ export type Action =
   /** Create or update `<target>-baseline` (and its Service): the stable version beside the canary. */
   | { type: "ensureBaseline"; images: Record<string, string>; version?: string; replicas: number }
   | { type: "scaleBaseline"; replicas: number }
+  /** Create or update the canary's copy of the stable's HorizontalPodAutoscaler, with these bounds. */
+  | { type: "ensureCanaryAutoscaler"; minReplicas: number; maxReplicas: number }
+  /** Delete the canary's copy of the autoscaler (promoted, rolled back, deleted). */
+  | { type: "removeCanaryAutoscaler" }
   /** Update the stable Deployment to the new images (GA). */
   | { type: "promoteStable"; images: Record<string, string>; version: string }
   /** Put the stable Deployment back on the previous images. */

@@ -1,5 +1,6 @@
 import type { VersionRef } from "../api/index.ts";
 import { canaryDeploymentName, routerIsolatesCanary, targetsStatefulSet } from "../api/workload-names.ts";
+import { autoscaledCanaryReplicas, wantedCanaryAutoscaler } from "./autoscaling.ts";
 import { isTerminal, phaseOf, qualifiedName, type DecisionContext } from "./context.ts";
 import { gaIndex, isBaking, isGAStage } from "./position.ts";
 import { runsVersion } from "./running-version.ts";
@@ -55,6 +56,11 @@ export function splitsByReplicas(ctx: DecisionContext): boolean {
  */
 export function desiredCanaryReplicas(ctx: DecisionContext): number | undefined {
   if (splitsByReplicas(ctx)) return ctx.status.currentStage ? undefined : 1;
+  // docs/autoscaling.md: a fixed size, or inside the bounds of its copy of stable's autoscaler.
+  const fixed = ctx.release.spec.canaryScale?.replicas;
+  if (fixed !== undefined) return fixed;
+  const bounds = wantedCanaryAutoscaler(ctx);
+  if (bounds) return autoscaledCanaryReplicas(ctx, bounds);
   return Math.max(1, ctx.observations.stable.desiredReplicas);
 }
 

@@ -1,3 +1,4 @@
+import type { V1Deployment } from "@kubernetes/client-node";
 import { TargetError } from "../kube/errors.ts";
 import { deploymentConverged } from "../workload/health.ts";
 import type { WorkloadManager } from "../workload/manager.ts";
@@ -110,8 +111,12 @@ export class ReplicasRouter implements TrafficRouter {
     const canaryReady = canary?.status?.readyReplicas ?? 0;
     const canaryWeight = reachedCanaryWeight(stableReady, canaryReady);
     const requested = Number(canary?.metadata?.annotations?.[REQUESTED_WEIGHT_ANNOTATION]);
-    const requestedWeight = Number.isInteger(requested) ? requested : canaryWeight;
+    // Stable scaled since (its autoscaler, a person): the canary's count no longer fits the
+    // weight asked, so the split is not held until it is set again from stable's new count.
+    const stale = Number.isInteger(requested) && this.#stale(requested, stable, canary);
+    const requestedWeight = Number.isInteger(requested) && !stale ? requested : canaryWeight;
     const settled =
+      !stale &&
       (canary === undefined || deploymentConverged(canary)) &&
       (stable === undefined || deploymentConverged(stable));
     return {
@@ -125,6 +130,19 @@ export class ReplicasRouter implements TrafficRouter {
           ? ""
           : `; still scaling (canary wants ${canary?.spec?.replicas ?? 0}, stable ${stable?.spec?.replicas ?? 0})`),
     };
+  }
+
+  /** The canary's replicas are not what the weight asks of stable's replicas now (docs/autoscaling.md). */
+  #stale(requested: number, stable: V1Deployment | undefined, canary: V1Deployment | undefined): boolean {
+    // A canary at 0 holds no share whatever was asked (a rollback scales it so directly).
+    if (!stable || !canary || requested <= 0 || requested > 100 || canary.spec?.replicas === 0) return false;
+    const stableReplicas = stable.spec?.replicas ?? 1;
+    const wanted = canaryReplicasForWeight(
+      requested,
+      stableReplicas,
+      this.#maxCanaryReplicas ?? Math.max(stableReplicas, 1),
+    );
+    return (canary.spec?.replicas ?? 1) !== wanted;
   }
 
   /**

@@ -24,6 +24,13 @@ export {
   type HealthOptions,
 } from "./health.ts";
 export { stableTemplatePatch, type JsonPatchOperation } from "./stable-patch.ts";
+export { AutoscalerManager, AUTOSCALING_VERSIONS, type AutoscalingVersion } from "./autoscalers.ts";
+export {
+  buildCanaryAutoscaler,
+  findStableAutoscaler,
+  SOURCE_AUTOSCALER_ANNOTATION,
+  type Autoscaler,
+} from "./canary-autoscaler.ts";
 export {
   WorkloadManager,
   type WorkloadClients,

@@ -91,6 +91,7 @@ describe("the Release CRD", () => {
       "!(has(self.strategy) && has(self.stages))",
       "self[size(self) - 1].weight == 100",
       "has(self.template) != has(self.query)",
+      "!has(self.canaryScale) || !has(self.traffic.replicas)",
     ]) {
       expect(text).toContain(JSON.stringify(rule).slice(1, -1));
     }

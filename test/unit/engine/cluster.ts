@@ -10,6 +10,7 @@ import {
   decide,
   type Action,
   type AlertObservation,
+  type AutoscalerObservation,
   type EngineResult,
   type Observations,
   type WorkloadObservation,
@@ -49,6 +50,10 @@ export interface Cluster {
   baselineWeight?: number;
   /** The routing stage's match or mirror the route carries (docs/routing-stages.md). */
   routing?: StageRouting;
+  /** The stable Deployment's HorizontalPodAutoscaler (docs/autoscaling.md). */
+  autoscaler?: AutoscalerObservation;
+  /** The canary's copy of it (ensureCanaryAutoscaler makes it). */
+  canaryAutoscaler?: AutoscalerObservation;
 }
 
 export function aCluster(stable: WorkloadObservation = aStable()): Cluster {
@@ -111,6 +116,21 @@ export function carryOut(
       case "removeCanary":
         next = { ...next, canary: noCanary(), canaryService: false };
         break;
+      case "ensureCanaryAutoscaler":
+        next = {
+          ...next,
+          canaryAutoscaler: {
+            name: `${next.autoscaler?.name ?? "?"}-canary`,
+            minReplicas: action.minReplicas,
+            maxReplicas: action.maxReplicas,
+          },
+        };
+        break;
+      case "removeCanaryAutoscaler": {
+        const { canaryAutoscaler: _gone, ...rest } = next;
+        next = rest;
+        break;
+      }
       case "releaseFinalizer":
         break;
       case "scaleCanary":
@@ -265,6 +285,8 @@ export function observe(cluster: Cluster, nowMs: number, extras: WorldExtras = {
           ...(cluster.routing ? { routing: cluster.routing } : {}),
         },
     ...(cluster.baseline === undefined ? {} : { baseline: cluster.baseline }),
+    ...(cluster.autoscaler === undefined ? {} : { autoscaler: cluster.autoscaler }),
+    ...(cluster.canaryAutoscaler === undefined ? {} : { canaryAutoscaler: cluster.canaryAutoscaler }),
     measurements: cluster.measurements,
     alerts: extras.alerts ?? [],
     changeWindow: extras.changeWindow ?? { open: true, frozen: false, note: "weekday window" },
