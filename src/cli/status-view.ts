@@ -82,6 +82,8 @@ export interface StatusView {
   bar: string;
   /** Where requests go: one line. */
   traffic: string;
+  /** What sizes the canary (status.canaryScale: docs/autoscaling.md). */
+  canaryScale?: string;
   metrics: MetricRow[];
   /** Metrics compared with the baseline in the running (or last) stage: one line each (docs/baseline.md). */
   comparisons?: string[];
@@ -371,6 +373,7 @@ export function statusView(
     steps,
     bar: stageBar(steps, shape !== undefined),
     traffic: trafficLine(release, rolledBackLater),
+    ...(status?.canaryScale === undefined ? {} : { canaryScale: status.canaryScale.message }),
     metrics: metricRows(release, hints.metrics),
     ...withComparisons(release),
     conditions: status?.conditions ?? [],
@@ -425,6 +428,7 @@ export function renderStatus(view: StatusView, nowMs: number): string[] {
     );
   }
   field("Traffic", view.traffic);
+  if (view.canaryScale) field("Canary", `sized by ${view.canaryScale}`);
   for (const [index, line] of view.people.entries()) field(index === 0 ? "People" : "", line);
   if (view.rollback) {
     const rollback = view.rollback;

@@ -59,6 +59,8 @@ export interface ChangeRecord {
     promotedAt?: string;
     postMortemDue: boolean;
     changeWindow?: { bypassed: boolean; note: string };
+    /** What sized the canary (docs/autoscaling.md). */
+    canaryScale?: NonNullable<Release["status"]>["canaryScale"];
   };
   /** Who requested, created, approved, paused, promoted, aborted, rolled back; each verified or not. */
   signOff: SignOffRow[];
@@ -102,6 +104,7 @@ export function changeRecord(release: Release, rolledBackLater: readonly LaterRo
       ...(status?.promotedAt === undefined ? {} : { promotedAt: status.promotedAt }),
       postMortemDue: status?.postMortemDue ?? false,
       ...(status?.changeWindow === undefined ? {} : { changeWindow: status.changeWindow }),
+      ...(status?.canaryScale === undefined ? {} : { canaryScale: status.canaryScale }),
     },
     signOff: signOffRows(release, rolledBackLater),
     approvals: status?.approvals ?? [],
@@ -159,6 +162,10 @@ function renderMarkdown(record: ChangeRecord): string {
     lines.push(`| Previous version | ${record.outcome.previous.version ?? "unknown"} |`);
   }
   if (record.outcome.promotedAt) lines.push(`| Promoted to GA | ${record.outcome.promotedAt} |`);
+  if (record.outcome.canaryScale)
+    lines.push(
+      `| Canary sized by | ${record.outcome.canaryScale.source}: ${cell(record.outcome.canaryScale.message)} |`,
+    );
   if (cr.ticketUrl) lines.push(`| Ticket | ${cr.ticketUrl} |`);
   if (record.outcome.changeWindow) {
     const window = record.outcome.changeWindow;
