@@ -25,6 +25,9 @@ import {
 
 givenControllerForFile();
 
+/** Each test waits on the real HPA controller (a 15 s sync) and several stages: generous on a loaded machine. */
+const LOADED_MACHINE_TIMEOUT_MS = 420_000;
+
 const AUTOSCALING = { group: "autoscaling", version: "v2beta2", plural: "horizontalpodautoscalers" } as const;
 
 interface Autoscaler {
@@ -118,188 +121,207 @@ describe.concurrent("a release of an autoscaled target", () => {
     expect(versions).not.toContain("v2");
   });
 
-  it("with Gateway API: the canary gets a proportional copy of the autoscaler; promotion hands the user's back untouched", () =>
-    withService("hpa-gateway", { replicas: 2 }, async (scenario) => {
-      await givenAutoscaler(scenario, 2, 6);
-      const autoscalerBefore = await autoscalerFields(scenario);
-      const routeBefore = await scenario.routeFields();
-      const name = "checkout-2-1-0";
-      await scenario.release(name, "2.1.0", {
-        stages: [
-          { name: "canary", weight: 10, hold: "6s" },
-          { name: "half", weight: 50, hold: "6s" },
-          { name: "ga", weight: 100, hold: "0s" },
-        ],
-        analysis: { interval: "1s", metrics: [errorRateMetric("5s", 0.05)] },
-      });
+  it(
+    "with Gateway API: the canary gets a proportional copy of the autoscaler; promotion hands the user's back untouched",
+    () =>
+      withService("hpa-gateway", { replicas: 2 }, async (scenario) => {
+        await givenAutoscaler(scenario, 2, 6);
+        const autoscalerBefore = await autoscalerFields(scenario);
+        const routeBefore = await scenario.routeFields();
+        const name = "checkout-2-1-0";
+        await scenario.release(name, "2.1.0", {
+          stages: [
+            { name: "canary", weight: 10, hold: "6s" },
+            { name: "half", weight: 50, hold: "6s" },
+            { name: "ga", weight: 100, hold: "0s" },
+          ],
+          analysis: { interval: "1s", metrics: [errorRateMetric("5s", 0.05)] },
+        });
 
-      // In the 10% stage the copy is sized for the next share, 50%: min ⌈2·0.5⌉ = 1, max ⌈6·0.5⌉ = 3,
-      // aimed at the canary Deployment and owned by the Release.
-      const copy = await waitFor(
-        async () => {
-          const release = await scenario.read(name);
-          const current = await readAutoscaler(scenario, "checkout-canary");
-          return release.status?.currentStage?.name === "canary" && current?.spec.maxReplicas === 3
-            ? current
-            : undefined;
-        },
-        { timeoutMs: 180_000, description: "the canary's copy sized for 50% during the 10% stage" },
-      );
-      expect(copy.spec).toMatchObject({
-        scaleTargetRef: { kind: "Deployment", name: "checkout-canary" },
-        minReplicas: 1,
-        maxReplicas: 3,
-        metrics: [
-          {
-            type: "Resource",
-            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+        // In the 10% stage the copy is sized for the next share, 50%: min ⌈2·0.5⌉ = 1, max ⌈6·0.5⌉ = 3,
+        // aimed at the canary Deployment and owned by the Release.
+        const copy = await waitFor(
+          async () => {
+            const release = await scenario.read(name);
+            const current = await readAutoscaler(scenario, "checkout-canary");
+            return release.status?.currentStage?.name === "canary" && current?.spec.maxReplicas === 3
+              ? current
+              : undefined;
           },
-        ],
-        behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
-      });
-      expect(copy.metadata.labels).toMatchObject({
-        "glidepath.dev/release": name,
-        "glidepath.dev/role": "canary",
-      });
-      expect(copy.metadata.ownerReferences).toMatchObject([{ kind: "Release", name }]);
-      const during = await scenario.read(name);
-      expect(during.status?.canaryScale).toMatchObject({
-        source: "autoscaler",
-        autoscaler: "checkout",
-        canaryAutoscaler: "checkout-canary",
-      });
+          { timeoutMs: 180_000, description: "the canary's copy sized for 50% during the 10% stage" },
+        );
+        expect(copy.spec).toMatchObject({
+          scaleTargetRef: { kind: "Deployment", name: "checkout-canary" },
+          minReplicas: 1,
+          maxReplicas: 3,
+          metrics: [
+            {
+              type: "Resource",
+              resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+            },
+          ],
+          behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+        });
+        expect(copy.metadata.labels).toMatchObject({
+          "glidepath.dev/release": name,
+          "glidepath.dev/role": "canary",
+        });
+        expect(copy.metadata.ownerReferences).toMatchObject([{ kind: "Release", name }]);
+        const during = await scenario.read(name);
+        expect(during.status?.canaryScale).toMatchObject({
+          source: "autoscaler",
+          autoscaler: "checkout",
+          canaryAutoscaler: "checkout-canary",
+        });
 
-      // From the 50% stage on, sized for all the traffic: the stable autoscaler's own bounds,
-      // and the canary raised to its floor (2) before it takes 100%.
-      await waitFor(
-        async () => {
-          const [current, canary] = await Promise.all([
-            readAutoscaler(scenario, "checkout-canary"),
-            scenario.deployment("checkout-canary"),
-          ]);
-          return (
-            current?.spec.minReplicas === 2 && current.spec.maxReplicas === 6 && canary?.spec?.replicas === 2
-          );
-        },
-        { timeoutMs: 180_000, description: "the copy at 2..6 and the canary at 2 replicas" },
-      );
+        // From the 50% stage on, sized for all the traffic: the stable autoscaler's own bounds,
+        // and the canary raised to its floor (2) before it takes 100%.
+        await waitFor(
+          async () => {
+            const [current, canary] = await Promise.all([
+              readAutoscaler(scenario, "checkout-canary"),
+              scenario.deployment("checkout-canary"),
+            ]);
+            return (
+              current?.spec.minReplicas === 2 &&
+              current.spec.maxReplicas === 6 &&
+              canary?.spec?.replicas === 2
+            );
+          },
+          { timeoutMs: 180_000, description: "the copy at 2..6 and the canary at 2 replicas" },
+        );
 
-      const release = await scenario.waitForPhase(name, FINISHED, { timeoutMs: 240_000 });
-      expect(release.status?.phase, release.status?.message).toBe("Succeeded");
-      expect(release.status?.canaryScale?.source).toBe("autoscaler");
-      await copyGone(scenario);
-      const stable = await scenario.deployment("checkout");
-      expect(stable?.spec?.template.spec?.containers[0]?.image).toBe(imageOf("2.1.0"));
-      // Never scaled by Glidepath: stable keeps what its autoscaler holds it at.
-      expect(stable?.spec?.replicas).toBe(2);
-      expect(await autoscalerFields(scenario)).toEqual(autoscalerBefore);
-      await expectRouteAsBefore(scenario, routeBefore);
-    }));
+        const release = await scenario.waitForPhase(name, FINISHED, { timeoutMs: 240_000 });
+        expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+        expect(release.status?.canaryScale?.source).toBe("autoscaler");
+        await copyGone(scenario);
+        const stable = await scenario.deployment("checkout");
+        expect(stable?.spec?.template.spec?.containers[0]?.image).toBe(imageOf("2.1.0"));
+        // Never scaled by Glidepath: stable keeps what its autoscaler holds it at.
+        expect(stable?.spec?.replicas).toBe(2);
+        expect(await autoscalerFields(scenario)).toEqual(autoscalerBefore);
+        await expectRouteAsBefore(scenario, routeBefore);
+      }),
+    LOADED_MACHINE_TIMEOUT_MS,
+  );
 
-  it("rolls back with the user's autoscaler and Deployment as they were, and the copy gone", () =>
-    withService("hpa-rollback", { replicas: 2 }, async (scenario) => {
-      await givenAutoscaler(scenario, 2, 6);
-      const autoscalerBefore = await autoscalerFields(scenario);
-      const stableBefore = await stableSpec(scenario);
-      const routeBefore = await scenario.routeFields();
-      const name = "checkout-2-2-0";
-      await scenario.release(name, "2.2.0", {
-        stages: [
-          { name: "canary", weight: 10, hold: "600s", minMeasurements: 1 },
-          { name: "ga", weight: 100, hold: "0s" },
-        ],
-        analysis: { interval: "1s", metrics: [errorRateMetric("5s", 0.05)] },
-      });
-      await waitFor(
-        async () =>
-          (await scenario.routeWeights())["checkout-canary"] === 10 &&
-          (await readAutoscaler(scenario, "checkout-canary")) !== undefined,
-        { timeoutMs: 180_000, description: "10% on the canary, with its autoscaler copy" },
-      );
+  it(
+    "rolls back with the user's autoscaler and Deployment as they were, and the copy gone",
+    () =>
+      withService("hpa-rollback", { replicas: 2 }, async (scenario) => {
+        await givenAutoscaler(scenario, 2, 6);
+        const autoscalerBefore = await autoscalerFields(scenario);
+        const stableBefore = await stableSpec(scenario);
+        const routeBefore = await scenario.routeFields();
+        const name = "checkout-2-2-0";
+        await scenario.release(name, "2.2.0", {
+          stages: [
+            { name: "canary", weight: 10, hold: "600s", minMeasurements: 1 },
+            { name: "ga", weight: 100, hold: "0s" },
+          ],
+          analysis: { interval: "1s", metrics: [errorRateMetric("5s", 0.05)] },
+        });
+        await waitFor(
+          async () =>
+            (await scenario.routeWeights())["checkout-canary"] === 10 &&
+            (await readAutoscaler(scenario, "checkout-canary")) !== undefined,
+          { timeoutMs: 180_000, description: "10% on the canary, with its autoscaler copy" },
+        );
 
-      // When: the new version fails half its requests.
-      await scenario.simulator.client.configure({ versions: { "2.2.0": { errorRatio: 0.5 } } });
-      const breachAt = performance.now();
-      // Timed as bench/rollback-latency.ts does: until the route shows all traffic on stable.
-      await waitFor(async () => ((await scenario.routeWeights())["checkout-canary"] ?? 0) === 0, {
-        timeoutMs: 120_000,
-        intervalMs: 20,
-        description: "all traffic back on stable",
-      });
-      const rollbackMs = performance.now() - breachAt;
-      console.log(
-        `autoscaled target: breach to all traffic on stable in ${Math.round(rollbackMs)} ms ` +
-          "(analysis every 1 s, 5 s rate window)",
-      );
+        // When: the new version fails half its requests.
+        await scenario.simulator.client.configure({ versions: { "2.2.0": { errorRatio: 0.5 } } });
+        const breachAt = performance.now();
+        // Timed as bench/rollback-latency.ts does: until the route shows all traffic on stable.
+        await waitFor(async () => ((await scenario.routeWeights())["checkout-canary"] ?? 0) === 0, {
+          timeoutMs: 120_000,
+          intervalMs: 20,
+          description: "all traffic back on stable",
+        });
+        const rollbackMs = performance.now() - breachAt;
+        console.log(
+          `autoscaled target: breach to all traffic on stable in ${Math.round(rollbackMs)} ms ` +
+            "(analysis every 1 s, 5 s rate window)",
+        );
 
-      const release = await scenario.waitForPhase(name, FINISHED);
-      expect(release.status?.phase, release.status?.message).toBe("RolledBack");
-      expect(release.status?.rollback).toMatchObject({ trigger: "metric", metric: "error-rate" });
-      await copyGone(scenario);
-      expect((await scenario.deployment("checkout-canary"))?.spec?.replicas ?? 0).toBe(0);
-      // Field by field: the user's autoscaler, the stable Deployment's spec and the route as before.
-      expect(await autoscalerFields(scenario)).toEqual(autoscalerBefore);
-      expect(await stableSpec(scenario)).toEqual(stableBefore);
-      await expectRouteAsBefore(scenario, routeBefore);
-    }));
+        const release = await scenario.waitForPhase(name, FINISHED);
+        expect(release.status?.phase, release.status?.message).toBe("RolledBack");
+        expect(release.status?.rollback).toMatchObject({ trigger: "metric", metric: "error-rate" });
+        await copyGone(scenario);
+        expect((await scenario.deployment("checkout-canary"))?.spec?.replicas ?? 0).toBe(0);
+        // Field by field: the user's autoscaler, the stable Deployment's spec and the route as before.
+        expect(await autoscalerFields(scenario)).toEqual(autoscalerBefore);
+        expect(await stableSpec(scenario)).toEqual(stableBefore);
+        await expectRouteAsBefore(scenario, routeBefore);
+      }),
+    LOADED_MACHINE_TIMEOUT_MS,
+  );
 
-  it("with the replica split: stable follows its autoscaler up mid-release and the canary follows stable", () =>
-    withService("hpa-split", { replicas: 2 }, async (scenario) => {
-      await givenAutoscaler(scenario, 2, 8);
-      const name = "checkout-2-3-0";
-      await scenario.release(name, "2.3.0", {
-        stages: [
-          { name: "canary", weight: 25, hold: "45s" },
-          { name: "ga", weight: 100, hold: "0s" },
-        ],
-        traffic: { replicas: {} },
-        analysis: { metrics: [] },
-      });
-      // 25% beside 2 stable pods: 1 canary pod (33%).
-      await scenario.waitForRelease(
-        name,
-        "1 canary pod beside 2 stable in the 25% stage",
-        (release) =>
-          release.status?.currentStage?.name === "canary" && release.status.stages[0]?.reachedWeight === 33,
-        { timeoutMs: 180_000 },
-      );
-      const during = await scenario.read(name);
-      expect(during.status?.canaryScale).toMatchObject({ source: "replicaSplit", autoscaler: "checkout" });
-      expect(await readAutoscaler(scenario, "checkout-canary")).toBeUndefined();
+  it(
+    "with the replica split: stable follows its autoscaler up mid-release and the canary follows stable",
+    () =>
+      withService("hpa-split", { replicas: 2 }, async (scenario) => {
+        await givenAutoscaler(scenario, 2, 8);
+        const name = "checkout-2-3-0";
+        await scenario.release(name, "2.3.0", {
+          stages: [
+            { name: "canary", weight: 25, hold: "45s" },
+            { name: "ga", weight: 100, hold: "0s" },
+          ],
+          traffic: { replicas: {} },
+          analysis: { metrics: [] },
+        });
+        // 25% beside 2 stable pods: 1 canary pod (33%).
+        await scenario.waitForRelease(
+          name,
+          "1 canary pod beside 2 stable in the 25% stage",
+          (release) =>
+            release.status?.currentStage?.name === "canary" && release.status.stages[0]?.reachedWeight === 33,
+          { timeoutMs: 180_000 },
+        );
+        const during = await scenario.read(name);
+        expect(during.status?.canaryScale).toMatchObject({ source: "replicaSplit", autoscaler: "checkout" });
+        expect(await readAutoscaler(scenario, "checkout-canary")).toBeUndefined();
 
-      // When: the autoscaler wants 6 (played by raising its floor; the real HPA controller scales stable).
-      await kubeClients().custom.patchNamespacedCustomObject(
-        {
-          ...AUTOSCALING,
-          namespace: scenario.namespace,
-          name: "checkout",
-          body: { spec: { minReplicas: 6 } },
-        },
-        mergePatch,
-      );
-      // Then: stable follows its autoscaler (Glidepath never scales it back down), and the canary
-      // follows stable: 25% beside 6 is 2 canary pods.
-      await waitFor(
-        async () => {
-          const [stable, canary] = await Promise.all([
-            scenario.deployment("checkout"),
-            scenario.deployment("checkout-canary"),
-          ]);
-          return (
-            stable?.spec?.replicas === 6 && canary?.spec?.replicas === 2 && canary.status?.readyReplicas === 2
-          );
-        },
-        { timeoutMs: 180_000, description: "stable at 6 (its autoscaler), the canary at 2 (25% of 8 pods)" },
-      );
+        // When: the autoscaler wants 6 (played by raising its floor; the real HPA controller scales stable).
+        await kubeClients().custom.patchNamespacedCustomObject(
+          {
+            ...AUTOSCALING,
+            namespace: scenario.namespace,
+            name: "checkout",
+            body: { spec: { minReplicas: 6 } },
+          },
+          mergePatch,
+        );
+        // Then: stable follows its autoscaler (Glidepath never scales it back down), and the canary
+        // follows stable: 25% beside 6 is 2 canary pods.
+        await waitFor(
+          async () => {
+            const [stable, canary] = await Promise.all([
+              scenario.deployment("checkout"),
+              scenario.deployment("checkout-canary"),
+            ]);
+            return (
+              stable?.spec?.replicas === 6 &&
+              canary?.spec?.replicas === 2 &&
+              canary.status?.readyReplicas === 2
+            );
+          },
+          {
+            timeoutMs: 180_000,
+            description: "stable at 6 (its autoscaler), the canary at 2 (25% of 8 pods)",
+          },
+        );
 
-      const release = await scenario.waitForPhase(name, FINISHED, { timeoutMs: 240_000 });
-      expect(release.status?.phase, release.status?.message).toBe("Succeeded");
-      expect((await scenario.deployment("checkout"))?.spec?.replicas).toBe(6);
-      expect((await scenario.deployment("checkout-canary"))?.spec?.replicas ?? 0).toBe(0);
-      // Scaling is noted, never taken for someone's edit of what runs.
-      expect(release.status?.stableDrift).toBeUndefined();
-      expect(release.status?.stableChanges?.map((change) => change.kind)).toContain("replicas");
-      const autoscaler = await readAutoscaler(scenario, "checkout");
-      expect(autoscaler?.spec).toMatchObject({ minReplicas: 6, maxReplicas: 8 });
-    }));
+        const release = await scenario.waitForPhase(name, FINISHED, { timeoutMs: 240_000 });
+        expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+        expect((await scenario.deployment("checkout"))?.spec?.replicas).toBe(6);
+        expect((await scenario.deployment("checkout-canary"))?.spec?.replicas ?? 0).toBe(0);
+        // Scaling is noted, never taken for someone's edit of what runs.
+        expect(release.status?.stableDrift).toBeUndefined();
+        expect(release.status?.stableChanges?.map((change) => change.kind)).toContain("replicas");
+        const autoscaler = await readAutoscaler(scenario, "checkout");
+        expect(autoscaler?.spec).toMatchObject({ minReplicas: 6, maxReplicas: 8 });
+      }),
+    LOADED_MACHINE_TIMEOUT_MS,
+  );
 });

@@ -120,19 +120,20 @@ describe("a release of an autoscaled target", () => {
     });
   });
 
-  it("moves a weight only to a canary Ready at the floor the copy sets for it", () => {
-    let sim = runUntil(anAutoscaledRelease(), (s) => s.release.status?.currentStage?.name === "canary");
-    // The copy raised the floor for 50%: the canary's 2 pods are not Ready yet.
-    sim = tick(sim, {
-      advanceMs: 1_000,
-      cluster: { canary: { ...sim.cluster.canary, readyReplicas: 1, ready: false } },
-    });
-    sim = tick(sim, {
-      advanceMs: 90_000,
-      cluster: { canary: { ...sim.cluster.canary, readyReplicas: 1, ready: false } },
-    });
-    expect(statusOf(sim).currentStage?.name).toBe("canary");
-    expect(statusOf(sim).message).toContain("to be Ready");
+  it("moves each weight only to a canary already Ready at the floor the copy sets for that weight", () => {
+    const done = runUntil(anAutoscaledRelease(), isFinished, { advanceMs: 20_000 });
+    const raises = done.history.flatMap(({ observations, result }) =>
+      ofType(result.actions, "setWeight")
+        .filter((action) => action.canaryWeight > observations.traffic.canaryWeight)
+        .map((action) => ({
+          weight: action.canaryWeight,
+          readyCanary: observations.canary.readyReplicas,
+          floor: canaryAutoscalerBounds(USERS_AUTOSCALER, 4, action.canaryWeight).minReplicas,
+        })),
+    );
+    expect(raises.map((raise) => raise.weight)).toEqual([10, 50, 100]);
+    for (const raise of raises)
+      expect(raise.readyCanary, `at ${raise.weight}%`).toBeGreaterThanOrEqual(raise.floor);
   });
 
   it("follows the stable autoscaler when it asks for more: the copy's floor grows with stable", () => {
