@@ -257,6 +257,73 @@ describe.concurrent("a release of an autoscaled target", () => {
   );
 
   it(
+    "with Gateway API: stable follows its autoscaler up mid-release and the canary's copy follows proportionally",
+    () =>
+      withService("hpa-gw-scale", { replicas: 2 }, async (scenario) => {
+        await givenAutoscaler(scenario, 2, 6);
+        const name = "checkout-2-4-0";
+        await scenario.release(name, "2.4.0", {
+          stages: [
+            { name: "canary", weight: 10, hold: "40s" },
+            { name: "half", weight: 50, hold: "2s" },
+            { name: "ga", weight: 100, hold: "0s" },
+          ],
+          analysis: { metrics: [] },
+        });
+        // Sized for the next stage's 50%: 1..3, the canary at 1.
+        await waitFor(
+          async () => {
+            const release = await scenario.read(name);
+            const copy = await readAutoscaler(scenario, "checkout-canary");
+            return release.status?.currentStage?.name === "canary" && copy?.spec.maxReplicas === 3;
+          },
+          { timeoutMs: 180_000, description: "the 10% stage with the copy at 1..3" },
+        );
+
+        // When: the autoscaler wants 4 (played by raising its floor; the real HPA controller scales stable).
+        await kubeClients().custom.patchNamespacedCustomObject(
+          {
+            ...AUTOSCALING,
+            namespace: scenario.namespace,
+            name: "checkout",
+            body: { spec: { minReplicas: 4 } },
+          },
+          mergePatch,
+        );
+        // Then: stable at 4 by its autoscaler; the copy's floor is 50% of 4, and the canary is raised to it.
+        await waitFor(
+          async () => {
+            const [stable, canary, copy] = await Promise.all([
+              scenario.deployment("checkout"),
+              scenario.deployment("checkout-canary"),
+              readAutoscaler(scenario, "checkout-canary"),
+            ]);
+            return (
+              stable?.spec?.replicas === 4 &&
+              copy?.spec.minReplicas === 2 &&
+              copy.spec.maxReplicas === 3 &&
+              canary?.spec?.replicas === 2
+            );
+          },
+          { timeoutMs: 180_000, description: "stable at 4, the copy at 2..3, the canary at 2" },
+        );
+
+        const release = await scenario.waitForPhase(name, FINISHED, { timeoutMs: 240_000 });
+        expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+        await copyGone(scenario);
+        // Glidepath never scaled stable: it is where its autoscaler put it, and the autoscaler as the person left it.
+        expect((await scenario.deployment("checkout"))?.spec?.replicas).toBe(4);
+        expect((await readAutoscaler(scenario, "checkout"))?.spec).toMatchObject({
+          minReplicas: 4,
+          maxReplicas: 6,
+        });
+        expect(release.status?.stableDrift).toBeUndefined();
+        expect(release.status?.stableChanges?.map((change) => change.kind)).toContain("replicas");
+      }),
+    LOADED_MACHINE_TIMEOUT_MS,
+  );
+
+  it(
     "with the replica split: stable follows its autoscaler up mid-release and the canary follows stable",
     () =>
       withService("hpa-split", { replicas: 2 }, async (scenario) => {
