@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { AutoscalingApi } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { kubeClients, kubeConfig, mergePatch, waitFor } from "../../harness/context.ts";
+import { kubeClients, kubeConfig, kubectl, mergePatch, waitFor } from "../../harness/context.ts";
 import {
   errorRateMetric,
   expectRouteAsBefore,
@@ -252,6 +252,46 @@ describe.concurrent("a release of an autoscaled target", () => {
         expect(await autoscalerFields(scenario)).toEqual(autoscalerBefore);
         expect(await stableSpec(scenario)).toEqual(stableBefore);
         await expectRouteAsBefore(scenario, routeBefore);
+      }),
+    LOADED_MACHINE_TIMEOUT_MS,
+  );
+
+  it(
+    "a Release deleted mid-release takes its autoscaler copy with the canary, and leaves the user's as it was",
+    () =>
+      withService("hpa-delete", { replicas: 2 }, async (scenario) => {
+        await givenAutoscaler(scenario, 2, 6);
+        const autoscalerBefore = await autoscalerFields(scenario);
+        const name = "checkout-2-5-0";
+        await scenario.release(name, "2.5.0", {
+          stages: [
+            { name: "canary", weight: 10, hold: "600s" },
+            { name: "ga", weight: 100, hold: "0s" },
+          ],
+          analysis: { metrics: [] },
+        });
+        await waitFor(async () => (await readAutoscaler(scenario, "checkout-canary")) !== undefined, {
+          timeoutMs: 180_000,
+          description: "the canary's autoscaler copy",
+        });
+
+        await kubectl(["-n", scenario.namespace, "delete", "release", name, "--wait=false"]);
+        await waitFor(
+          async () => {
+            try {
+              await scenario.read(name);
+              return false;
+            } catch (error) {
+              return (error as { code?: number }).code === 404;
+            }
+          },
+          { timeoutMs: 120_000, description: `Release ${name} gone` },
+        );
+        // Gone with the Release: the canary Deployment and the copy (the controller deletes both before
+        // it lets the Release go; the copy's owner reference would have the garbage collector do it too).
+        expect(await readAutoscaler(scenario, "checkout-canary")).toBeUndefined();
+        expect(await scenario.deployment("checkout-canary")).toBeUndefined();
+        expect(await autoscalerFields(scenario)).toEqual(autoscalerBefore);
       }),
     LOADED_MACHINE_TIMEOUT_MS,
   );
