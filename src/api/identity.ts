@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
+import { canonicalJson } from "./canonical-json.ts";
 import type { Release } from "./release.ts";
 
 // Identity stamps: who created a Release and who wrote each spec.control entry, as the
@@ -46,18 +47,6 @@ export const controlStampSchema = z.object({
   mac: macSchema,
 });
 export type ControlStamp = z.infer<typeof controlStampSchema>;
-
-/** JSON with object keys sorted at every level, so equal values always hash alike. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, inner]) => inner !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
 
 export function entryDigest(entry: unknown): string {
   return createHash("sha256").update(canonicalJson(entry)).digest("hex");

@@ -12,6 +12,7 @@ export * from "./strategy.ts";
 export * from "./validation.ts";
 export * from "./plan.ts";
 export * from "./controller-config.ts";
+export * from "./canonical-json.ts";
 export * from "./identity.ts";
 export * from "./image-policy.ts";
 export * from "./webhook-coverage.ts";

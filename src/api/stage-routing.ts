@@ -1,5 +1,5 @@
-import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
+import { canonicalJson } from "./canonical-json.ts";
 
 // Routing stages (docs/routing-stages.md): a stage that sends only matching requests to
 // the canary (`match`), or mirrors a share of requests to it without serving its answers
@@ -119,7 +119,7 @@ export function stageRoutingOf(stage: { match?: StageMatch | undefined; mirror?:
 
 /** Whether two routings are the same (undefined: none). */
 export function sameRouting(held: StageRouting | undefined, wanted: StageRouting | undefined): boolean {
-  return isDeepStrictEqual(held ?? null, wanted ?? null);
+  return canonicalJson(held ?? null) === canonicalJson(wanted ?? null);
 }
 
 /** "header x-internal=true or cookie canary=always" / "mirror 20%": for messages, status and the record. */
