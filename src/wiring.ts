@@ -42,7 +42,7 @@ import {
 import { createNotifier } from "./notify/index.ts";
 import { createControllerMetrics, type ControllerMetrics } from "./telemetry/metrics.ts";
 import { createTrafficRouter } from "./traffic/index.ts";
-import { AutoscalerManager, WorkloadManager } from "./workload/index.ts";
+import { AutoscalerManager, servedAutoscalingVersion, WorkloadManager } from "./workload/index.ts";
 
 // The controller's composition root: every part of the running process is built here, in
 // the order they depend on each other, and nowhere else. src/main.ts reads the command line
@@ -158,12 +158,14 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
     wake: (key) => queue.add(key),
   });
   // ReplicaSets, Pods and canary Endpoints: with the caches above, an idle reconcile reads nothing.
+  const autoscalingVersion = await servedAutoscalingVersion(kubeConfig);
   const workloadWatch = new WorkloadWatch({
     ...cache,
     targets,
     deployments,
     routeWatch,
     wake: (key) => queue.add(key),
+    autoscalingVersion,
   });
   // One WorkloadManager: the engine's actions and the replica split scale the canary through it.
   const workloads = new WorkloadManager(
@@ -198,7 +200,10 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
     changeWindows: config.changeWindows,
     releases,
     workloads,
-    autoscalers: new AutoscalerManager(clients.customObjects),
+    autoscalers: new AutoscalerManager(clients.customObjects, {
+      version: autoscalingVersion,
+      cache: workloadWatch,
+    }),
     routerFor: (release) => routers.routerFor(release),
     metricsProvider: createPrometheusProvider({
       url: config.prometheus.url,

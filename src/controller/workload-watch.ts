@@ -8,6 +8,7 @@ import type {
   V1Service,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import type { AutoscalerCache, AutoscalingVersion } from "../workload/autoscalers.ts";
 import { MANAGED_BY_LABELS } from "../workload/canary.ts";
 import { trimEndpoints, trimPod, trimReplicaSet, type WorkloadCaches } from "../workload/cached-objects.ts";
 import { NamespacedInformers } from "../kube/index.ts";
@@ -24,6 +25,8 @@ import type { TargetIndex } from "./target-index.ts";
 // cache as small as the canaries). The canary Services themselves are RouteWatch's.
 // Events wake the Releases whose Deployment or canary Service they concern, through
 // the TargetIndex: a canary Pod that crash-loops or goes not-Ready wakes its Release.
+// HorizontalPodAutoscalers too (docs/autoscaling.md), in the version the cluster serves:
+// a change to one wakes the Releases of the Deployment it scales.
 
 const REPLICASETS_PATH = "/apis/apps/v1/replicasets";
 const PODS_PATH = "/api/v1/pods";
@@ -44,15 +47,30 @@ export interface WorkloadWatchOptions {
   routeWatch: RouteWatch;
   /** Called with each Release key to reconcile. */
   wake(releaseKey: string): void;
+  /** The autoscaling version served (servedAutoscalingVersion); none: no autoscaler cache. */
+  autoscalingVersion?: AutoscalingVersion | undefined;
 }
 
-export class WorkloadWatch implements WorkloadCaches {
+/** What the autoscaler copy and the engine read of an HPA: no managedFields. */
+function trimAutoscaler(object: KubernetesObject): KubernetesObject {
+  if (object.metadata) delete object.metadata.managedFields;
+  return object;
+}
+
+interface ScaledAutoscaler extends KubernetesObject {
+  spec?: { scaleTargetRef?: { kind?: string; name?: string } };
+}
+
+export class WorkloadWatch implements WorkloadCaches, AutoscalerCache {
   readonly #options: WorkloadWatchOptions;
   readonly #replicaSets: NamespacedInformers<V1ReplicaSet>;
   readonly #pods: NamespacedInformers<V1Pod>;
   readonly #endpoints: NamespacedInformers<V1Endpoints>;
   readonly #replicaSetsByOwner = new OwnerIndex();
   readonly #podsByOwner = new OwnerIndex();
+  readonly #autoscalers: NamespacedInformers<ScaledAutoscaler> | undefined;
+  /** namespace → name → the autoscaler: a reconcile reads its own namespace's. */
+  readonly #autoscalersByNamespace = new Map<string, Map<string, ScaledAutoscaler>>();
 
   constructor(options: WorkloadWatchOptions) {
     this.#options = options;
@@ -69,6 +87,26 @@ export class WorkloadWatch implements WorkloadCaches {
       labelSelector: MANAGED_BY_SELECTOR,
       transform: trimEndpoints,
     });
+    if (options.autoscalingVersion) {
+      this.#autoscalers = new NamespacedInformers<ScaledAutoscaler>({
+        ...cache,
+        path: `/apis/autoscaling/${options.autoscalingVersion}/horizontalpodautoscalers`,
+        transform: trimAutoscaler,
+      });
+      this.#autoscalers.on((change) => {
+        const { namespace = "", name = "" } = change.object.metadata ?? {};
+        const inNamespace =
+          this.#autoscalersByNamespace.get(namespace) ?? new Map<string, ScaledAutoscaler>();
+        if (change.type === "deleted") inNamespace.delete(name);
+        else inNamespace.set(name, change.object);
+        if (inNamespace.size > 0) this.#autoscalersByNamespace.set(namespace, inNamespace);
+        else this.#autoscalersByNamespace.delete(namespace);
+        const target = change.object.spec?.scaleTargetRef;
+        if (target?.kind !== "Deployment" || !target.name) return;
+        for (const key of options.targets.releasesOf({ metadata: { namespace, name: target.name } }))
+          options.wake(key);
+      });
+    }
     // The indexes first: a wake-up's reconcile must find the object indexed.
     this.#replicaSets.on(this.#replicaSetsByOwner.apply);
     this.#pods.on(this.#podsByOwner.apply);
@@ -89,10 +127,16 @@ export class WorkloadWatch implements WorkloadCaches {
     this.#replicaSets.start();
     this.#pods.start();
     this.#endpoints.start();
+    this.#autoscalers?.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.#replicaSets.stop(), this.#pods.stop(), this.#endpoints.stop()]);
+    await Promise.all([
+      this.#replicaSets.stop(),
+      this.#pods.stop(),
+      this.#endpoints.stop(),
+      this.#autoscalers?.stop(),
+    ]);
   }
 
   synced(kind: "deployment" | "service" | "endpoints" | "pods"): boolean {
@@ -106,6 +150,15 @@ export class WorkloadWatch implements WorkloadCaches {
       case "pods":
         return this.#replicaSets.hasSynced() && this.#pods.hasSynced();
     }
+  }
+
+  /** False without an autoscaler cache (no version served), so the manager lists from the API. */
+  autoscalersSynced(): boolean {
+    return this.#autoscalers?.hasSynced() ?? false;
+  }
+
+  autoscalersIn(namespace: string): unknown[] {
+    return [...(this.#autoscalersByNamespace.get(namespace)?.values() ?? [])];
   }
 
   service(namespace: string, name: string): V1Service | undefined {

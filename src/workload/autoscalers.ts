@@ -1,5 +1,5 @@
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import type { CustomObjectsApi } from "@kubernetes/client-node";
+import { AutoscalingApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import type { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { releaseKey, releaseNamespace, RELEASE_LABEL } from "../api/workload-names.ts";
 import type { ReleaseRef } from "../api/workload-names.ts";
 import { canaryAutoscalerName, type AutoscalerBounds } from "../engine/autoscaling.ts";
@@ -30,6 +30,30 @@ const PLURAL = "horizontalpodautoscalers";
 export const AUTOSCALING_VERSIONS = ["v2", "v2beta2"] as const;
 export type AutoscalingVersion = (typeof AUTOSCALING_VERSIONS)[number];
 
+/**
+ * The autoscaling version the API server serves that Glidepath uses (v2 before v2beta2), from
+ * discovery (GET /apis/autoscaling, open to every authenticated user); undefined when neither
+ * is served or discovery failed, and then the manager finds out with its first list.
+ */
+export async function servedAutoscalingVersion(
+  kubeConfig: KubeConfig,
+): Promise<AutoscalingVersion | undefined> {
+  try {
+    const group = await kubeConfig.makeApiClient(AutoscalingApi).getAPIGroup();
+    const served = new Set(group.versions.map((entry) => entry.version));
+    return AUTOSCALING_VERSIONS.find((version) => served.has(version));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The controller's HorizontalPodAutoscaler cache (all of a namespace's, as the API gives them). */
+export interface AutoscalerCache {
+  /** True once its first list is in: a namespace without entries then has none. */
+  autoscalersSynced(): boolean;
+  autoscalersIn(namespace: string): unknown[];
+}
+
 export interface AutoscalersObservation {
   autoscaler?: AutoscalerObservation;
   canaryAutoscaler?: AutoscalerObservation;
@@ -38,10 +62,16 @@ export interface AutoscalersObservation {
 export class AutoscalerManager {
   readonly #custom: CustomObjectsApi;
   #version: AutoscalingVersion | undefined;
+  readonly #cache: AutoscalerCache | undefined;
 
-  constructor(custom: CustomObjectsApi, options: { version?: AutoscalingVersion } = {}) {
+  /** `cache`: observations read from it once synced; writes still list afresh (a copy just made may not be in it yet). */
+  constructor(
+    custom: CustomObjectsApi,
+    options: { version?: AutoscalingVersion | undefined; cache?: AutoscalerCache | undefined } = {},
+  ) {
     this.#custom = custom;
     this.#version = options.version;
+    this.#cache = options.cache;
   }
 
   /** The autoscaling version in use (after the first read). */
@@ -51,7 +81,9 @@ export class AutoscalerManager {
 
   /** The stable Deployment's autoscaler and this Release's copy of it, if they exist. */
   async observe(release: ReleaseRef): Promise<AutoscalersObservation> {
-    const items = await this.#list(release);
+    const items = this.#cache?.autoscalersSynced()
+      ? this.#cache.autoscalersIn(releaseNamespace(release))
+      : await this.#list(release);
     const stable = findStableAutoscaler(release, items);
     if (!stable) return {};
     const copy = this.#copyIn(items, stable);
@@ -139,7 +171,8 @@ export class AutoscalerManager {
 
   /**
    * The namespace's autoscalers. resourceVersion "0": served from the API server's watch
-   * cache, not a quorum read from etcd (this is every reconcile of an active release).
+   * cache, not a quorum read from etcd (before the controller's own cache has synced, this
+   * is every reconcile of an active release).
    */
   async #list(release: ReleaseRef): Promise<unknown[]> {
     const namespace = releaseNamespace(release);

@@ -24,7 +24,13 @@ export {
   type HealthOptions,
 } from "./health.ts";
 export { stableTemplatePatch, type JsonPatchOperation } from "./stable-patch.ts";
-export { AutoscalerManager, AUTOSCALING_VERSIONS, type AutoscalingVersion } from "./autoscalers.ts";
+export {
+  AutoscalerManager,
+  AUTOSCALING_VERSIONS,
+  servedAutoscalingVersion,
+  type AutoscalerCache,
+  type AutoscalingVersion,
+} from "./autoscalers.ts";
 export {
   buildCanaryAutoscaler,
   findStableAutoscaler,

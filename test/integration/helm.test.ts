@@ -1069,6 +1069,7 @@ describe("the namespaced install's RBAC (config.namespaces) in the control plane
     ["list", "endpoints", {}],
     ["watch", "endpoints", {}],
     ["list", "horizontalpodautoscalers", { group: "autoscaling" }],
+    ["watch", "horizontalpodautoscalers", { group: "autoscaling" }],
     ["create", "horizontalpodautoscalers", { group: "autoscaling" }],
     ["patch", "horizontalpodautoscalers", { group: "autoscaling" }],
     ["delete", "horizontalpodautoscalers", { group: "autoscaling" }],
