@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: the composition root, every part of the process built in one place, in the order below.
 import { AdmissionregistrationV1Api, AuthorizationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import type { KubeConfig, KubernetesObject, V1Deployment, V1Ingress } from "@kubernetes/client-node";
 import type { Logger } from "pino";

@@ -1,3 +1,4 @@
+// Over 400 lines on purpose, for now: one HTTPRoute read-modify-write whose rule builders (the weights, the baseline's backend, a match stage's rules, a mirror filter) sit beside the read-back that checks them; the routing-stage builders could move to a file of their own.
 import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { CustomObjectsApi } from "@kubernetes/client-node";

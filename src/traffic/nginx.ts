@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: the canary Ingress and a mirror stage's mirror-target on the stable Ingress are written, read back and put back in one place, with the annotations both use.
 import { isDeepStrictEqual } from "node:util";
 import type {
   NetworkingV1Api,

@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: the pure decisions of a StatefulSet target (split, promotion, restore, forced rollback) share one annotation's model of what to put back; apart, they could disagree.
 import type { V1Pod, V1StatefulSet, V1StatefulSetUpdateStrategy } from "@kubernetes/client-node";
 import { z } from "zod";
 import type { WorkloadObservation } from "../engine/types.ts";
