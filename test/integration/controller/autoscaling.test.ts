@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
-import { AutoscalingApi } from "@kubernetes/client-node";
+import { isDeepStrictEqual } from "node:util";
+import { AutoscalingApi, NetworkingV1Api, type V1Ingress } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { kubeClients, kubeConfig, kubectl, mergePatch, waitFor } from "../../harness/context.ts";
 import {
@@ -8,13 +9,15 @@ import {
   FINISHED,
   givenControllerForFile,
   imageOf,
+  routedFields,
   withService,
+  type RoutedFields,
   type ServiceScenario,
 } from "./scenario.ts";
 
 // Autoscaled targets on the real stack (issue 17 item 4, docs/autoscaling.md): a stable
-// Deployment with a HorizontalPodAutoscaler, released with Gateway API and with the replica
-// split. The control plane is Kubernetes 1.20: it serves autoscaling/v1, v2beta1 and
+// Deployment with a HorizontalPodAutoscaler, released with Gateway API, with NGINX and with the
+// replica split. The control plane is Kubernetes 1.20: it serves autoscaling/v1, v2beta1 and
 // v2beta2, not v2 (GA from 1.23), so these tests exercise the controller's v2beta2 path.
 //
 // The control plane runs the real HPA controller (kube-controller-manager), but there is no
@@ -106,6 +109,101 @@ async function stableSpec(scenario: ServiceScenario): Promise<unknown> {
   return JSON.parse(JSON.stringify((await scenario.deployment("checkout"))?.spec ?? null)) as unknown;
 }
 
+/** The stable spec a promotion leaves: the one before, with the new images and version label only. */
+function promotedSpec(before: unknown, newVersion: string): unknown {
+  const spec = structuredClone(before) as {
+    template: { metadata: { labels: Record<string, string> }; spec: { containers: { image: string }[] } };
+  };
+  spec.template.metadata.labels.version = newVersion;
+  for (const container of spec.template.spec.containers) container.image = imageOf(newVersion);
+  return spec;
+}
+
+const networking = () => kubeConfig().makeApiClient(NetworkingV1Api);
+
+async function readIngress(scenario: ServiceScenario, name: string): Promise<V1Ingress | undefined> {
+  try {
+    return await networking().readNamespacedIngress({ name, namespace: scenario.namespace });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A router the autoscaled release runs through, so one test body covers each. The traffic
+ * simulator follows the HTTPRoute only: with NGINX the canary gets no simulated requests, so
+ * its release has no metrics and its rollback is a person's abort.
+ */
+interface RouterCase {
+  router: "gatewayAPI" | "nginx";
+  label: string;
+  prefix: string;
+  /** What the router writes to: snapshotted before the release, compared after it. */
+  routing(scenario: ServiceScenario): Promise<RoutedFields | undefined>;
+  canaryWeight(scenario: ServiceScenario): Promise<number>;
+  /** Then: the router's objects are as before the release (the canary's own gone). */
+  expectRoutingAsBefore(scenario: ServiceScenario, before: RoutedFields | undefined): Promise<void>;
+  analysis: { interval: string; metrics: ReturnType<typeof errorRateMetric>[] };
+  /** When: the release must roll back (the simulated canary fails, or a person aborts). */
+  failCanary(scenario: ServiceScenario, name: string, newVersion: string): Promise<void>;
+  rollback: Record<string, unknown>;
+  /** What the rollback latency is timed from, for the log. */
+  rollbackTiming: string;
+}
+
+const GATEWAY_API: RouterCase = {
+  router: "gatewayAPI",
+  label: "Gateway API",
+  prefix: "gw",
+  routing: (scenario) => scenario.routeFields(),
+  canaryWeight: async (scenario) => (await scenario.routeWeights())["checkout-canary"] ?? 0,
+  expectRoutingAsBefore: (scenario, before) => expectRouteAsBefore(scenario, before as RoutedFields),
+  analysis: { interval: "1s", metrics: [errorRateMetric("5s", 0.05)] },
+  // The new version fails half its requests.
+  async failCanary(scenario, _name, newVersion) {
+    await scenario.simulator.client.configure({ versions: { [newVersion]: { errorRatio: 0.5 } } });
+  },
+  rollback: { trigger: "metric", metric: "error-rate" },
+  rollbackTiming: "error-rate breach (analysis every 1 s, 5 s rate window)",
+};
+
+const NGINX: RouterCase = {
+  router: "nginx",
+  label: "NGINX",
+  prefix: "nginx",
+  routing: async (scenario) => {
+    const stable = await readIngress(scenario, "checkout");
+    return stable && routedFields(stable);
+  },
+  canaryWeight: async (scenario) =>
+    Number(
+      (await readIngress(scenario, "checkout-canary"))?.metadata?.annotations?.[
+        "nginx.ingress.kubernetes.io/canary-weight"
+      ] ?? 0,
+    ),
+  async expectRoutingAsBefore(scenario, before) {
+    const asBefore = async () => {
+      const [canary, stable] = await Promise.all([
+        readIngress(scenario, "checkout-canary"),
+        readIngress(scenario, "checkout"),
+      ]);
+      return canary === undefined && stable !== undefined && isDeepStrictEqual(routedFields(stable), before);
+    };
+    await waitFor(asBefore, {
+      timeoutMs: 30_000,
+      description: "the canary Ingress gone and the stable Ingress as before",
+    }).catch(() => undefined);
+    expect(await readIngress(scenario, "checkout-canary")).toBeUndefined();
+    const stable = await readIngress(scenario, "checkout");
+    expect(stable && routedFields(stable)).toEqual(before);
+  },
+  analysis: { interval: "1s", metrics: [] },
+  failCanary: (scenario, name) =>
+    scenario.control(name, { abort: { by: "integration-test", at: new Date().toISOString() } }),
+  rollback: { trigger: "manual" },
+  rollbackTiming: "abort",
+};
+
 async function copyGone(scenario: ServiceScenario): Promise<void> {
   await waitFor(async () => (await readAutoscaler(scenario, "checkout-canary")) === undefined, {
     timeoutMs: 60_000,
@@ -121,136 +219,192 @@ describe.concurrent("a release of an autoscaled target", () => {
     expect(versions).not.toContain("v2");
   });
 
-  it(
-    "with Gateway API: the canary gets a proportional copy of the autoscaler; promotion hands the user's back untouched",
-    () =>
-      withService("hpa-gateway", { replicas: 2 }, async (scenario) => {
-        await givenAutoscaler(scenario, 2, 6);
-        const autoscalerBefore = await autoscalerFields(scenario);
-        const routeBefore = await scenario.routeFields();
-        const name = "checkout-2-1-0";
-        await scenario.release(name, "2.1.0", {
-          stages: [
-            { name: "canary", weight: 10, hold: "6s" },
-            { name: "half", weight: 50, hold: "6s" },
-            { name: "ga", weight: 100, hold: "0s" },
-          ],
-          analysis: { interval: "1s", metrics: [errorRateMetric("5s", 0.05)] },
-        });
+  for (const via of [GATEWAY_API, NGINX]) {
+    it(
+      `with ${via.label}: the canary gets a proportional copy of the autoscaler; promotion hands the user's back untouched`,
+      () =>
+        withService(`hpa-${via.prefix}`, { replicas: 2, router: via.router }, async (scenario) => {
+          await givenAutoscaler(scenario, 2, 6);
+          const autoscalerBefore = await autoscalerFields(scenario);
+          const stableBefore = await stableSpec(scenario);
+          const routingBefore = await via.routing(scenario);
+          const name = "checkout-2-1-0";
+          await scenario.release(name, "2.1.0", {
+            stages: [
+              { name: "canary", weight: 10, hold: "6s" },
+              { name: "half", weight: 50, hold: "6s" },
+              { name: "ga", weight: 100, hold: "0s" },
+            ],
+            analysis: via.analysis,
+          });
 
-        // In the 10% stage the copy is sized for the next share, 50%: min ⌈2·0.5⌉ = 1, max ⌈6·0.5⌉ = 3,
-        // aimed at the canary Deployment and owned by the Release.
-        const copy = await waitFor(
-          async () => {
-            const release = await scenario.read(name);
-            const current = await readAutoscaler(scenario, "checkout-canary");
-            return release.status?.currentStage?.name === "canary" && current?.spec.maxReplicas === 3
-              ? current
-              : undefined;
-          },
-          { timeoutMs: 180_000, description: "the canary's copy sized for 50% during the 10% stage" },
-        );
-        expect(copy.spec).toMatchObject({
-          scaleTargetRef: { kind: "Deployment", name: "checkout-canary" },
-          minReplicas: 1,
-          maxReplicas: 3,
-          metrics: [
-            {
-              type: "Resource",
-              resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+          // In the 10% stage the copy is sized for the next share, 50%: min ⌈2·0.5⌉ = 1, max ⌈6·0.5⌉ = 3,
+          // aimed at the canary Deployment and owned by the Release.
+          const copy = await waitFor(
+            async () => {
+              const release = await scenario.read(name);
+              const current = await readAutoscaler(scenario, "checkout-canary");
+              return release.status?.currentStage?.name === "canary" &&
+                (await via.canaryWeight(scenario)) === 10 &&
+                current?.spec.maxReplicas === 3
+                ? current
+                : undefined;
             },
-          ],
-          behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
-        });
-        expect(copy.metadata.labels).toMatchObject({
-          "glidepath.dev/release": name,
-          "glidepath.dev/role": "canary",
-        });
-        expect(copy.metadata.ownerReferences).toMatchObject([{ kind: "Release", name }]);
-        const during = await scenario.read(name);
-        expect(during.status?.canaryScale).toMatchObject({
-          source: "autoscaler",
-          autoscaler: "checkout",
-          canaryAutoscaler: "checkout-canary",
-        });
+            { timeoutMs: 180_000, description: "10% on the canary, its copy sized for 50%" },
+          );
+          expect(copy.spec).toMatchObject({
+            scaleTargetRef: { kind: "Deployment", name: "checkout-canary" },
+            minReplicas: 1,
+            maxReplicas: 3,
+            metrics: [
+              {
+                type: "Resource",
+                resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+              },
+            ],
+            behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+          });
+          expect(copy.metadata.labels).toMatchObject({
+            "glidepath.dev/release": name,
+            "glidepath.dev/role": "canary",
+          });
+          expect(copy.metadata.ownerReferences).toMatchObject([{ kind: "Release", name }]);
+          const during = await scenario.read(name);
+          expect(during.status?.canaryScale).toMatchObject({
+            source: "autoscaler",
+            autoscaler: "checkout",
+            canaryAutoscaler: "checkout-canary",
+          });
 
-        // From the 50% stage on, sized for all the traffic: the stable autoscaler's own bounds,
-        // and the canary raised to its floor (2) before it takes 100%.
-        await waitFor(
-          async () => {
-            const [current, canary] = await Promise.all([
-              readAutoscaler(scenario, "checkout-canary"),
-              scenario.deployment("checkout-canary"),
-            ]);
-            return (
-              current?.spec.minReplicas === 2 &&
-              current.spec.maxReplicas === 6 &&
-              canary?.spec?.replicas === 2
-            );
-          },
-          { timeoutMs: 180_000, description: "the copy at 2..6 and the canary at 2 replicas" },
-        );
+          // From the 50% stage on, sized for all the traffic: the stable autoscaler's own bounds,
+          // and the canary raised to its floor (2) before it takes 100%.
+          await waitFor(
+            async () => {
+              const [current, canary] = await Promise.all([
+                readAutoscaler(scenario, "checkout-canary"),
+                scenario.deployment("checkout-canary"),
+              ]);
+              return (
+                (await via.canaryWeight(scenario)) === 50 &&
+                current?.spec.minReplicas === 2 &&
+                current.spec.maxReplicas === 6 &&
+                canary?.spec?.replicas === 2
+              );
+            },
+            {
+              timeoutMs: 180_000,
+              description: "50% on the canary, the copy at 2..6 and the canary at 2 replicas",
+            },
+          );
 
-        const release = await scenario.waitForPhase(name, FINISHED, { timeoutMs: 240_000 });
-        expect(release.status?.phase, release.status?.message).toBe("Succeeded");
-        expect(release.status?.canaryScale?.source).toBe("autoscaler");
-        await copyGone(scenario);
-        const stable = await scenario.deployment("checkout");
-        expect(stable?.spec?.template.spec?.containers[0]?.image).toBe(imageOf("2.1.0"));
-        // Never scaled by Glidepath: stable keeps what its autoscaler holds it at.
-        expect(stable?.spec?.replicas).toBe(2);
-        expect(await autoscalerFields(scenario)).toEqual(autoscalerBefore);
-        await expectRouteAsBefore(scenario, routeBefore);
-      }),
-    LOADED_MACHINE_TIMEOUT_MS,
-  );
+          const release = await scenario.waitForPhase(name, FINISHED, { timeoutMs: 240_000 });
+          expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+          expect(release.status?.canaryScale?.source).toBe("autoscaler");
+          await copyGone(scenario);
+          // Never scaled by Glidepath: stable keeps what its autoscaler holds it at, and only the
+          // images and version label of its pod template changed.
+          expect(await stableSpec(scenario)).toEqual(promotedSpec(stableBefore, "2.1.0"));
+          expect(await autoscalerFields(scenario)).toEqual(autoscalerBefore);
+          await via.expectRoutingAsBefore(scenario, routingBefore);
+        }),
+      LOADED_MACHINE_TIMEOUT_MS,
+    );
+
+    it(
+      `with ${via.label}: rolls back with the user's autoscaler and Deployment as they were, and the copy gone`,
+      () =>
+        withService(`hpa-${via.prefix}-rollback`, { replicas: 2, router: via.router }, async (scenario) => {
+          await givenAutoscaler(scenario, 2, 6);
+          const autoscalerBefore = await autoscalerFields(scenario);
+          const stableBefore = await stableSpec(scenario);
+          const routingBefore = await via.routing(scenario);
+          const name = "checkout-2-2-0";
+          await scenario.release(name, "2.2.0", {
+            stages: [
+              { name: "canary", weight: 10, hold: "600s", minMeasurements: 1 },
+              { name: "ga", weight: 100, hold: "0s" },
+            ],
+            analysis: via.analysis,
+          });
+          await waitFor(
+            async () =>
+              (await via.canaryWeight(scenario)) === 10 &&
+              (await readAutoscaler(scenario, "checkout-canary")) !== undefined,
+            { timeoutMs: 180_000, description: "10% on the canary, with its autoscaler copy" },
+          );
+
+          await via.failCanary(scenario, name, "2.2.0");
+          const breachAt = performance.now();
+          // Timed as bench/rollback-latency.ts does: until the router shows all traffic on stable.
+          await waitFor(async () => (await via.canaryWeight(scenario)) === 0, {
+            timeoutMs: 120_000,
+            intervalMs: 20,
+            description: "all traffic back on stable",
+          });
+          const rollbackMs = performance.now() - breachAt;
+          console.log(
+            `autoscaled target, ${via.label}: ${via.rollbackTiming} to all traffic on stable in ${Math.round(rollbackMs)} ms`,
+          );
+
+          const release = await scenario.waitForPhase(name, FINISHED);
+          expect(release.status?.phase, release.status?.message).toBe("RolledBack");
+          expect(release.status?.rollback).toMatchObject(via.rollback);
+          await copyGone(scenario);
+          expect((await scenario.deployment("checkout-canary"))?.spec?.replicas ?? 0).toBe(0);
+          // Field by field: the user's autoscaler, the stable Deployment's spec and the routing as before.
+          expect(await autoscalerFields(scenario)).toEqual(autoscalerBefore);
+          expect(await stableSpec(scenario)).toEqual(stableBefore);
+          await via.expectRoutingAsBefore(scenario, routingBefore);
+        }),
+      LOADED_MACHINE_TIMEOUT_MS,
+    );
+  }
 
   it(
-    "rolls back with the user's autoscaler and Deployment as they were, and the copy gone",
+    "with spec.canaryScale: the canary runs the fixed size at every stage, with no copy of the autoscaler",
     () =>
-      withService("hpa-rollback", { replicas: 2 }, async (scenario) => {
+      withService("hpa-fixed", { replicas: 2 }, async (scenario) => {
         await givenAutoscaler(scenario, 2, 6);
         const autoscalerBefore = await autoscalerFields(scenario);
         const stableBefore = await stableSpec(scenario);
         const routeBefore = await scenario.routeFields();
-        const name = "checkout-2-2-0";
-        await scenario.release(name, "2.2.0", {
+        const name = "checkout-2-6-0";
+        await scenario.release(name, "2.6.0", {
           stages: [
-            { name: "canary", weight: 10, hold: "600s", minMeasurements: 1 },
+            { name: "canary", weight: 10, hold: "15s" },
+            { name: "half", weight: 50, hold: "15s" },
             { name: "ga", weight: 100, hold: "0s" },
           ],
-          analysis: { interval: "1s", metrics: [errorRateMetric("5s", 0.05)] },
+          canaryScale: { replicas: 3 },
+          analysis: { metrics: [] },
         });
-        await waitFor(
-          async () =>
-            (await scenario.routeWeights())["checkout-canary"] === 10 &&
-            (await readAutoscaler(scenario, "checkout-canary")) !== undefined,
-          { timeoutMs: 180_000, description: "10% on the canary, with its autoscaler copy" },
-        );
 
-        // When: the new version fails half its requests.
-        await scenario.simulator.client.configure({ versions: { "2.2.0": { errorRatio: 0.5 } } });
-        const breachAt = performance.now();
-        // Timed as bench/rollback-latency.ts does: until the route shows all traffic on stable.
-        await waitFor(async () => ((await scenario.routeWeights())["checkout-canary"] ?? 0) === 0, {
-          timeoutMs: 120_000,
-          intervalMs: 20,
-          description: "all traffic back on stable",
-        });
-        const rollbackMs = performance.now() - breachAt;
-        console.log(
-          `autoscaled target: breach to all traffic on stable in ${Math.round(rollbackMs)} ms ` +
-            "(analysis every 1 s, 5 s rate window)",
-        );
+        // At 10% and at 50% alike: 3 canary pods (not 1 or 2 as a copy would size it), and no copy.
+        for (const weight of [10, 50]) {
+          await waitFor(
+            async () => {
+              const canary = await scenario.deployment("checkout-canary");
+              return (
+                (await scenario.routeWeights())["checkout-canary"] === weight &&
+                canary?.spec?.replicas === 3 &&
+                canary.status?.readyReplicas === 3
+              );
+            },
+            { timeoutMs: 180_000, description: `${weight}% on a canary of 3 ready pods` },
+          );
+          expect(await readAutoscaler(scenario, "checkout-canary")).toBeUndefined();
+          const during = await scenario.read(name);
+          expect(during.status?.canaryScale).toMatchObject({ source: "fixed", autoscaler: "checkout" });
+          expect(during.status?.canaryScale?.canaryAutoscaler).toBeUndefined();
+        }
 
-        const release = await scenario.waitForPhase(name, FINISHED);
-        expect(release.status?.phase, release.status?.message).toBe("RolledBack");
-        expect(release.status?.rollback).toMatchObject({ trigger: "metric", metric: "error-rate" });
-        await copyGone(scenario);
+        const release = await scenario.waitForPhase(name, FINISHED, { timeoutMs: 240_000 });
+        expect(release.status?.phase, release.status?.message).toBe("Succeeded");
+        expect(release.status?.canaryScale?.source).toBe("fixed");
+        expect(await readAutoscaler(scenario, "checkout-canary")).toBeUndefined();
         expect((await scenario.deployment("checkout-canary"))?.spec?.replicas ?? 0).toBe(0);
-        // Field by field: the user's autoscaler, the stable Deployment's spec and the route as before.
+        expect(await stableSpec(scenario)).toEqual(promotedSpec(stableBefore, "2.6.0"));
         expect(await autoscalerFields(scenario)).toEqual(autoscalerBefore);
-        expect(await stableSpec(scenario)).toEqual(stableBefore);
         await expectRouteAsBefore(scenario, routeBefore);
       }),
     LOADED_MACHINE_TIMEOUT_MS,
