@@ -158,7 +158,7 @@ export async function wireController(options: WiringOptions): Promise<WiredContr
     targets,
     wake: (key) => queue.add(key),
   });
-  // ReplicaSets, Pods and canary Endpoints: with the caches above, an idle reconcile reads nothing.
+  // ReplicaSets, Pods, StatefulSets and canary Endpoints: with the caches above, an idle reconcile reads nothing.
   const autoscalingVersion = await servedAutoscalingVersion(kubeConfig);
   const workloadWatch = new WorkloadWatch({
     ...cache,

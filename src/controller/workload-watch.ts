@@ -6,11 +6,18 @@ import type {
   V1Pod,
   V1ReplicaSet,
   V1Service,
+  V1StatefulSet,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { AutoscalerCache, AutoscalingVersion } from "../workload/autoscalers.ts";
 import { MANAGED_BY_LABELS } from "../workload/canary.ts";
-import { trimEndpoints, trimPod, trimReplicaSet, type WorkloadCaches } from "../workload/cached-objects.ts";
+import {
+  trimEndpoints,
+  trimPod,
+  trimReplicaSet,
+  trimStatefulSet,
+  type WorkloadCaches,
+} from "../workload/cached-objects.ts";
 import { NamespacedInformers } from "../kube/index.ts";
 import { OwnerIndex } from "../kube/owner-index.ts";
 import type { InformerChange } from "../kube/index.ts";
@@ -26,10 +33,15 @@ import type { TargetIndex } from "./target-index.ts";
 // Events wake the Releases whose Deployment or canary Service they concern, through
 // the TargetIndex: a canary Pod that crash-loops or goes not-Ready wakes its Release.
 // HorizontalPodAutoscalers too (docs/autoscaling.md), in the version the cluster serves:
-// a change to one wakes the Releases of the Deployment it scales.
+// a change to one wakes the Releases of the Deployment it scales. StatefulSet targets
+// (docs/statefulsets.md) too: the StatefulSets, and their Pods from the same Pod cache
+// (a StatefulSet owns its Pods directly, so the owner index finds them by its uid); a
+// change to either wakes the Releases of that StatefulSet (the TargetIndex keys it by
+// spec.target.deployment, whatever the target's kind).
 
 const REPLICASETS_PATH = "/apis/apps/v1/replicasets";
 const PODS_PATH = "/api/v1/pods";
+const STATEFULSETS_PATH = "/apis/apps/v1/statefulsets";
 const ENDPOINTS_PATH = "/api/v1/endpoints";
 const MANAGED_BY_SELECTOR = Object.entries(MANAGED_BY_LABELS)
   .map(([key, value]) => `${key}=${value}`)
@@ -66,6 +78,7 @@ export class WorkloadWatch implements WorkloadCaches, AutoscalerCache {
   readonly #replicaSets: NamespacedInformers<V1ReplicaSet>;
   readonly #pods: NamespacedInformers<V1Pod>;
   readonly #endpoints: NamespacedInformers<V1Endpoints>;
+  readonly #statefulSets: NamespacedInformers<V1StatefulSet>;
   readonly #replicaSetsByOwner = new OwnerIndex();
   readonly #podsByOwner = new OwnerIndex();
   readonly #autoscalers: NamespacedInformers<ScaledAutoscaler> | undefined;
@@ -87,6 +100,14 @@ export class WorkloadWatch implements WorkloadCaches, AutoscalerCache {
       labelSelector: MANAGED_BY_SELECTOR,
       transform: trimEndpoints,
     });
+    this.#statefulSets = new NamespacedInformers({
+      ...cache,
+      path: STATEFULSETS_PATH,
+      transform: trimStatefulSet,
+    });
+    this.#statefulSets.on((change) =>
+      this.#wakeReleasesOf(change.object.metadata?.namespace, change.object.metadata?.name),
+    );
     if (options.autoscalingVersion) {
       this.#autoscalers = new NamespacedInformers<ScaledAutoscaler>({
         ...cache,
@@ -114,6 +135,8 @@ export class WorkloadWatch implements WorkloadCaches, AutoscalerCache {
     this.#pods.on((change) => {
       if (change.type === "updated" && !healthChanged(change)) return;
       const owner = controllerOf(change.object);
+      if (owner?.kind === "StatefulSet")
+        return this.#wakeReleasesOf(change.object.metadata?.namespace, owner.name);
       if (owner?.kind !== "ReplicaSet") return;
       this.#wakeOwnersOf(this.#replicaSets.get(`${change.object.metadata?.namespace}/${owner.name}`));
     });
@@ -127,6 +150,7 @@ export class WorkloadWatch implements WorkloadCaches, AutoscalerCache {
     this.#replicaSets.start();
     this.#pods.start();
     this.#endpoints.start();
+    this.#statefulSets.start();
     this.#autoscalers?.start();
   }
 
@@ -135,11 +159,12 @@ export class WorkloadWatch implements WorkloadCaches, AutoscalerCache {
       this.#replicaSets.stop(),
       this.#pods.stop(),
       this.#endpoints.stop(),
+      this.#statefulSets.stop(),
       this.#autoscalers?.stop(),
     ]);
   }
 
-  synced(kind: "deployment" | "service" | "endpoints" | "pods"): boolean {
+  synced(kind: "deployment" | "service" | "endpoints" | "pods" | "statefulset"): boolean {
     switch (kind) {
       case "deployment":
         return this.#options.deployments.hasSynced();
@@ -149,6 +174,8 @@ export class WorkloadWatch implements WorkloadCaches, AutoscalerCache {
         return this.#endpoints.hasSynced();
       case "pods":
         return this.#replicaSets.hasSynced() && this.#pods.hasSynced();
+      case "statefulset":
+        return this.#statefulSets.hasSynced();
     }
   }
 
@@ -179,12 +206,27 @@ export class WorkloadWatch implements WorkloadCaches, AutoscalerCache {
     });
   }
 
+  statefulSet(namespace: string, name: string): V1StatefulSet | undefined {
+    return this.#statefulSets.get(`${namespace}/${name}`);
+  }
+
+  statefulSetPods(statefulSet: V1StatefulSet): V1Pod[] {
+    const uid = statefulSet.metadata?.uid;
+    if (!uid) return [];
+    return this.#podsByOwner.ownedBy(uid).flatMap((podKey) => this.#pods.get(podKey) ?? []);
+  }
+
   /** The Releases of the Deployment that controls this ReplicaSet. */
   #wakeOwnersOf(replicaSet: KubernetesObject | undefined): void {
     const owner = controllerOf(replicaSet);
     if (owner?.kind !== "Deployment") return;
-    const deployment = { metadata: { namespace: replicaSet?.metadata?.namespace, name: owner.name } };
-    for (const key of this.#options.targets.releasesOf(deployment)) this.#options.wake(key);
+    this.#wakeReleasesOf(replicaSet?.metadata?.namespace, owner.name);
+  }
+
+  /** The Releases whose target (or canary) Deployment, or target StatefulSet, has this name. */
+  #wakeReleasesOf(namespace: string | undefined, name: string | undefined): void {
+    for (const key of this.#options.targets.releasesOf({ metadata: { namespace, name } }))
+      this.#options.wake(key);
   }
 }
 
@@ -192,11 +234,12 @@ function controllerOf(object: KubernetesObject | undefined): { kind: string; nam
   return object?.metadata?.ownerReferences?.find((owner) => owner.controller === true);
 }
 
-/** What health reads of a Pod changed (its trimmed status or its deletion), not only its resourceVersion. */
+/** What health reads of a Pod changed (its trimmed status, revision label or deletion), not only its resourceVersion. */
 function healthChanged(change: Extract<InformerChange<V1Pod>, { type: "updated" }>): boolean {
   const { object, previous } = change;
   return (
     String(object.metadata?.deletionTimestamp) !== String(previous.metadata?.deletionTimestamp) ||
+    JSON.stringify(object.metadata?.labels) !== JSON.stringify(previous.metadata?.labels) ||
     JSON.stringify(object.status) !== JSON.stringify(previous.status)
   );
 }

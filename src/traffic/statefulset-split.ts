@@ -43,7 +43,8 @@ export class StatefulSetSplitRouter implements TrafficRouter {
   async setWeight(canaryWeight: number): Promise<void> {
     assertWeight(canaryWeight, this.#who);
     if (canaryWeight === 0) return this.#statefulSets.scaleCanary(this.#release, 0, 0);
-    const view = await this.#statefulSets.view(this.#release);
+    // A write: the size of the StatefulSet as the API server has it, not as a cache had it.
+    const view = await this.#statefulSets.view(this.#release, { fresh: true });
     if (!view) {
       throw new TargetError(
         "TargetNotFound",

@@ -1,4 +1,12 @@
-import type { KubernetesObject, V1Deployment, V1Endpoints, V1Pod, V1Service } from "@kubernetes/client-node";
+import type {
+  KubernetesObject,
+  V1Deployment,
+  V1Endpoints,
+  V1Pod,
+  V1Service,
+  V1StatefulSet,
+} from "@kubernetes/client-node";
+import { REVISION_LABEL } from "../api/workload-names.ts";
 
 // What the WorkloadManager reads from the controller's caches (src/controller/workload-watch.ts)
 // instead of the API server, and how the cached objects are trimmed to what it reads: the
@@ -14,13 +22,17 @@ import type { KubernetesObject, V1Deployment, V1Endpoints, V1Pod, V1Service } fr
  */
 export interface WorkloadCaches {
   /** True once this kind's cache holds its first list: a miss then means the object does not exist. */
-  synced(kind: "deployment" | "service" | "endpoints" | "pods"): boolean;
+  synced(kind: "deployment" | "service" | "endpoints" | "pods" | "statefulset"): boolean;
   /** A canary or baseline Service (the cache holds only the Services Glidepath made). */
   service(namespace: string, name: string): V1Service | undefined;
   /** The Endpoints of a canary or baseline Service, trimmed by trimEndpoints. */
   endpoints(namespace: string, name: string): V1Endpoints | undefined;
   /** The Pods of the ReplicaSets this Deployment controls, trimmed by trimPod. */
   podsOf(deployment: V1Deployment): V1Pod[];
+  /** A StatefulSet target (docs/statefulsets.md), without its managedFields. */
+  statefulSet(namespace: string, name: string): V1StatefulSet | undefined;
+  /** The Pods this StatefulSet controls (it owns them directly), trimmed by trimPod. */
+  statefulSetPods(statefulSet: V1StatefulSet): V1Pod[];
 }
 
 /** Metadata every cached object keeps: its key, its version (the relist diff), its owner. */
@@ -54,12 +66,17 @@ function trimMetadata(object: KubernetesObject, keep: { owners: boolean }): void
 /**
  * A Pod as health reads it (findUnhealthyContainer, ownedPods): its controller owner,
  * deletionTimestamp and each container's name, restarts and waiting/terminated reasons.
- * A Pod no controller owns (nothing of a Deployment's) keeps its key alone.
+ * A StatefulSet's split (statefulset.ts splitView) reads two things more, so they stay:
+ * the one label `controller-revision-hash`, which tells its pods on the update revision
+ * from the others, and the Ready condition. A Pod no controller owns (nothing of a
+ * Deployment's or a StatefulSet's) keeps its key alone.
  */
 export function trimPod(object: KubernetesObject): void {
   const pod = object as V1Pod;
   const owned = pod.metadata?.ownerReferences?.some((owner) => owner.controller === true) === true;
+  const revision = pod.metadata?.labels?.[REVISION_LABEL];
   trimMetadata(pod, { owners: true });
+  if (owned && revision !== undefined && pod.metadata) pod.metadata.labels = { [REVISION_LABEL]: revision };
   const status = pod.status;
   delete pod.spec;
   delete pod.status;
@@ -89,10 +106,17 @@ export function trimPod(object: KubernetesObject): void {
     }));
   const initContainerStatuses = containers(status.initContainerStatuses);
   const containerStatuses = containers(status.containerStatuses);
+  const ready = status.conditions?.find((condition) => condition.type === "Ready");
   pod.status = {
+    ...(ready ? { conditions: [{ type: "Ready", status: ready.status }] } : {}),
     ...(initContainerStatuses ? { initContainerStatuses } : {}),
     ...(containerStatuses ? { containerStatuses } : {}),
   };
+}
+
+/** A StatefulSet as observeStatefulSet reads it: all but managedFields (its template is hashed whole). */
+export function trimStatefulSet(object: KubernetesObject): void {
+  if (object.metadata) delete object.metadata.managedFields;
 }
 
 /** A ReplicaSet as ownedPods() reads it: its uid and its controller owner. */

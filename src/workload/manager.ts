@@ -98,7 +98,11 @@ export class WorkloadManager {
     this.#caches = options.caches;
     this.#health = { restartThreshold: options.restartThreshold };
     this.#attempts = 1 + (options.conflictRetries ?? DEFAULT_CONFLICT_RETRIES);
-    this.#statefulSets = new StatefulSetWorkloads(clients, { ...this.#health, attempts: this.#attempts });
+    this.#statefulSets = new StatefulSetWorkloads(clients, {
+      ...this.#health,
+      attempts: this.#attempts,
+      caches: options.caches,
+    });
   }
 
   /** A StatefulSet target's reads and writes (the replica split router uses them). */

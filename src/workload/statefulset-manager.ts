@@ -17,19 +17,26 @@ import {
   withoutCanary,
 } from "./statefulset.ts";
 import type { SplitView } from "./statefulset.ts";
+import type { WorkloadCaches } from "./cached-objects.ts";
 
 // The I/O half of a StatefulSet target (docs/statefulsets.md): reads the StatefulSet and
 // its Pods, and writes the one StatefulSet through statefulset.ts's desired states. Each
 // write is an update with the resourceVersion read (a concurrent writer gets a 409 and
 // the step is read and worked out again), and is safe to repeat.
 //
-// Reads go to the API server (pods from its watch cache, resourceVersion "0"); a
-// StatefulSet informer beside the Deployment one would make an idle reconcile read nothing.
+// Observations (observe, view) read the controller's caches once they have synced (the
+// StatefulSet informer and the Pod cache, src/controller/workload-watch.ts), so an idle
+// reconcile reads nothing; before that, and for every write, the API server (pods from
+// its watch cache, resourceVersion "0"), so a write starts from the latest resourceVersion.
 
 export interface StatefulSetWorkloadsOptions extends HealthOptions {
   /** Attempts of a write that meets a 409. */
   attempts: number;
+  /** The controller's caches; without them (or before they synced) every read goes to the API server. */
+  caches?: WorkloadCaches | undefined;
 }
+
+type StatefulSetRead = { statefulSet: V1StatefulSet; pods: V1Pod[] } | undefined;
 
 export class StatefulSetWorkloads {
   readonly #apps: AppsV1Api;
@@ -44,14 +51,18 @@ export class StatefulSetWorkloads {
 
   /** The StatefulSet's pods off ("stable") or on ("canary") the release's revision, as the engine sees them. */
   async observe(release: ReleaseRef, role: "stable" | "canary"): Promise<WorkloadObservation> {
-    const read = await this.#read(release, "observing");
+    const read = await this.#observed(release, "observing");
     if (!read) return observeStatefulSet(undefined, [], role);
     return observeStatefulSet(read.statefulSet, read.pods, role, this.#options);
   }
 
-  /** The split as the replica split router reads it; undefined when the StatefulSet does not exist. */
-  async view(release: ReleaseRef): Promise<SplitView | undefined> {
-    const read = await this.#read(release, "reading the split of");
+  /**
+   * The split as the replica split router reads it; undefined when the StatefulSet does not
+   * exist. From the caches, unless `fresh` (a write about to be worked out from it).
+   */
+  async view(release: ReleaseRef, options: { fresh?: boolean } = {}): Promise<SplitView | undefined> {
+    const verb = "reading the split of";
+    const read = options.fresh ? await this.#read(release, verb) : await this.#observed(release, verb);
     return read ? splitView(read.statefulSet, read.pods) : undefined;
   }
 
@@ -131,10 +142,19 @@ export class StatefulSetWorkloads {
     }
   }
 
-  async #read(
-    release: ReleaseRef,
-    verb: string,
-  ): Promise<{ statefulSet: V1StatefulSet; pods: V1Pod[] } | undefined> {
+  /**
+   * The StatefulSet and its own Pods from the caches once both have synced (a miss: it does
+   * not exist; Glidepath never creates one, so no creation can be on its way to the cache);
+   * from the API server before that.
+   */
+  async #observed(release: ReleaseRef, verb: string): Promise<StatefulSetRead> {
+    const caches = this.#options.caches;
+    if (!caches?.synced("statefulset") || !caches.synced("pods")) return this.#read(release, verb);
+    const statefulSet = caches.statefulSet(releaseNamespace(release), release.spec.target.deployment);
+    return statefulSet ? { statefulSet, pods: caches.statefulSetPods(statefulSet) } : undefined;
+  }
+
+  async #read(release: ReleaseRef, verb: string): Promise<StatefulSetRead> {
     const namespace = releaseNamespace(release);
     const name = release.spec.target.deployment;
     const context = `Release ${releaseKey(release)}: ${verb} the StatefulSet ${namespace}/${name}`;

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePrometheusText, sumOf, type Sample } from "../../../bench/lib/prometheus-text.ts";
 import { kubeClients, mergePatch, waitFor } from "../../harness/context.ts";
 import type { ControllerProcess } from "../../harness/controller.ts";
-import { givenController, withService } from "./scenario.ts";
+import { givenController, imageOf, withService } from "./scenario.ts";
+import { NAME, withStatefulSet } from "./statefulset-scenario.ts";
 
 let controller: ControllerProcess;
 beforeAll(async () => {
@@ -49,6 +50,51 @@ function difference(after: Record<string, number>, before: Record<string, number
 const reconciles = (samples: readonly Sample[]) =>
   sumOf(samples, "glidepath_reconcile_duration_seconds_count");
 
+/**
+ * Given the controller has said all it had to say about this Release and its caches hold
+ * what it reads (no request for three scrapes in a row), when the Release is reconciled
+ * three more times (each poke a watch event that queues it): the reconciles and the
+ * requests of any verb made meanwhile.
+ */
+async function reconcileIdle(
+  namespace: string,
+  name: string,
+): Promise<{ reconciled: number; requested: Record<string, number> }> {
+  const requestsSeen: string[] = [];
+  await waitFor(
+    async () => {
+      requestsSeen.push(JSON.stringify(requests(await scrape(), ALL_VERBS)));
+      return requestsSeen.length >= 3 && new Set(requestsSeen.slice(-3)).size === 1;
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000, description: "the controller's requests to settle" },
+  );
+  const before = await scrape();
+  const { custom } = kubeClients();
+  for (let poke = 1; poke <= 3; poke++) {
+    const reconciled = reconciles(await scrape());
+    await custom.patchNamespacedCustomObject(
+      {
+        group: "glidepath.dev",
+        version: "v1alpha1",
+        namespace,
+        plural: "releases",
+        name,
+        body: { metadata: { annotations: { "example.com/poke": String(poke) } } },
+      },
+      mergePatch,
+    );
+    await waitFor(async () => reconciles(await scrape()) > reconciled, {
+      timeoutMs: 30_000,
+      description: `reconcile after poke ${poke}`,
+    });
+  }
+  const after = await scrape();
+  return {
+    reconciled: reconciles(after) - reconciles(before),
+    requested: difference(requests(after, ALL_VERBS), requests(before, ALL_VERBS)),
+  };
+}
+
 describe("a Release with nothing to do", () => {
   it("is reconciled without a single request to the API server, read or write", () =>
     withService("idle", {}, async (scenario) => {
@@ -72,45 +118,63 @@ describe("a Release with nothing to do", () => {
         timeoutMs: 60_000,
         description: "the route at 10% to the canary",
       });
-      // Given: the controller has said all it had to say about the stage, and its caches hold
-      // what it reads (no request for three scrapes in a row).
-      const requestsSeen: string[] = [];
-      await waitFor(
-        async () => {
-          requestsSeen.push(JSON.stringify(requests(await scrape(), ALL_VERBS)));
-          return requestsSeen.length >= 3 && new Set(requestsSeen.slice(-3)).size === 1;
-        },
-        { timeoutMs: 60_000, intervalMs: 1_000, description: "the controller's requests to settle" },
-      );
-      const before = await scrape();
-
-      // When: the Release is reconciled three more times (each poke is a watch event that queues it).
-      const { custom } = kubeClients();
-      for (let poke = 1; poke <= 3; poke++) {
-        const reconciled = reconciles(await scrape());
-        await custom.patchNamespacedCustomObject(
-          {
-            group: "glidepath.dev",
-            version: "v1alpha1",
-            namespace: scenario.namespace,
-            plural: "releases",
-            name: "checkout-2-0-0",
-            body: { metadata: { annotations: { "example.com/poke": String(poke) } } },
-          },
-          mergePatch,
-        );
-        await waitFor(async () => reconciles(await scrape()) > reconciled, {
-          timeoutMs: 30_000,
-          description: `reconcile after poke ${poke}`,
-        });
-      }
+      const { reconciled, requested } = await reconcileIdle(scenario.namespace, "checkout-2-0-0");
 
       // Then: nothing was read or written: no Pod or ReplicaSet list, no Service, Endpoints
       // or route read, no status, no route, no Deployment, no Event.
-      const after = await scrape();
-      expect(reconciles(after) - reconciles(before)).toBeGreaterThanOrEqual(3);
-      expect(difference(requests(after, ALL_VERBS), requests(before, ALL_VERBS))).toEqual({});
+      expect(reconciled).toBeGreaterThanOrEqual(3);
+      expect(requested).toEqual({});
       const release = await scenario.read("checkout-2-0-0");
       expect(release.status?.phase).toBe("Progressing");
+    }));
+  it("of a StatefulSet target (the replica split) is reconciled without a single request either", () =>
+    withStatefulSet("idle-sts", async (scenario) => {
+      const { custom } = kubeClients();
+      const name = "ledger-2-0-0";
+      await custom.createNamespacedCustomObject({
+        group: "glidepath.dev",
+        version: "v1alpha1",
+        namespace: scenario.namespace,
+        plural: "releases",
+        body: {
+          apiVersion: "glidepath.dev/v1alpha1",
+          kind: "Release",
+          metadata: { name },
+          spec: {
+            target: { kind: "StatefulSet", deployment: NAME, service: NAME },
+            version: "2.0.0",
+            images: { [NAME]: imageOf("2.0.0") },
+            stages: [
+              { name: "canary", weight: 25, hold: "10m", minMeasurements: 1 },
+              { name: "ga", weight: 100, hold: "0s" },
+            ],
+            traffic: { replicas: {} },
+            // No analysis round falls in the test (its result would be a status write).
+            analysis: { interval: "10m", metrics: [{ name: "always-fine", query: "vector(0)", max: 0.05 }] },
+            changeRequest: {
+              id: `CHG-${name}`,
+              type: "standard",
+              title: "Release 2.0.0",
+              why: "integration test",
+              risk: "low",
+              requestedBy: "integration-test",
+              rollbackPlan: "Revert",
+            },
+          },
+        },
+      });
+      // 1 of the 4 pods on the new revision: the canary stage at 25%.
+      await scenario.waitFor(
+        name,
+        "the canary stage at 25%",
+        (release) => release.status?.stages[0]?.reachedWeight === 25,
+      );
+
+      const { reconciled, requested } = await reconcileIdle(scenario.namespace, name);
+
+      // Then: no StatefulSet read, no Pod list, no status write.
+      expect(reconciled).toBeGreaterThanOrEqual(3);
+      expect(requested).toEqual({});
+      expect((await scenario.read(name)).status?.phase).toBe("Progressing");
     }));
 });

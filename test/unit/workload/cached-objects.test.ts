@@ -1,7 +1,9 @@
-import type { V1Endpoints, V1Pod } from "@kubernetes/client-node";
+import type { V1Endpoints, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import { REVISION_LABEL } from "../../../src/api/workload-names.ts";
 import { describe, expect, it } from "vitest";
 import { trimEndpoints, trimPod, trimReplicaSet } from "../../../src/workload/cached-objects.ts";
 import { findUnhealthyContainer, ownedPods } from "../../../src/workload/health.ts";
+import { splitView } from "../../../src/workload/statefulset.ts";
 import { NAMESPACE, pod, replicaSet, running, stableDeployment, waiting } from "./objects.ts";
 
 // The Pod, ReplicaSet and Endpoints caches keep only what health and the canary Service's
@@ -36,7 +38,10 @@ function fullPod(
     status: {
       ...base.status,
       podIP: "10.0.0.7",
-      conditions: [{ type: "Ready", status: "True" }],
+      conditions: [
+        { type: "Ready", status: "True" },
+        { type: "PodScheduled", status: "True" },
+      ],
       containerStatuses: statuses?.map((status) => ({ ...status, containerID: "containerd://abc" })),
     },
   };
@@ -68,7 +73,7 @@ describe("a cached Pod", () => {
     expect(findUnhealthyContainer([trimmed(full, trimPod)])).toBeUndefined();
   });
 
-  it("keeps its key, version and controller owner, and drops spec, labels, managedFields and conditions", () => {
+  it("keeps its key, version, controller owner and Ready condition, and drops spec, labels, managedFields and other conditions", () => {
     const cached = trimmed(fullPod("a", "rs", [running("checkout")]), trimPod);
     expect(cached.metadata).toEqual({
       name: "a",
@@ -80,10 +85,56 @@ describe("a cached Pod", () => {
       ],
     });
     expect(cached.spec).toBeUndefined();
-    expect(cached.status?.conditions).toBeUndefined();
+    expect(cached.status?.conditions).toEqual([{ type: "Ready", status: "True" }]);
     expect(JSON.stringify(cached).length).toBeLessThan(
       JSON.stringify(fullPod("a", "rs", [running("checkout")])).length / 2,
     );
+  });
+
+  it("of a StatefulSet keeps its controller-revision-hash label: the split counts the same as from the full Pods", () => {
+    const statefulSet: V1StatefulSet = {
+      metadata: { name: "ledger", namespace: NAMESPACE, uid: "sts-uid", generation: 2 },
+      spec: {
+        replicas: 2,
+        serviceName: "ledger",
+        selector: { matchLabels: { app: "ledger" } },
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 1 } },
+        template: { spec: { containers: [{ name: "ledger", image: "ledger:2" }] } },
+      },
+      status: {
+        replicas: 2,
+        observedGeneration: 2,
+        updateRevision: "ledger-new",
+        currentRevision: "ledger-old",
+      },
+    };
+    const statefulSetPod = (name: string, revision: string, ready: boolean): V1Pod => {
+      const full = fullPod(name, "sts-uid", [running("ledger")]);
+      full.metadata = {
+        ...full.metadata,
+        labels: { app: "ledger", [REVISION_LABEL]: revision, "apps.kubernetes.io/pod-index": "0" },
+        ownerReferences: [
+          { apiVersion: "apps/v1", kind: "StatefulSet", name: "ledger", uid: "sts-uid", controller: true },
+        ],
+      };
+      full.status = { ...full.status, conditions: [{ type: "Ready", status: ready ? "True" : "False" }] };
+      return full;
+    };
+    const pods = [
+      statefulSetPod("ledger-0", "ledger-old", true),
+      statefulSetPod("ledger-1", "ledger-new", false),
+    ];
+    const cached = pods.map((full) => trimmed(full, trimPod));
+    expect(cached.map((p) => p.metadata?.labels)).toEqual([
+      { [REVISION_LABEL]: "ledger-old" },
+      { [REVISION_LABEL]: "ledger-new" },
+    ]);
+    expect(splitView(statefulSet, cached)).toEqual(splitView(statefulSet, pods));
+    expect(splitView(statefulSet, cached)).toMatchObject({
+      onUpdate: 1,
+      onUpdateReady: 0,
+      offUpdateReady: 1,
+    });
   });
 
   it("of no controller keeps its key alone (health never reads it)", () => {
