@@ -205,6 +205,13 @@ describe("helm template with the default values", () => {
         resourceNames: ["glidepath-controller"],
         verbs: ["get", "update"],
       },
+      {
+        // One Lease per shard when sharded (docs/sharding.md), by name as well.
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        resourceNames: Array.from({ length: 16 }, (_, shard) => `glidepath-shard-${shard}`),
+        verbs: ["get", "update"],
+      },
       { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
     ]);
     expect(rulesOf(objects, "Role", "glidepath-webhook-certificate")).toEqual([
