@@ -293,10 +293,21 @@ export class WorkloadManager {
           ),
       ),
     ]);
-    const readyEndpoints = (endpoints?.subsets ?? []).reduce(
-      (sum, subset) => sum + (subset.addresses?.length ?? 0),
-      0,
-    );
+    const readyIn = (object: V1Endpoints | undefined) =>
+      (object?.subsets ?? []).reduce((sum, subset) => sum + (subset.addresses?.length ?? 0), 0);
+    let readyEndpoints = readyIn(endpoints);
+    // No ready address in the cache may only be the cache behind the endpoints controller
+    // (the canary's Pods just turned Ready): confirmed from the API server before the
+    // release calls the canary Service not ready. A Service with ready addresses, the
+    // steady state, costs no request.
+    if (service !== undefined && readyEndpoints === 0 && this.#caches?.synced("endpoints")) {
+      readyEndpoints = readyIn(
+        await this.#read(
+          () => this.#core.readNamespacedEndpoints({ name, namespace }),
+          `${context}: reading its Endpoints`,
+        ),
+      );
+    }
     return { name, exists: service !== undefined, readyEndpoints: service ? readyEndpoints : 0 };
   }
 
