@@ -87,12 +87,20 @@ export class Controller {
       if (shards.shardOf(parseObjectKey(key).namespace ?? "") === shard) queue.add(key);
   }
 
-  /** Sharded: a shard lost or handed over; its Releases leave the queue (calls in flight are aborted by the clients). */
+  /**
+   * Sharded: a shard lost or handed over; its Releases leave the queue and their analysis
+   * rounds stop (calls in flight are aborted by the clients).
+   */
   lostShard(shard: number): void {
-    const { shards, queue } = this.#parts;
+    const { shards, queue, releases, reconciler } = this.#parts;
     if (!shards) return;
-    const dropped = queue.drop((key) => shards.shardOf(parseObjectKey(key).namespace ?? "") === shard);
-    this.#log.info({ shard, dropped }, "shard no longer held: its Releases left the queue");
+    const inShard = (key: string): boolean => shards.shardOf(parseObjectKey(key).namespace ?? "") === shard;
+    const dropped = queue.drop(inShard);
+    for (const key of releases.keys()) if (inShard(key)) reconciler.handOver(key);
+    this.#log.info(
+      { shard, dropped },
+      "shard no longer held: its Releases left the queue, their analysis stopped",
+    );
   }
 
   /** Stopping: not ready, and hooks answer 503 so their senders retry elsewhere or later. */

@@ -197,6 +197,15 @@ export class ReleaseReconciler {
     this.#rounds.stop("the controller is stopping");
   }
 
+  /**
+   * Sharded: the Release's shard went to another replica. Its round in flight stops (the
+   * new holder measures again; writes of ours would be refused by the fencing anyway) and
+   * measurements not yet written are dropped: were the shard to come back, they would be stale.
+   */
+  handOver(key: string): void {
+    this.#forget(key);
+  }
+
   async reconcile(key: string): Promise<ReconcileOutcome> {
     const raw = this.#deps.releases.get(key) as Release | undefined;
     if (!raw) {

@@ -11,7 +11,16 @@ import {
 import { foldComparisons } from "../../../src/engine/baseline.ts";
 import type { Action } from "../../../src/engine/index.ts";
 import { aRelease, iso, MINUTE, planFor, STABLE_IMAGES } from "./builders.ts";
-import { allActions, phaseIs, runUntil, simulate, statusOf, tick, type MeasureFor } from "./cluster.ts";
+import {
+  allActions,
+  phaseIs,
+  runToEndPromotingPauses,
+  runUntil,
+  simulate,
+  statusOf,
+  tick,
+  type MeasureFor,
+} from "./cluster.ts";
 
 // The baseline comparison in the engine (issue 17 item 5): per-interval samples of the
 // canary and the baseline kept in the stage's status, judged by the Mann-Whitney test,
@@ -257,15 +266,9 @@ describe("property: whatever the canary and baseline measure", () => {
           ticks.forEach((step, index) => {
             sim = tick(sim, { advanceMs: step.advanceMs, measureFor: draw(index) });
           });
-          // A metric without data more than inconclusiveLimit times pauses the release for a
-          // person (docs/analysis.md); here the person promotes past it, as decide.property's drain does.
-          if (statusOf(sim).phase === "Paused")
-            sim = tick(sim, {
-              control: { promote: { by: "bob", at: iso(sim.nowMs) } },
-              measureFor: measuring(0),
-            });
-          // Afterwards, with the canary as good as the baseline, every release ends.
-          sim = runUntil(sim, isTerminal, { measureFor: measuring(0) }, 2000);
+          // A person promotes past a metric pause (docs/analysis.md), as decide.property's drain
+          // does; afterwards, with the canary as good as the baseline, every release ends.
+          sim = runToEndPromotingPauses(sim, { measureFor: measuring(0) });
 
           let rollingBack = false;
           let highest = 0;

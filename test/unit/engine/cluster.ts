@@ -360,6 +360,28 @@ export function tick(sim: Simulation, input: Tick = {}): Simulation {
   };
 }
 
+/** Whether the release has ended (Succeeded, RolledBack or Failed). */
+export function hasEnded(sim: Simulation): boolean {
+  return ["Succeeded", "RolledBack", "Failed"].includes(sim.release.status?.phase ?? "");
+}
+
+/**
+ * Runs to a terminal phase with a person promoting past every pause: a metric without data
+ * more than inconclusiveLimit times pauses the release for a person (docs/analysis.md), and
+ * the pause can come a reconcile or two later, when the last rounds are folded in.
+ */
+export function runToEndPromotingPauses(sim: Simulation, input: Tick = {}, maxTicks = 2000): Simulation {
+  const pausedOrDone = (current: Simulation) => hasEnded(current) || statusOf(current).phase === "Paused";
+  let current = sim;
+  for (let pauses = 0; pauses < 5; pauses++) {
+    current = runUntil(current, pausedOrDone, input, maxTicks);
+    if (statusOf(current).phase !== "Paused") return current;
+    const promote = { by: "bob", at: new Date(current.nowMs).toISOString() };
+    current = tick(current, { ...input, control: { ...current.release.spec.control, promote } });
+  }
+  return runUntil(current, hasEnded, input, maxTicks);
+}
+
 /** Reconciles every `advanceMs` until `done` holds, or fails after `maxTicks`. */
 export function runUntil(
   sim: Simulation,
