@@ -24,7 +24,7 @@ export const METHOD = {
     'Prometheus\'s own prometheus_http_requests_total{handler="/api/v1/query"}, delta over the window',
   cpuAndMemory: "/proc/<pid>/stat (utime+stime) and /proc/<pid>/status (VmRSS), sampled every second",
   resync:
-    "from spawning the new process (after the old one stopped with SIGTERM and released the Lease): ready = /readyz 200 (Release and Deployment caches listed); leading = its log line; resynced = the audit log holds a GET of every active Release's HTTPRoute (each reconcile of an active Release reads it), i.e. every Release has been observed and decided once; first status write from the audit log",
+    "from spawning the new process (after the old one stopped with SIGTERM and released the Lease): ready = /readyz 200 (Release and Deployment caches listed); leading = its log line; resynced = the first /metrics scrape (every 250 ms) with an empty work queue and at least as many reconciles finished as there are active Releases (the initial list queues each Release once), i.e. every Release has been observed and decided once; first status write from the audit log",
   completedSync:
     "from spawning a fresh controller: synced = /readyz 200; looked at = first scrape with an empty queue and at least N reconciles finished",
 };
