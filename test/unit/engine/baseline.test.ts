@@ -13,6 +13,7 @@ import type { Action } from "../../../src/engine/index.ts";
 import { aRelease, iso, MINUTE, planFor, STABLE_IMAGES } from "./builders.ts";
 import {
   allActions,
+  hasEnded,
   phaseIs,
   runToEndPromotingPauses,
   runUntil,
@@ -25,9 +26,6 @@ import {
 // The baseline comparison in the engine (issue 17 item 5): per-interval samples of the
 // canary and the baseline kept in the stage's status, judged by the Mann-Whitney test,
 // joined with the thresholds.
-
-const isTerminal = (sim: { release: Release }) =>
-  ["Succeeded", "RolledBack", "Failed"].includes(sim.release.status?.phase ?? "");
 
 /** A release whose latency is compared with the baseline, on three stages (the last one has no baseline). */
 function aComparedRelease(minSamples = 5): Release {
@@ -87,7 +85,7 @@ function ofType<T extends Action["type"]>(
 describe("given a release that compares latency with the baseline", () => {
   it("when the canary is as fast as the baseline, then each baseline stage passes the test and it succeeds", () => {
     const release = aComparedRelease();
-    const end = runUntil(simulate(release, planFor(release)), isTerminal, { measureFor: measuring(0) }, 2000);
+    const end = runUntil(simulate(release, planFor(release)), hasEnded, { measureFor: measuring(0) }, 2000);
     const status = statusOf(end);
     expect(status.phase).toBe("Succeeded");
     for (const stage of status.stages.slice(0, 2)) {
@@ -120,7 +118,7 @@ describe("given a release that compares latency with the baseline", () => {
     const release = aComparedRelease();
     const end = runUntil(
       simulate(release, planFor(release)),
-      isTerminal,
+      hasEnded,
       { measureFor: measuring(0.05) },
       2000,
     );

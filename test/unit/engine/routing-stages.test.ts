@@ -5,13 +5,13 @@ import type { Action } from "../../../src/engine/index.ts";
 import { aRelease, iso, planFor } from "./builders.ts";
 import {
   allActions,
+  hasEnded,
   phaseIs,
   runToEndPromotingPauses,
   runUntil,
   simulate,
   statusOf,
   tick,
-  type Simulation,
 } from "./cluster.ts";
 
 // Routing stages in the engine (issue 17 items 2 and 3): a stage that sends only matching
@@ -36,9 +36,6 @@ function aRoutedRelease(): Release {
     analysis: { interval: "30s", metrics: [{ name: "error-rate", template: "http-error-ratio", max: 0.05 }] },
   });
 }
-
-const isTerminal = (sim: Simulation) =>
-  ["Succeeded", "RolledBack", "Failed"].includes(sim.release.status?.phase ?? "");
 
 /** Each setWeight as [weight, routing] in order. */
 function routes(actions: readonly Action[]): [number, StageRouting | undefined][] {
@@ -96,7 +93,7 @@ describe("given a release with a match stage and a mirror stage before the weigh
       );
       sim = runUntil(sim, (s) => s.cluster.routing !== undefined);
       expect(sim.cluster.routing).toEqual(routing);
-      sim = runUntil(sim, isTerminal, { verdictFor: () => "fail" });
+      sim = runUntil(sim, hasEnded, { verdictFor: () => "fail" });
       expect(statusOf(sim).phase).toBe("RolledBack");
       expect(statusOf(sim).rollback?.trigger).toBe("metric");
       expect(sim.cluster.routing).toBeUndefined();
